@@ -1,0 +1,1 @@
+"""toy_models — LoRA layers, init schemes, data and the papers' toy models (torch)."""

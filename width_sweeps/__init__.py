@@ -1,0 +1,1 @@
+"""width_sweeps — batched training across widths, exponent fits with CIs, verdicts."""
