@@ -30,7 +30,7 @@ from .lora import lora_delta, lora_scale
 __all__ = ["ToyModel", "ToyFrozen", "ToyPrefix", "pretrain", "load_or_pretrain",
            "cache_dir", "load_data", "PRETRAIN_LR"]
 
-PRETRAIN_LR = 1e-3
+PRETRAIN_LR = 3e-4
 
 
 def load_data(name: str, split: str) -> tuple[Tensor, Tensor]:
