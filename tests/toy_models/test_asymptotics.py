@@ -55,12 +55,3 @@ def test_exponents_are_exact_rational_strings():
     for name in scheme_names():
         for exp, _ in get_scheme(name).asymptotics().values():
             assert exp == "-oo" or str(Fraction(exp)) == exp
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(FROM_W))
-def test_weight_derived_slopes_at_larger_widths(name):
-    ns = [256, 512, 1024, 2048]
-    rms = _measure(name, ns, seeds=(0,))
-    for factor, (exp, _) in get_scheme(name).asymptotics().items():
-        assert abs(_slope(ns, rms[factor]) - float(Fraction(exp))) < 0.1
