@@ -17,14 +17,10 @@ from dataclasses import asdict
 
 import torch
 
+from .data import DataError
 from .inits import DISPLAY_NAMES, UnknownSchemeError, get_scheme, scheme_names
 from .toy import PRETRAIN_LR, ToyModel, load_data, load_or_pretrain
 from .train import TrainConfig, train_reference
-
-try:  # the data package's error type (branch `data`); any OSError until it lands
-    from .data import DataError  # type: ignore[attr-defined]
-except ImportError:
-    DataError = OSError
 
 PROG = "toy-model"
 
