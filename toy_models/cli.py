@@ -156,15 +156,20 @@ def _text(out: dict) -> str:
     return "\n".join(lines)
 
 
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         a = _parser().parse_args(argv)
         out = {"pretrain": _pretrain, "finetune": _finetune}.get(a.cmd, lambda _: _schemes())(a)
     except (_UsageError, UnknownSchemeError, ValueError) as e:
-        print(f"{PROG}: error: {str(e).splitlines()[0] if str(e) else e!r}", file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except (DataError, OSError) as e:  # missing / truncated / corrupted data or cache file
-        print(f"{PROG}: data error: {str(e).splitlines()[0]}", file=sys.stderr)
+        print(f"{PROG}: data error: {_one_line(e)}", file=sys.stderr)
         return 1
     print(json.dumps(out, indent=2) if a.format == "json" else _text(out))
     return 0

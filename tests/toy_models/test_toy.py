@@ -82,7 +82,8 @@ def test_cli_finetune_json(patched_data, capsys):
 def test_cli_bad_input_one_line_exit_2(patched_data, capsys, argv, needle):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("toy-model: error:") and needle in err
+    assert err.count("\n") == 1 and err.startswith("toy-model: error: ") and needle in err
+    assert not err.startswith("toy-model: error: \"")  # no repr quoting
 
 
 def test_cli_schemes(capsys):
