@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -160,11 +160,15 @@ def _setup(model: LoRAModel, frozen: Any, cfg: TrainConfig):
 
 def train_reference(model: LoRAModel, frozen: Any, data: tuple[Tensor, Tensor],
                     cfg: TrainConfig, *, probe: tuple[Tensor, Tensor] | None = None,
-                    eval_data: tuple[Tensor, Tensor] | None = None) -> TrainResult:
+                    eval_data: tuple[Tensor, Tensor] | None = None,
+                    on_step: Callable[[int, dict[str, Tensor], dict[str, float]], None]
+                    | None = None) -> TrainResult:
     """Train one run's LoRA factors (frozen state on its dtype/device) and probe every step.
 
     `data` = (X, y) training set; batches follow `batch_schedule(N, batch_size, steps,
-    data_seed)`.  `probe` defaults to the first min(N, 64) training examples.
+    data_seed)`.  `probe` defaults to the first min(N, 64) training examples.  `on_step(t,
+    params, record)` (a hook; t = 0 … T) sees the detached parameters after update t and that
+    step's probe record, e.g. to read every layer's ν (`mlp5.layer_magnitudes`).
     """
     like = next(iter(model.lora_weights(frozen).values()))
     X, y = (_to(t, like) for t in data)
@@ -172,8 +176,11 @@ def train_reference(model: LoRAModel, frozen: Any, data: tuple[Tensor, Tensor],
     params, opt = _setup(model, frozen, cfg)
     probe_fn = _Probe(model, frozen, xp, yp, params)
     hist = {q: [math.nan] * (cfg.steps + 1) for q in QUANTITIES}
-    for q, v in probe_fn(params, None).items():
+    rec0 = probe_fn(params, None)
+    for q, v in rec0.items():
         hist[q][0] = v
+    if on_step is not None:
+        on_step(0, {k: v.detach() for k, v in params.items()}, rec0)
     sched = batch_schedule(X.shape[0], cfg.batch_size, cfg.steps, cfg.data_seed)
     status, div_step = "ok", None
     for t in range(1, cfg.steps + 1):
@@ -192,6 +199,8 @@ def train_reference(model: LoRAModel, frozen: Any, data: tuple[Tensor, Tensor],
         rec["grad_nu"] = float(G.pow(2).mean())
         for q, v in rec.items():
             hist[q][t] = v
+        if on_step is not None:
+            on_step(t, {k: v.detach() for k, v in params.items()}, rec)
         if not (math.isfinite(rec["loss"]) and math.isfinite(float(loss.detach()))):
             status, div_step = "diverged", t
             if cfg.stop_on_divergence:
