@@ -144,9 +144,9 @@ def _text(out: dict) -> str:
         how = "cached" if out["cached"] else f"trained in {out['pretrain_wall_s']:.0f} s"
         return f"{head} ({how}; {out['checkpoint']})"
     c = out["config"]
-    lines = [head, f"fine-tune {out['scheme']} ({out['display']}): r={out['rank']}, "
+    lines = [head, (f"fine-tune {out['scheme']} ({out['display']}): r={out['rank']}, "
              f"s={out['scale']:g}, {c['optimizer']} lr={c['lr']:g} (ratio {c['lr_ratio']:g}), "
-             f"{c['steps']} steps, init_scale={c['init_scale']:g}, seed={c['seed']}"]
+             f"{c['steps']} steps, init_scale={c['init_scale']:g}, seed={c['seed']}")]
     lines += [f"  step {t:4d}  probe loss {v:.4f}" for t, v in out["probe_loss"].items()]
     if out["status"] != "ok":
         lines.append(f"  diverged ({out['status']})")

@@ -24,7 +24,7 @@ from .base import init_lora_params, layer_params, seeded
 from .lora import lora_delta, lora_scale
 from .train import TrainConfig
 
-__all__ = ["MLP5", "MLP5Frozen", "Prop1Split", "teacher_data", "layer_magnitudes"]
+__all__ = ["MLP5", "MLP5Frozen", "Prop1Split", "layer_magnitudes", "teacher_data"]
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,16 @@ from torch import Tensor
 from .base import batch_schedule, layer_params, seeded
 from .lora import lora_delta, lora_scale
 
-__all__ = ["ToyModel", "ToyFrozen", "ToyPrefix", "pretrain", "load_or_pretrain",
-           "cache_dir", "load_data", "PRETRAIN_LR"]
+__all__ = [
+    "PRETRAIN_LR",
+    "ToyFrozen",
+    "ToyModel",
+    "ToyPrefix",
+    "cache_dir",
+    "load_data",
+    "load_or_pretrain",
+    "pretrain",
+]
 
 PRETRAIN_LR = 3e-4
 

@@ -21,16 +21,23 @@ momentum), Adam, AdamW; A's rate is `lr`, B's is `lr·lr_ratio` (LoRA+).  Determ
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from .base import LoRAModel, batch_schedule, init_lora_params
 
-__all__ = ["TrainConfig", "TrainResult", "train_reference", "evaluate", "make_optimizer",
-           "QUANTITIES"]
+__all__ = [
+    "QUANTITIES",
+    "TrainConfig",
+    "TrainResult",
+    "evaluate",
+    "make_optimizer",
+    "train_reference",
+]
 
 QUANTITIES = ("loss", "Z_A", "Z_B", "delta1", "delta2", "delta3", "nu_A", "nu_B", "nu_W",
               "grad_nu")
@@ -145,7 +152,7 @@ def _to(x: Tensor, like: Tensor) -> Tensor:
 
 
 def _setup(model: LoRAModel, frozen: Any, cfg: TrainConfig):
-    kw = dict(init_scale=cfg.init_scale, a_mult=cfg.a_mult, b_mult=cfg.b_mult)
+    kw = {"init_scale": cfg.init_scale, "a_mult": cfg.a_mult, "b_mult": cfg.b_mult}
     if hasattr(model, "init_params"):  # models with their own parametrisation (MLP5 linear)
         lora = model.init_params(frozen, cfg.scheme, [cfg.seed], **kw)
     else:

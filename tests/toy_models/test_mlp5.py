@@ -9,7 +9,7 @@ from toy_models.mlp5 import MLP5, Prop1Split, layer_magnitudes, teacher_data
 from toy_models.train import TrainConfig, train_reference
 
 F64 = torch.float64
-SMALL = dict(width=32, r=4, d_in=8, d_out=3, alpha=16.0)
+SMALL = {"width": 32, "r": 4, "d_in": 8, "d_out": 3, "alpha": 16.0}
 
 
 def _w_lora(model, fr, res, cfg):

@@ -5,8 +5,8 @@ import torch
 peft = pytest.importorskip("peft")
 pytest.importorskip("transformers")
 
-from toy_models.inits import scheme_names  # noqa: E402
-from toy_models.peft_bridge import apply_scheme, tiny_causal_lm  # noqa: E402
+from toy_models.inits import scheme_names
+from toy_models.peft_bridge import apply_scheme, tiny_causal_lm
 
 STARTS_AT_W = ["A", "B", "AB", "AB-practical", "ortho-qr-match", "pissa", "olora", "loram",
                "zero"]

@@ -11,7 +11,7 @@ from toy_models.train import TrainConfig, train_reference
 
 from .fixtures import image_fixture
 
-SMALL = dict(width=64, r=4, pretrain_steps=150, pretrain_lr=3e-3)
+SMALL = {"width": 64, "r": 4, "pretrain_steps": 150, "pretrain_lr": 3e-3}
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def patched_data(monkeypatch, tmp_path, digits):
     sets = {("mnist", "train"): digits[0], ("mnist", "test"): digits[1],
             ("fashion-mnist", "train"): image_fixture(600, 3, proto_seed=7),
             ("fashion-mnist", "test"): image_fixture(200, 4, proto_seed=7)}
-    fake = lambda name, split: sets[(name, split)]  # noqa: E731
+    fake = lambda name, split: sets[(name, split)]
     monkeypatch.setattr(toy_mod, "load_data", fake)
     monkeypatch.setattr(cli, "load_data", fake)
     monkeypatch.setenv("GAMMAKIT_CACHE", str(tmp_path / "ck"))
