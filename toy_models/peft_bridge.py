@@ -8,7 +8,9 @@ For each peft LoRA layer the base weight W (out × in; transposed for `fan_in_fa
 layers such as GPT-2's Conv1D) is handed to `get_scheme(name).init`, the factors are copied
 into `lora_A` (r × in) and `lora_B` (out × r), and subtracting schemes replace the base weight
 by W − s·B₀A₀ with peft's own scale s (`module.scaling`, α/r or α/√r), so the model starts
-from W exactly.  Layer k is drawn from seed `seed + k` (our run-generator streams).
+from W exactly.  Layer k is drawn from seed `seed + k` (our run-generator streams).  Apply a
+scheme once, to a freshly wrapped model: a subtracting scheme rewrites the base weights, so a
+second call would start from the residual.
 """
 from __future__ import annotations
 

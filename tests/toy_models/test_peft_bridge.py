@@ -62,3 +62,22 @@ def test_every_scheme_applies_and_trains_one_step(ids):
 def test_no_lora_layer_is_an_error():
     with pytest.raises(ValueError, match="no peft LoRA layer"):
         apply_scheme(tiny_causal_lm(), "A")
+
+
+@pytest.mark.parametrize("scheme", ["AB", "pissa"])
+def test_fan_in_fan_out_layers(ids, scheme):
+    """GPT-2's Conv1D stores W as in × out: the bridge transposes it both ways."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        base = GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=1, n_head=4, vocab_size=96,
+                                          n_positions=32, bos_token_id=0,
+                                          eos_token_id=0)).eval()
+    model = peft.get_peft_model(base, peft.LoraConfig(r=4, lora_alpha=8,
+                                                      target_modules=["c_attn"],
+                                                      fan_in_fan_out=True))
+    with model.disable_adapter():
+        ref = _logits(model, ids)
+    report = apply_scheme(model, scheme)
+    assert next(iter(report.values()))["out"] == 96  # W seen as out × in
+    torch.testing.assert_close(_logits(model, ids), ref, rtol=1e-4, atol=1e-4)
