@@ -157,11 +157,24 @@ class Exponent:
     domain assumptions such as ``eps > 0``.
     """
 
-    __slots__ = ("terms", "_hash")
+    __slots__ = ("_raw", "_canon", "_hash")
 
     def __init__(self, terms: Iterable[Lin] = ()):
-        self.terms: tuple[Lin, ...] = _canonical(list(terms))
-        self._hash = hash(self.terms)
+        self._raw: tuple[Lin, ...] = _syntactic(terms)
+        self._canon: tuple[Lin, ...] | None = self._raw if len(self._raw) <= 2 else None
+        self._hash: int | None = None
+        if len(self._raw) > _EAGER:
+            _ = self.terms
+
+    @property
+    def terms(self) -> tuple[Lin, ...]:
+        """The canonical (essential) terms, computed on first use."""
+        if self._canon is None:
+            from .polyhedron import essential_terms  # local: polyhedron imports this module
+
+            self._canon = tuple(essential_terms(list(self._raw), []))
+            self._raw = self._canon
+        return self._canon
 
     # -- constructors -------------------------------------------------------------------
     @classmethod
@@ -188,13 +201,13 @@ class Exponent:
     # -- tropical arithmetic ------------------------------------------------------------
     @property
     def is_neg_inf(self) -> bool:
-        return not self.terms
+        return not self._raw
 
     def __add__(self, other: "Exponent | Lin | Number") -> "Exponent":
         other = _coerce(other)
         if self.is_neg_inf or other.is_neg_inf:
             return NEG_INF
-        return Exponent(a + b for a in self.terms for b in other.terms)
+        return Exponent(a + b for a in self._raw for b in other._raw)
 
     __radd__ = __add__
 
@@ -205,16 +218,16 @@ class Exponent:
                 raise ExponentError("can only subtract a single affine term")
             other = other.terms[0]
         shift = other if isinstance(other, Lin) else Lin(other)
-        return Exponent(t - shift for t in self.terms)
+        return Exponent(t - shift for t in self._raw)
 
     def __or__(self, other: "Exponent | Lin | Number") -> "Exponent":
-        return Exponent(self.terms + _coerce(other).terms)
+        return Exponent(self._raw + _coerce(other)._raw)
 
     __ror__ = __or__
 
     @staticmethod
     def max(*items: "Exponent | Lin | Number") -> "Exponent":
-        return Exponent(t for it in items for t in _coerce(it).terms)
+        return Exponent(t for it in items for t in _coerce(it)._raw)
 
     def scale(self, k: Number) -> "Exponent":
         """Multiply by a non-negative rational (``γ[x^k] = k γ[x]``)."""
@@ -223,15 +236,15 @@ class Exponent:
             raise ExponentError("max-plus scaling needs a non-negative factor")
         if self.is_neg_inf:
             return NEG_INF
-        return Exponent(t.scale(k) for t in self.terms)
+        return Exponent(t.scale(k) for t in self._raw)
 
     # -- evaluation ---------------------------------------------------------------------
     @property
     def vars(self) -> frozenset[str]:
-        return frozenset().union(*(t.vars for t in self.terms)) if self.terms else frozenset()
+        return frozenset().union(*(t.vars for t in self._raw)) if self._raw else frozenset()
 
     def is_const(self) -> bool:
-        return all(t.is_const() for t in self.terms)
+        return all(t.is_const() for t in self._raw)
 
     def value(self) -> "Fraction | float":
         """The constant value (``-inf`` for ``−∞``); raises if parameters remain."""
@@ -240,9 +253,9 @@ class Exponent:
         return self.terms[0].const if self.terms else NEG_INF_VALUE
 
     def evaluate(self, env: Mapping[str, object]) -> "Fraction | float":
-        if not self.terms:
+        if not self._raw:
             return NEG_INF_VALUE
-        return max(t.evaluate(env) for t in self.terms)
+        return max(t.evaluate(env) for t in self._raw)
 
     def germ(self, env: Mapping[str, object], var: str) -> tuple["Fraction | float", Fraction]:
         """Value and right-slope in ``var`` at ``var = 0+`` (lexicographic max of the terms).
@@ -250,22 +263,21 @@ class Exponent:
         With every other parameter fixed by ``env`` this is exact: for all small enough
         ``var > 0`` the exponent equals ``value + slope·var``.
         """
-        if not self.terms:
+        if not self._raw:
             return (NEG_INF_VALUE, Fraction(0))
         env0 = dict(env)
         env0[var] = 0
-        return max((t.evaluate(env0), t.coef(var)) for t in self.terms)
+        return max((t.evaluate(env0), t.coef(var)) for t in self._raw)
 
     def substitute(self, env: Mapping[str, "Lin | Number"]) -> "Exponent":
-        return Exponent(t.substitute(env) for t in self.terms)
+        return Exponent(t.substitute(env) for t in self._raw)
 
     def simplify(self, domain: Iterable["object"] = ()) -> "Exponent":
         """Drop terms that are never the unique maximum on ``domain`` (constraints)."""
         from .polyhedron import essential_terms  # local: polyhedron imports this module
 
-        out = Exponent.__new__(Exponent)
-        out.terms = tuple(essential_terms(list(self.terms), list(domain)))
-        out._hash = hash(out.terms)
+        out = Exponent(())
+        out._raw = out._canon = tuple(essential_terms(list(self.terms), list(domain)))
         return out
 
     # -- comparison / printing ----------------------------------------------------------
@@ -275,6 +287,8 @@ class Exponent:
         return isinstance(other, Exponent) and self.terms == other.terms
 
     def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(self.terms)
         return self._hash
 
     def __repr__(self) -> str:
@@ -321,6 +335,27 @@ class Exponent:
         return _parse(str(expr).replace("Max", "max"))
 
 
+_EAGER = 8  # canonicalise at once beyond this many terms (keeps products small)
+
+
+def _syntactic(terms: Iterable[Lin]) -> tuple[Lin, ...]:
+    """Per coefficient vector keep the largest constant (exact, no LP); sorted."""
+    best: dict[tuple, Lin] = {}
+    for t in terms:
+        cur = best.get(t.coefs)
+        if cur is None or t.const > cur.const:
+            best[t.coefs] = t
+    return tuple(sorted(best.values(), key=Lin.sort_key))
+
+
+# -- parsing ------------------------------------------------------------------------------
+_ALLOWED_NAMES = frozenset({"max", "oo", "inf"})
+
+
+NEG_INF = Exponent(())
+ZERO = Exponent.const(0)
+
+
 def _coerce(x: "Exponent | Lin | Number | str") -> Exponent:
     if isinstance(x, Exponent):
         return x
@@ -329,32 +364,6 @@ def _coerce(x: "Exponent | Lin | Number | str") -> Exponent:
     if isinstance(x, str):
         return Exponent.parse(x)
     return Exponent.const(x)
-
-
-def _canonical(terms: list[Lin]) -> tuple[Lin, ...]:
-    """Push-free canonical form: keep, per coefficient vector, the largest constant; then drop
-    terms that are nowhere the unique maximum (exact LP, only needed with three or more terms:
-    two affine functions with different slopes each win somewhere)."""
-    best: dict[tuple, Lin] = {}
-    for t in terms:
-        cur = best.get(t.coefs)
-        if cur is None or t.const > cur.const:
-            best[t.coefs] = t
-    kept = sorted(best.values(), key=Lin.sort_key)
-    if len(kept) >= 3:
-        from .polyhedron import essential_terms
-
-        kept = essential_terms(kept, [])
-    return tuple(kept)
-
-
-NEG_INF = Exponent(())
-ZERO = Exponent.const(0)
-
-
-
-# -- parsing ------------------------------------------------------------------------------
-_ALLOWED_NAMES = frozenset({"max", "oo", "inf"})
 
 
 def _parse(text: str) -> Exponent:
