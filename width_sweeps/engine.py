@@ -1,0 +1,168 @@
+"""The batched engine: all runs of one shard train together as one computation (issue 4 §2).
+
+Runs are stacked on a leading run dimension `R`; frozen state lives once per width (inside the
+model), the frozen prefix is computed once per batch and shared by every run (and cached across
+the shards of a width), the loss is summed over runs so one backward gives every run's gradient,
+and the batched optimizer applies per-run rates as a broadcast.  Parameter names starting
+with "_" are per-run constants (e.g. the `B₀A₀` term a subtracting init removes), not trained.  Nothing in the step loop calls
+`.item()`: divergence flags and probes stay on the device and move to the host once per shard.
+A run that diverges (non-finite or exploding loss/parameters) keeps its last finite parameters,
+takes no further steps, and records the step it diverged; the other runs go on.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from . import probes
+from .models import Params, SweepModel, accuracy
+from .optim import make_optimizer
+from .spec import RunConfig, SweepSpec
+
+
+@dataclass
+class PrefixCache:
+    """Frozen-prefix outputs keyed by batch, shared by the shards of one width."""
+    max_bytes: int = 2 << 30
+    store: dict[Any, Any] = field(default_factory=dict)
+    used: int = 0
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        if key in self.store:
+            return self.store[key]
+        val = compute()
+        size = sum(t.numel() * t.element_size() for t in _tensors(val))
+        if self.used + size <= self.max_bytes:
+            self.store[key] = val
+            self.used += size
+        return val
+
+
+def _tensors(val: Any) -> list[Tensor]:
+    if isinstance(val, Tensor):
+        return [val]
+    if isinstance(val, (tuple, list)):
+        return [t for v in val for t in _tensors(v)]
+    if isinstance(val, dict):
+        return [t for v in val.values() for t in _tensors(v)]
+    return []
+
+
+@dataclass
+class ShardResult:
+    """Host copy of one shard's measurements."""
+    runs: list[RunConfig]
+    quantities: tuple[str, ...]
+    values: np.ndarray              # (steps + 1, Q, R)
+    diverged_step: np.ndarray       # (R,), −1 when the run never diverged
+    test: dict[str, np.ndarray]     # name → (R,) at the last step
+    seconds: float
+
+
+def init_params(model: SweepModel, runs: list[RunConfig]) -> Params:
+    """Stack each run's initial LoRA parameters in run order (one init call per config group)."""
+    groups: dict[tuple[str, float], list[int]] = {}
+    for i, r in enumerate(runs):
+        groups.setdefault((r.scheme, r.init_scale), []).append(i)
+    parts, order = [], []
+    for (scheme, beta), idx in groups.items():
+        parts.append(model.init(scheme, beta, [runs[i].seed for i in idx]))
+        order += idx
+    inv = torch.empty(len(order), dtype=torch.long)
+    inv[torch.tensor(order)] = torch.arange(len(order))
+    out = {}
+    for k in parts[0]:
+        stacked = torch.cat([p[k] for p in parts], 0)
+        out[k] = stacked[inv.to(stacked.device)].contiguous()
+    return out
+
+
+def rates(runs: list[RunConfig], params: Params, device: torch.device,
+          dtype: torch.dtype) -> dict[str, Tensor]:
+    """Per-run rate tensors: keys starting with "A" get η_A, with "B" get η_B."""
+    la = torch.tensor([r.lr_a for r in runs], device=device, dtype=dtype)
+    lb = torch.tensor([r.lr_b for r in runs], device=device, dtype=dtype)
+    return {k: (lb if k.startswith("B") else la) for k in params}
+
+
+def _finite_rows(params: Params) -> Tensor:
+    return torch.stack([p.flatten(1).isfinite().all(1) for p in params.values()]).all(0)
+
+
+@torch.no_grad()
+def evaluate(model: SweepModel, params: Params, cache: PrefixCache,
+             chunk: int = 2048) -> dict[str, Tensor]:
+    """Test loss (and accuracy for classifiers) per run over the whole test set."""
+    X, Y = model.test_set()
+    tot_loss, tot_acc, has_acc = 0.0, 0.0, False
+    for i in range(0, X.shape[0], chunk):
+        x, y = X[i:i + chunk], Y[i:i + chunk]
+        pre = cache.get(("test", i, chunk), lambda: model.prefix(x))
+        out = model.head(pre, params)
+        tot_loss = tot_loss + model.loss(out, y) * x.shape[0]
+        acc = accuracy(out, y)
+        if acc is not None:
+            tot_acc, has_acc = tot_acc + acc * x.shape[0], True
+    res = {"test_loss": tot_loss / X.shape[0]}
+    if has_acc:
+        res["test_acc"] = tot_acc / X.shape[0]
+    return res
+
+
+def train_shard(model: SweepModel, spec: SweepSpec, runs: list[RunConfig],
+                device: torch.device, dtype: torch.dtype, *, cache: PrefixCache | None = None,
+                on_step: Callable[[], None] | None = None) -> ShardResult:
+    """Train `runs` (one width) together for `spec.steps` steps; probes every step."""
+    t0 = time.perf_counter()
+    cache = cache if cache is not None else PrefixCache()
+    allp = {k: p.to(device, dtype) for k, p in init_params(model, runs).items()}
+    params = {k: p.requires_grad_(True) for k, p in allp.items() if not k.startswith("_")}
+    const = {k: p for k, p in allp.items() if k.startswith("_")}   # e.g. per-run B₀A₀ terms
+    keys = list(params)
+    opt = make_optimizer(spec.optimizer, rates(runs, params, device, dtype), betas=spec.betas,
+                         eps=spec.adam_eps)
+    R, T, Q = len(runs), spec.steps, probes.QUANTITIES
+    rec = torch.full((T + 1, len(Q), R), float("nan"), device=device, dtype=dtype)
+    xp, yp = model.probe_batch()
+    with torch.no_grad():
+        pre_p = cache.get(("probe",), lambda: model.prefix(xp))
+        st, v0 = probes.start(model.lora_input(pre_p), model.scale, params["A"], params["B"])
+        v0["loss"] = model.loss(model.head(pre_p, params | const), yp)
+    ref = v0["loss"].abs().clamp_min(torch.finfo(dtype).tiny)
+    rec[0] = torch.stack([v0[q] for q in Q])
+    div = torch.full((R,), -1, dtype=torch.long, device=device)
+    for t in range(1, T + 1):
+        x, y = model.batch(t)
+        with torch.no_grad():
+            pre = cache.get(("train", t), lambda: model.prefix(x))
+        loss = model.loss(model.head(pre, params | const), y)
+        grads = dict(zip(keys, torch.autograd.grad(loss.sum(), [params[k] for k in keys])))
+        with torch.no_grad():
+            alive = div < 0
+            prev = {k: p.detach().clone() for k, p in params.items()}
+            opt.step(params, grads, alive.to(dtype))
+            lp = model.loss(model.head(pre_p, params | const), yp)
+            ok = torch.isfinite(loss) & torch.isfinite(lp) & _finite_rows(params)
+            ok &= lp <= spec.diverge_factor * ref
+            div = torch.where(alive & ~ok, torch.full_like(div, t), div)
+            alive = div < 0
+            for k, p in params.items():
+                p.copy_(torch.where(alive.view(-1, *[1] * (p.dim() - 1)), p, prev[k]))
+            vals = probes.step(st, prev["A"], prev["B"], params["A"], params["B"], grads)
+            vals["loss"] = lp
+            row = torch.stack([vals[q] for q in Q])
+            rec[t] = torch.where(alive, row, torch.full_like(row, float("nan")))
+        if on_step is not None:
+            on_step()
+    test: dict[str, Tensor] = {}
+    if spec.test_eval and model.test_set() is not None:
+        alive = div < 0
+        test = {k: torch.where(alive, v, torch.full_like(v, float("nan")))
+                for k, v in evaluate(model, params | const, cache).items()}
+    return ShardResult(runs, Q, rec.cpu().numpy(), div.cpu().numpy(),
+                       {k: v.cpu().numpy() for k, v in test.items()}, time.perf_counter() - t0)
