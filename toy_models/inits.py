@@ -1,0 +1,303 @@
+"""The init-scheme registry: every LoRA init the seeds name, behind one signature.
+
+    scheme = get_scheme("AB")
+    ini = scheme.init(W, r, generator=g, init_scale=1.0, runs=None, alpha=None, rslora=False)
+    ini.A (r × in | runs × r × in), ini.B (out × r | runs × out × r), ini.W_residual, ini.scale
+
+Conventions (INTERFACES.md, THEORY §1, §5): W is out × in; "Kaiming" for a LoRA factor means
+N(0, 1/fan_in) (fan-in `in` for A, `r` for B); `init_scale` β multiplies the *variance* of every
+random factor (seed 000 D.2: "β × Kaiming"); the subtracting schemes use the scaled product,
+W_residual = W − s·B₀A₀, so the model starts from W exactly.  All draws are made in float64
+from the given generator on its device, then cast to W's dtype/device — so a seed gives the
+same init on every device and dtype (up to rounding).
+
+`asymptotics()` gives, per factor, the *entry* exponent in n for a square n × n layer with a
+Kaiming W (entries N(0, 1/n)) and fixed r, as an exact-rational string, and the factor's kind
+for the contraction rule: "random" (zero-mean, incoherent with the data: CLT +1/2), "aligned"
+(built from W's spectrum or QR: +1), "zero".  This is the entry exponent, NOT seed 000's
+γ[A₀] (which is γ[A₀ z] − 1: Kaiming A is entry −1/2 here, "−1" in the paper).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import torch
+from torch import Tensor
+
+from . import inits_spectral as spec
+from .lora import lora_scale
+
+__all__ = ["LoRAInit", "InitScheme", "UnknownSchemeError", "get_scheme", "scheme_names",
+           "DISPLAY_NAMES", "PAPER_NAMES", "Modifiers", "parse_modifiers", "MODIFIERS"]
+
+Draw = Callable[[Tensor, int, torch.Generator, float], tuple[Tensor, Tensor]]
+
+
+class UnknownSchemeError(KeyError):
+    """Unknown scheme or modifier name; `str()` is one line listing the valid names."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass(frozen=True)
+class LoRAInit:
+    """Initial LoRA factors.  `subtract`: the scheme replaces W by W − s·B₀A₀."""
+
+    A: Tensor
+    B: Tensor
+    scale: float
+    W: Tensor
+    subtract: bool
+
+    @property
+    def W_residual(self) -> Tensor | None:
+        """W − s·B₀A₀ (runs × out × in when A has a run dim), or None when W is kept.
+        Materialised on demand: models subtract the low-rank product instead (lora.py)."""
+        if not self.subtract:
+            return None
+        return self.W - self.scale * (self.B @ self.A)
+
+    def offsets(self) -> dict[str, Tensor]:
+        """Frozen per-run factors to subtract in the forward ({} when W is kept)."""
+        return {"A0": self.A.clone(), "B0": self.B.clone()} if self.subtract else {}
+
+
+@dataclass(frozen=True)
+class InitScheme:
+    """One registry entry; `draw(W64, r, generator, β)` returns one run's (A, B) in float64."""
+
+    name: str
+    summary: str
+    a: tuple[str, str]
+    b: tuple[str, str]
+    subtract: bool
+    draw: Draw
+    from_weight: bool = False   # factors computed from W: `init_scale` does not apply
+    random: bool = True         # uses the generator
+    even_rank: bool = False
+
+    @property
+    def display(self) -> str:
+        return DISPLAY_NAMES[self.name]
+
+    def asymptotics(self) -> dict[str, tuple[str, str]]:
+        """{"A": (entry exponent, kind), "B": (...)} for a square n × n Kaiming W, fixed r."""
+        return {"A": self.a, "B": self.b}
+
+    def init(self, W: Tensor, r: int, *, generator: torch.Generator | Sequence[torch.Generator],
+             init_scale: float = 1.0, runs: int | None = None, alpha: float | None = None,
+             rslora: bool = False) -> LoRAInit:
+        """Draw the factors (a leading run dim when `runs` is given).  `generator` may be one
+        generator (runs drawn one after another) or one per run: run k is then exactly the
+        single-run init with generator k."""
+        self._check(W, r, init_scale)
+        W64 = W.detach().to(torch.float64)
+        gens = _generators(generator, runs)
+        if self.random or runs is None:
+            pairs = [self.draw(W64, r, g, init_scale) for g in gens]
+        else:  # deterministic: compute once, copy per run
+            pairs = [self.draw(W64, r, gens[0], init_scale)] * len(gens)
+        A = torch.stack([p[0] for p in pairs]) if runs is not None else pairs[0][0]
+        B = torch.stack([p[1] for p in pairs]) if runs is not None else pairs[0][1]
+        cast = dict(dtype=W.dtype, device=W.device)
+        return LoRAInit(A.to(**cast).contiguous(), B.to(**cast).contiguous(),
+                        lora_scale(r, alpha, rslora), W.detach(), self.subtract)
+
+    def _check(self, W: Tensor, r: int, init_scale: float) -> None:
+        if W.dim() != 2:
+            raise ValueError(f"W must be out × in (2-D), got shape {tuple(W.shape)}")
+        if not 1 <= r <= min(W.shape):
+            raise ValueError(f"rank r={r} must be in [1, min(out, in) = {min(W.shape)}]")
+        if self.even_rank and r % 2:
+            raise ValueError(f"scheme {self.name!r} needs an even rank (A and B take "
+                             f"alternate rows of an r × r orthogonal Q), got r={r}")
+        if init_scale < 0:
+            raise ValueError(f"init_scale is a variance multiplier ≥ 0, got {init_scale}")
+        if self.from_weight and init_scale != 1.0:
+            raise ValueError(f"init_scale does not apply to {self.name!r}: its factors are "
+                             f"computed from W (got init_scale={init_scale})")
+
+
+def _generators(generator, runs: int | None) -> list[torch.Generator]:
+    if isinstance(generator, torch.Generator):
+        return [generator] * (1 if runs is None else runs)
+    gens = list(generator)
+    if len(gens) != (1 if runs is None else runs):
+        raise ValueError(f"got {len(gens)} generators for runs={runs}")
+    return gens
+
+
+# ---- draws (float64, one run) ----------------------------------------------------------
+
+def _randn(shape: tuple[int, ...], g: torch.Generator, std: float) -> Tensor:
+    return torch.randn(shape, generator=g, dtype=torch.float64, device=g.device) * std
+
+
+def _zeros(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
+    out, inp = W.shape
+    return W.new_zeros(r, inp), W.new_zeros(out, r)
+
+
+def _gauss(sa: Callable[[int, int, int], float], sb: Callable[[int, int, int], float]) -> Draw:
+    """A ~ N(0, β sa²), B ~ N(0, β sb²), A drawn first; a std of 0 gives exact zeros."""
+    def draw(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
+        out, inp = W.shape
+        za, zb = _zeros(W, r)
+        root = math.sqrt(beta)
+        std_a, std_b = sa(out, inp, r), sb(out, inp, r)
+        A = _randn((r, inp), g, root * std_a).to(W.device) if std_a else za
+        B = _randn((out, r), g, root * std_b).to(W.device) if std_b else zb
+        return A, B
+    return draw
+
+
+def _ortho(eye: bool, match: bool) -> Draw:
+    """Blog seed 001 / PEFT `orthogonal` (datta0): Q = I_r or QR of randn(r, r); A = (G_A
+    Q[0::2])ᵀ, B = G_Bᵀ Q[1::2] with G_A: in × r/2, G_B: r/2 × out standard Gaussians, so
+    B A = G_Bᵀ (Q[1::2] Q[0::2]ᵀ) G_A ᵀ = 0 exactly.  "const": both × 1/10 (PEFT);
+    "match": A × √(1/in), B × √(1/r) (the Kaiming stds; since each factor gets half of Q's
+    rows, its mean entry variance is half of Kaiming's: 1/(2 in), 1/(2 r))."""
+    def draw(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
+        out, inp = W.shape
+        Q = (torch.eye(r, dtype=torch.float64, device=g.device) if eye
+             else torch.linalg.qr(_randn((r, r), g, 1.0))[0])
+        ca, cb = (math.sqrt(1 / inp), math.sqrt(1 / r)) if match else (0.1, 0.1)
+        root = math.sqrt(beta)
+        A = (_randn((inp, r // 2), g, 1.0) @ Q[0::2]).T * (ca * root)
+        B = (_randn((r // 2, out), g, 1.0).T @ Q[1::2]) * (cb * root)
+        return A.to(W.device), B.to(W.device)
+    return draw
+
+
+def _from_w(fn: Callable[[Tensor, int], tuple[Tensor, Tensor]], scaled: bool = False) -> Draw:
+    def draw(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
+        A, B = fn(W, r)
+        root = math.sqrt(beta) if scaled else 1.0
+        return A * root, B * root
+    return draw
+
+
+def _inilora(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
+    """IniLoRA (seed 002 Eq. 1–3): start N(0, σ̄²), σ̄ = std of W (one layer: its own std)."""
+    sigma = float(W.std())
+    out, inp = W.shape
+    A0 = _randn((r, inp), g, sigma).to(W.device)
+    B0 = _randn((out, r), g, sigma).to(W.device)
+    return spec.inilora_fit(W, r, A0, B0)
+
+
+K = spec.kaiming_std
+_R, _AL, _Z = "random", "aligned", "zero"
+_SCHEMES: dict[str, InitScheme] = {s.name: s for s in [
+    InitScheme("A", "A ~ N(0, 1/in), B = 0; W kept (standard LoRA)",
+               ("-1/2", _R), ("-oo", _Z), False, _gauss(lambda o, i, r: K(i), lambda *_: 0.0)),
+    InitScheme("B", "A = 0, B ~ N(0, 1/r) (Kaiming, fan-in r); W kept",
+               ("-oo", _Z), ("0", _R), False, _gauss(lambda *_: 0.0, lambda o, i, r: K(r))),
+    InitScheme("AB", "A ~ N(0, 1), B ~ N(0, 1/out); W − s·B₀A₀ (Theorem 1's robust point)",
+               ("0", _R), ("-1/2", _R), True, _gauss(lambda *_: 1.0, lambda o, i, r: K(o))),
+    InitScheme("AB-practical", "A, B ~ N(0, 1/in) (σ_A = σ_B); W − s·B₀A₀",
+               ("-1/2", _R), ("-1/2", _R), True,
+               _gauss(lambda o, i, r: K(i), lambda o, i, r: K(i))),
+    InitScheme("AB+", "A, B ~ N(0, 1/in) (σ_A = σ_B); W kept (noise left in)",
+               ("-1/2", _R), ("-1/2", _R), False,
+               _gauss(lambda o, i, r: K(i), lambda o, i, r: K(i))),
+    InitScheme("ortho-eye-const", "Q = I_r rows split, Gaussians × 1/10; BA = 0; W kept",
+               ("0", _R), ("0", _R), False, _ortho(True, False), even_rank=True),
+    InitScheme("ortho-eye-match", "Q = I_r rows split, A × √(1/in), B × √(1/r); BA = 0",
+               ("-1/2", _R), ("0", _R), False, _ortho(True, True), even_rank=True),
+    InitScheme("ortho-qr-const", "Q = qr(randn(r, r)) rows split, Gaussians × 1/10; BA = 0",
+               ("0", _R), ("0", _R), False, _ortho(False, False), even_rank=True),
+    InitScheme("ortho-qr-match", "Q = qr(randn(r, r)) rows split, A × √(1/in), B × √(1/r)",
+               ("-1/2", _R), ("0", _R), False, _ortho(False, True), even_rank=True),
+    InitScheme("pissa", "top-r SVD triplets, √S split; residual W − s·B₀A₀",
+               ("-1/2", _AL), ("-1/2", _AL), True, _from_w(spec.pissa), True, False),
+    InitScheme("milora", "bottom-r SVD triplets, √S split; residual W − s·B₀A₀",
+               ("-1", _AL), ("-1", _AL), True, _from_w(spec.milora), True, False),
+    InitScheme("olora", "W = QR: A = R[:r], B = Q[:, :r]; residual W − s·B₀A₀",
+               ("-1/2", _AL), ("-1/2", _AL), True, _from_w(spec.olora), True, False),
+    InitScheme("loram", "A = β Φ_mᵀ[:r], B = β Φ_n[:, :r] (DST-I), β⁴ = Q ν[W] mn/r; residual",
+               ("-1/4", _R), ("-1/4", _R), True, _from_w(spec.loram, scaled=True),
+               random=False),
+    InitScheme("inilora", "Adam fit of BA ≈ W from N(0, σ̄²); frozen residual W − s·B₀A₀",
+               ("-1/2", _AL), ("-1/2", _AL), True, _inilora, from_weight=True),
+    InitScheme("inilora-alpha", "A, B ~ N(0, 0.5²); W kept (IniLoRA-α)",
+               ("0", _R), ("0", _R), False, _gauss(lambda *_: 0.5, lambda *_: 0.5)),
+    InitScheme("inilora-beta", "A ~ N(0, 1/in), B ~ N(0, 1/r) (Kaiming both); W kept",
+               ("-1/2", _R), ("0", _R), False,
+               _gauss(lambda o, i, r: K(i), lambda o, i, r: K(r))),
+    InitScheme("zero", "A = 0, B = 0 (no gradient ever flows: a control)",
+               ("-oo", _Z), ("-oo", _Z), False, _gauss(lambda *_: 0.0, lambda *_: 0.0),
+               random=False),
+]}
+
+# The one mapping to the papers' names (figures import it for legends).
+DISPLAY_NAMES: dict[str, str] = {
+    "A": "Init[A]", "B": "Init[B]", "AB": "Init[AB]", "AB-practical": "Init[AB] (practical)",
+    "AB+": "Init[AB+]", "ortho-eye-const": "Ortho-Eye (const)",
+    "ortho-eye-match": "Ortho-Eye (match)", "ortho-qr-const": "Ortho-QR (const)",
+    "ortho-qr-match": "Ortho-QR (match)", "pissa": "PiSSA", "milora": "MiLoRA",
+    "olora": "OLoRA", "loram": "LoRAM", "inilora": "IniLoRA", "inilora-alpha": "IniLoRA-α",
+    "inilora-beta": "IniLoRA-β", "zero": "Zero", "rslora": "rsLoRA", "loraplus": "LoRA+",
+}
+# Every name a paper uses for a scheme (first = DISPLAY_NAMES); get_scheme accepts these too.
+PAPER_NAMES: dict[str, tuple[str, ...]] = {
+    "A": ("Init[A]", "Standard", "Noise & Zeros"), "B": ("Init[B]", "Reversed"),
+    "ortho-eye-const": ("Ortho-Eye (const)", "Ortho (Eye)", "Orthogonal Eye"),
+    "ortho-qr-const": ("Ortho-QR (const)", "Ortho QR (Const)"),
+    "ortho-qr-match": ("Ortho-QR (match)", "Ortho QR (Match)"),
+}
+_ALIASES = {alias.lower(): name for name, names in PAPER_NAMES.items() for alias in names}
+_ALIASES.update({DISPLAY_NAMES[n].lower(): n for n in _SCHEMES})
+
+
+def scheme_names() -> list[str]:
+    """The registry's names, in the INTERFACES order."""
+    return list(_SCHEMES)
+
+
+def get_scheme(name: str) -> InitScheme:
+    """Look a scheme up by its name (or a paper's name for it, case-insensitive)."""
+    if name in _SCHEMES:
+        return _SCHEMES[name]
+    key = _ALIASES.get(str(name).lower())
+    if key is None:
+        raise UnknownSchemeError(f"unknown init scheme {name!r}; valid: "
+                                 + ", ".join(_SCHEMES))
+    return _SCHEMES[key]
+
+
+# ---- modifiers (not inits) --------------------------------------------------------------
+
+LORAPLUS_DEFAULT_RATIO = 16.0  # LoRA+ (Hayou et al. 2024a) recommends λ = 2⁴
+MODIFIERS = {"rslora": "scale s = α/√r instead of α/r (Kalajdzievski 2023)",
+             "loraplus": f"rate ratio λ = η_B/η_A (default {LORAPLUS_DEFAULT_RATIO:g})"}
+
+
+@dataclass(frozen=True)
+class Modifiers:
+    """rsLoRA changes the scale; LoRA+ sets η_B = λ η_A (read by the optimizer set-up)."""
+
+    rslora: bool = False
+    loraplus: float | None = None
+
+    @property
+    def lr_ratio(self) -> float:
+        return 1.0 if self.loraplus is None else self.loraplus
+
+
+def parse_modifiers(names: Iterable[str]) -> Modifiers:
+    """["rslora", "loraplus"] or ["loraplus=8"] → Modifiers."""
+    rs, ratio = False, None
+    for item in names:
+        key, _, value = item.partition("=")
+        if key == "rslora" and not value:
+            rs = True
+        elif key == "loraplus":
+            ratio = float(value) if value else LORAPLUS_DEFAULT_RATIO
+        else:
+            raise UnknownSchemeError(f"unknown modifier {item!r}; valid: rslora, "
+                                     "loraplus[=λ]")
+    return Modifiers(rs, ratio)

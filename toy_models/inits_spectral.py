@@ -1,0 +1,88 @@
+"""Weight-derived LoRA inits (one run, float64): PiSSA, MiLoRA, OLoRA, LoRAM, IniLoRA.
+
+Each returns `(A0, B0)` with A0: r × in, B0: out × r for W: out × in.  The factors do not
+depend on the LoRA scale s; the registry (`inits.py`) subtracts s·B0 A0 from W, so the
+residual + s·B0 A0 reconstructs W exactly for every s.  (PEFT's `pissa` instead divides S by
+s; both agree at s = 1, the PiSSA paper's setting.)
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .spectral import dst_basis, loram_gain_log, nu
+
+__all__ = ["pissa", "milora", "olora", "loram", "loram_beta", "inilora_fit", "kaiming_std"]
+
+
+def _svd_split(W: Tensor, idx: slice) -> tuple[Tensor, Tensor]:
+    U, S, Vh = torch.linalg.svd(W, full_matrices=False)
+    root = S[idx].sqrt()
+    return root[:, None] * Vh[idx], U[:, idx] * root[None, :]
+
+
+def pissa(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
+    """PiSSA (Meng et al. 2024; THEORY §4): A0 = √S_r V_rᵀ, B0 = U_r √S_r, top-r triplets."""
+    return _svd_split(W, slice(0, r))
+
+
+def milora(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
+    """MiLoRA (Wang et al. 2025): as PiSSA with the bottom-r (minor) singular triplets."""
+    k = min(W.shape)
+    return _svd_split(W, slice(k - r, k))
+
+
+def olora(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
+    """OLoRA (Büyükakyüz 2024): W = Q R (reduced QR), A0 = R[:r], B0 = Q[:, :r]."""
+    Q, R = torch.linalg.qr(W)
+    return R[:r].clone(), Q[:, :r].clone()
+
+
+def loram_beta(W: Tensor, r: int) -> float:
+    """LoRAM magnitude β = (Q ν[W] / ν[Φ_n Φ_mᵀ])^{1/4} with ν[Φ_nΦ_mᵀ] = r/(mn) and
+    Q ≈ ln r / ln min(n, m) (seed 003 Eq. 11; THEORY §4).  Then ν[β² Φ_n Φ_mᵀ] = Q ν[W]."""
+    n, m = W.shape
+    q = loram_gain_log(r, n, m)
+    return (q * float(nu(W)) * m * n / r) ** 0.25
+
+
+def loram(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
+    """LoRAM (seed 003 Alg. 1): A0 = β Φ_mᵀ[:r] (rows), B0 = β Φ_n[:, :r], DST-I bases."""
+    n, m = W.shape
+    beta = loram_beta(W, r)
+    phi_m = dst_basis(m, dtype=W.dtype, device=W.device)
+    phi_n = dst_basis(n, dtype=W.dtype, device=W.device)
+    return beta * phi_m[:, :r].T.contiguous(), beta * phi_n[:, :r].contiguous()
+
+
+# IniLoRA's fit (seed 002 Eq. 3).  The paper: Adam, lr 5e-4, StepLR, 20 000 steps on LLM
+# weights of std ≈ 0.02.  Our choice, scale-free: Adam with lr = INILORA_LR_REL·σ̄ (σ̄ = std of
+# W; the paper's ratio is 5e-4/0.02 = 0.025), INILORA_STEPS steps, the rate halved every
+# steps/4 (StepLR, γ = 0.5).  The frozen residual absorbs any misfit exactly.
+INILORA_STEPS = 400
+INILORA_LR_REL = 0.1
+
+
+def inilora_fit(W: Tensor, r: int, A: Tensor, B: Tensor, *, steps: int = INILORA_STEPS,
+                lr_rel: float = INILORA_LR_REL) -> tuple[Tensor, Tensor]:
+    """IniLoRA (seed 002 Eq. 3): minimise ‖W − B A‖_F² with Adam from the given start (the
+    registry draws it from N(0, σ̄²)); deterministic given the start."""
+    sigma = float(W.std())
+    A = A.detach().clone().requires_grad_(True)
+    B = B.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([A, B], lr=lr_rel * sigma)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, steps // 4), gamma=0.5)
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss = (W - B @ A).pow(2).sum()
+        loss.backward()
+        opt.step()
+        sched.step()
+    return A.detach(), B.detach()
+
+
+def kaiming_std(fan_in: int) -> float:
+    """Our Kaiming for LoRA factors: N(0, 1/fan_in) (INTERFACES; no ReLU gain)."""
+    return 1.0 / math.sqrt(fan_in)

@@ -1,0 +1,46 @@
+"""Spectral tools of LoRAM (seed 003 §3, THEORY §4): DST-I basis, ρ[r], Q[r], ν[M].
+
+Conventions: W is out × in = n × m; singular values `s` sorted or not, length R = rank.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+__all__ = ["dst_basis", "nu", "concentration", "gain", "loram_gain_log"]
+
+
+def dst_basis(m: int, *, dtype: torch.dtype = torch.float64,
+              device: torch.device | str | None = None) -> Tensor:
+    """DST-I basis (LoRAM Eq. 12): Φ_m[i, j] = √(2/(m+1)) sin((i+1)(j+1)π/(m+1)), i, j < m.
+
+    Symmetric and exactly orthonormal (Φ_m Φ_mᵀ = I); computed in float64, then cast.
+    """
+    k = torch.arange(1, m + 1, dtype=torch.float64, device=device)
+    phi = math.sqrt(2.0 / (m + 1)) * torch.sin(torch.outer(k, k) * (math.pi / (m + 1)))
+    return phi.to(dtype)
+
+
+def nu(M: Tensor) -> Tensor:
+    """ν[M] = ‖M‖_F² / (rows·cols) (THEORY §4), over the last two dims (a run dim is kept)."""
+    return M.pow(2).mean(dim=(-2, -1))
+
+
+def concentration(s: Tensor, r: int) -> Tensor:
+    """ρ[r] = (mean of the top-r singular values)² / mean(s²) (LoRAM Eq. 8)."""
+    s = torch.sort(s.abs(), descending=True).values
+    return s[:r].mean() ** 2 / s.pow(2).mean()
+
+
+def gain(s: Tensor, r: int) -> Tensor:
+    """Q[r] = ρ[r]·r/R ∈ [0, 1] (LoRAM Eq. 9–10; Cauchy–Schwarz), R = len(s)."""
+    return concentration(s, r) * r / s.numel()
+
+
+def loram_gain_log(r: int, n: int, m: int) -> float:
+    """LoRAM's logarithmic approximation Q ≈ ln r / ln min(n, m) (seed 003 §3.2)."""
+    if r < 1 or min(n, m) < 2:
+        raise ValueError(f"need r ≥ 1 and min(n, m) ≥ 2, got r={r}, n={n}, m={m}")
+    return math.log(r) / math.log(min(n, m))

@@ -1,0 +1,198 @@
+"""Seed 000's toy model (§3.4, App. D.1; THEORY §6): MNIST pretraining → Fashion-MNIST LoRA.
+
+    f(x) = W_out φ((W + s·(BA − B₀A₀)) φ(W_in x)),   φ = ReLU, no biases,
+    W_in: n × d, W: n × n (the LoRA layer), W_out: classes × n;  d = 784, n = 4096, r = 32.
+
+Pretraining (all of W_in, W, W_out): Kaiming-normal init — N(0, 2/fan_in) for W_in and W
+(ReLU follows), N(0, 1/fan_in) for W_out (logits) — AdamW(0.9, 0.999, 1e−8, wd 0), batch 64,
+2000 steps, cross-entropy.  The paper's rate was lost; ours is PRETRAIN_LR (docs/toy_models.md
+has the small-width scan behind it).  The checkpoint is cached on disk under
+`$GAMMAKIT_CACHE` (default ~/.cache/gammakit/checkpoints), keyed by a hash of the full
+pretraining config plus a fingerprint of the training data.
+Fine-tuning trains only A, B (train.train_reference) with any registry scheme.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .base import batch_schedule, layer_params, seeded
+from .lora import lora_delta, lora_scale
+
+__all__ = ["ToyModel", "ToyFrozen", "ToyPrefix", "pretrain", "load_or_pretrain",
+           "cache_dir", "load_data", "PRETRAIN_LR"]
+
+PRETRAIN_LR = 1e-3
+
+
+def load_data(name: str, split: str) -> tuple[Tensor, Tensor]:
+    """`toy_models.data.load_dataset`, or the interim loader until the data branch lands."""
+    try:
+        from .data import load_dataset  # type: ignore[attr-defined]
+    except ImportError:
+        from ._interim_data import load_dataset
+    return load_dataset(name, split)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("GAMMAKIT_CACHE", Path.home() / ".cache/gammakit/checkpoints"))
+
+
+@dataclass(frozen=True)
+class ToyFrozen:
+    W_in: Tensor   # n × d
+    W: Tensor      # n × n
+    W_out: Tensor  # classes × n
+
+
+@dataclass(frozen=True)
+class ToyPrefix:
+    h: Tensor    # φ(W_in x): (batch, n), shared by runs
+    hW: Tensor   # h Wᵀ, computed once
+
+
+@dataclass(frozen=True)
+class ToyModel:
+    """Config (pretraining + LoRA) and the model methods of base.LoRAModel."""
+
+    width: int = 4096
+    d: int = 784
+    classes: int = 10
+    r: int = 32
+    alpha: float | None = None       # None: s = 1
+    rslora: bool = False
+    pretrain_lr: float = PRETRAIN_LR
+    pretrain_steps: int = 2000
+    pretrain_batch: int = 64
+    pretrain_seed: int = 0
+    pretrain_data: str = "mnist"
+
+    @property
+    def scale(self) -> float:
+        return lora_scale(self.r, self.alpha, self.rslora)
+
+    @property
+    def probe_layer(self) -> str:
+        return "W"
+
+    def pretrain_key(self) -> dict:
+        keep = ("width", "d", "classes", "pretrain_lr", "pretrain_steps", "pretrain_batch",
+                "pretrain_seed", "pretrain_data")
+        key = {k: v for k, v in asdict(self).items() if k in keep}
+        key.update(optimizer="adamw", betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                   init="kaiming-normal", version=1)
+        return key
+
+    def build_frozen(self, *, dtype: torch.dtype = torch.float32,
+                     device: torch.device | str = "cpu") -> ToyFrozen:
+        """The pretrained weights (cached; pretrained on MNIST on a cache miss)."""
+        return load_or_pretrain(self, device=str(device), dtype=dtype)[0]
+
+    def lora_weights(self, frozen: ToyFrozen) -> dict[str, Tensor]:
+        return {"W": frozen.W}
+
+    def prefix(self, frozen: ToyFrozen, x: Tensor) -> ToyPrefix:
+        h = torch.relu(x @ frozen.W_in.T)
+        return ToyPrefix(h, h @ frozen.W.T)
+
+    def head(self, frozen: ToyFrozen, p: ToyPrefix, lora: dict[str, Tensor],
+             taps: dict[str, Tensor] | None = None) -> Tensor:
+        A, B, A0, B0 = layer_params(lora, "W")
+        zbar = p.hW + lora_delta(p.h, A, B, self.scale, A0, B0)
+        if taps is not None:
+            taps["z"] = p.h.expand(A.shape[0], *p.h.shape)
+            taps["zbar"] = zbar
+        return torch.relu(zbar) @ frozen.W_out.T
+
+    def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
+        """Mean cross-entropy over the batch → (runs,)."""
+        R, b, c = outputs.shape
+        ce = F.cross_entropy(outputs.reshape(R * b, c), y.repeat(R), reduction="none")
+        return ce.view(R, b).mean(-1)
+
+
+def _kaiming(shape: tuple[int, int], gain2: float, g: torch.Generator) -> Tensor:
+    return torch.randn(shape, generator=g, dtype=torch.float64) * (gain2 / shape[1]) ** 0.5
+
+
+def _accuracy(frozen: ToyFrozen, X: Tensor, y: Tensor, chunk: int = 2000) -> tuple[float, float]:
+    loss, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, X.shape[0], chunk):
+            h = torch.relu(torch.relu(X[i:i + chunk] @ frozen.W_in.T) @ frozen.W.T)
+            logits = h @ frozen.W_out.T
+            loss += float(F.cross_entropy(logits, y[i:i + chunk], reduction="sum"))
+            correct += int((logits.argmax(-1) == y[i:i + chunk]).sum())
+    return loss / X.shape[0], correct / X.shape[0]
+
+
+def pretrain(model: ToyModel, train: tuple[Tensor, Tensor], *, device: str = "cpu",
+             dtype: torch.dtype = torch.float32, log_every: int = 0) -> ToyFrozen:
+    """Pretrain W_in, W, W_out (seed 000 App. D.1) and return them as a frozen state."""
+    g = seeded("pretrain", model.pretrain_seed)
+    n, d, c = model.width, model.d, model.classes
+    ws = [_kaiming((n, d), 2.0, g), _kaiming((n, n), 2.0, g), _kaiming((c, n), 1.0, g)]
+    ws = [w.to(device=device, dtype=dtype).requires_grad_(True) for w in ws]
+    opt = torch.optim.AdamW(ws, lr=model.pretrain_lr, betas=(0.9, 0.999), eps=1e-8,
+                            weight_decay=0.0)
+    X, y = train[0].to(device=device, dtype=dtype), train[1].to(device)
+    sched = batch_schedule(X.shape[0], model.pretrain_batch, model.pretrain_steps,
+                           model.pretrain_seed)
+    for t, idx in enumerate(sched, 1):
+        idx = idx.to(device)
+        logits = torch.relu(torch.relu(X[idx] @ ws[0].T) @ ws[1].T) @ ws[2].T
+        loss = F.cross_entropy(logits, y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if log_every and t % log_every == 0:
+            print(f"pretrain step {t}: loss {float(loss):.4f}", flush=True)
+    return ToyFrozen(*(w.detach() for w in ws))
+
+
+def _fingerprint(X: Tensor, y: Tensor) -> str:
+    h = hashlib.sha256(X.detach().cpu().float().contiguous().numpy().tobytes())
+    h.update(y.detach().cpu().long().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def checkpoint_path(model: ToyModel, fingerprint: str, root: Path | None = None) -> Path:
+    key = json.dumps({**model.pretrain_key(), "data": fingerprint}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return (root or cache_dir()) / f"toy-n{model.width}-{digest}.pt"
+
+
+def load_or_pretrain(model: ToyModel, *, train: tuple[Tensor, Tensor] | None = None,
+                     test: tuple[Tensor, Tensor] | None = None, device: str = "cpu",
+                     dtype: torch.dtype = torch.float32, root: Path | None = None,
+                     force: bool = False, log_every: int = 0) -> tuple[ToyFrozen, dict]:
+    """The cached pretrained toy (pretraining it on a miss).  `info` holds the cache path,
+    whether it was cached, the pretraining wall time and the test loss/accuracy."""
+    train = train if train is not None else load_data(model.pretrain_data, "train")
+    test = test if test is not None else load_data(model.pretrain_data, "test")
+    path = checkpoint_path(model, _fingerprint(*train), root)
+    if path.exists() and not force:
+        ck = torch.load(path, map_location=device, weights_only=True)
+        frozen = ToyFrozen(*(ck["state"][k].to(dtype) for k in ("W_in", "W", "W_out")))
+        return frozen, {**ck["info"], "cached": True, "path": str(path)}
+    t0 = time.perf_counter()
+    frozen = pretrain(model, train, device=device, dtype=dtype, log_every=log_every)
+    wall = time.perf_counter() - t0
+    loss, acc = _accuracy(frozen, test[0].to(device=device, dtype=dtype), test[1].to(device))
+    info = {"pretrain_wall_s": wall, "test_loss": loss, "test_acc": acc,
+            "n_train": int(train[0].shape[0]), "n_test": int(test[0].shape[0]),
+            "device": str(device), "key": model.pretrain_key()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"state": {"W_in": frozen.W_in.cpu(), "W": frozen.W.cpu(),
+                          "W_out": frozen.W_out.cpu()}, "info": info}, tmp)
+    tmp.replace(path)
+    return frozen, {**info, "cached": False, "path": str(path)}
