@@ -3,8 +3,8 @@
 Runs are stacked on a leading run dimension `R`; frozen state lives once per width (inside the
 model), the frozen prefix is computed once per batch and shared by every run (and cached across
 the shards of a width), the loss is summed over runs so one backward gives every run's gradient,
-and the batched optimizer applies per-run rates as a broadcast.  Parameter names starting
-with "_" are per-run constants (e.g. the `B₀A₀` term a subtracting init removes), not trained.  Nothing in the step loop calls
+and the batched optimizer applies per-run rates as a broadcast.  Parameters named
+`*.A0`, `*.B0` are per-run constants (the `B₀A₀` a subtracting init removes), not trained.  Nothing in the step loop calls
 `.item()`: divergence flags and probes stay on the device and move to the host once per shard.
 A run that diverges (non-finite or exploding loss/parameters) keeps its last finite parameters,
 takes no further steps, and records the step it diverged; the other runs go on.
@@ -75,19 +75,28 @@ def init_params(model: SweepModel, runs: list[RunConfig]) -> Params:
         order += idx
     inv = torch.empty(len(order), dtype=torch.long)
     inv[torch.tensor(order)] = torch.arange(len(order))
+    names = list(dict.fromkeys(k for p in parts for k in p))
     out = {}
-    for k in parts[0]:
-        stacked = torch.cat([p[k] for p in parts], 0)
+    for k in names:        # a constant missing from a group (e.g. B₀ of a kept-W scheme) is 0
+        like = next(p[k] for p in parts if k in p)
+        pieces = [p[k] if k in p else like.new_zeros((len(next(iter(p.values()))),
+                                                      *like.shape[1:])) for p in parts]
+        stacked = torch.cat(pieces, 0)
         out[k] = stacked[inv.to(stacked.device)].contiguous()
     return out
 
 
+def trainable(name: str) -> bool:
+    """Trained parameters end in .A, .B (or .V, MLP5's linear mode); .A0/.B0 are constants."""
+    return name.rsplit(".", 1)[-1] in ("A", "B", "V")
+
+
 def rates(runs: list[RunConfig], params: Params, device: torch.device,
           dtype: torch.dtype) -> dict[str, Tensor]:
-    """Per-run rate tensors: keys starting with "A" get η_A, with "B" get η_B."""
+    """Per-run rate tensors: "*.B" gets η_B, every other trained tensor η_A."""
     la = torch.tensor([r.lr_a for r in runs], device=device, dtype=dtype)
     lb = torch.tensor([r.lr_b for r in runs], device=device, dtype=dtype)
-    return {k: (lb if k.startswith("B") else la) for k in params}
+    return {k: (lb if k.endswith(".B") else la) for k in params}
 
 
 def _finite_rows(params: Params) -> Tensor:
@@ -114,6 +123,10 @@ def evaluate(model: SweepModel, params: Params, cache: PrefixCache,
     return res
 
 
+def _nan_where_dead(alive: Tensor, v: Tensor) -> Tensor:
+    return torch.where(alive, v, torch.full_like(v, float("nan")))
+
+
 def train_shard(model: SweepModel, spec: SweepSpec, runs: list[RunConfig],
                 device: torch.device, dtype: torch.dtype, *, cache: PrefixCache | None = None,
                 on_step: Callable[[], None] | None = None) -> ShardResult:
@@ -121,9 +134,10 @@ def train_shard(model: SweepModel, spec: SweepSpec, runs: list[RunConfig],
     t0 = time.perf_counter()
     cache = cache if cache is not None else PrefixCache()
     allp = {k: p.to(device, dtype) for k, p in init_params(model, runs).items()}
-    params = {k: p.requires_grad_(True) for k, p in allp.items() if not k.startswith("_")}
-    const = {k: p for k, p in allp.items() if k.startswith("_")}   # e.g. per-run B₀A₀ terms
-    keys = list(params)
+    params = {k: p.requires_grad_(True) for k, p in allp.items() if trainable(k)}
+    const = {k: p for k, p in allp.items() if not trainable(k)}   # e.g. subtracted B₀, A₀
+    keys, L = list(params), model.probe_layer
+    kA, kB = f"{L}.A", f"{L}.B"
     opt = make_optimizer(spec.optimizer, rates(runs, params, device, dtype), betas=spec.betas,
                          eps=spec.adam_eps)
     R, T, Q = len(runs), spec.steps, probes.QUANTITIES
@@ -131,38 +145,42 @@ def train_shard(model: SweepModel, spec: SweepSpec, runs: list[RunConfig],
     xp, yp = model.probe_batch()
     with torch.no_grad():
         pre_p = cache.get(("probe",), lambda: model.prefix(xp))
-        st, v0 = probes.start(model.lora_input(pre_p), model.scale, params["A"], params["B"])
-        v0["loss"] = model.loss(model.head(pre_p, params | const), yp)
-    ref = v0["loss"].abs().clamp_min(torch.finfo(dtype).tiny)
+        taps: dict[str, Tensor] = {}
+        lp = model.loss(model.head(pre_p, params | const, taps), yp)
+        st, v0 = probes.start(taps["z"], model.scale, params[kA], params[kB])
+    v0["loss"] = lp
+    ref = lp.abs().clamp_min(torch.finfo(dtype).tiny)
     rec[0] = torch.stack([v0[q] for q in Q])
     div = torch.full((R,), -1, dtype=torch.long, device=device)
     for t in range(1, T + 1):
         x, y = model.batch(t)
         with torch.no_grad():
             pre = cache.get(("train", t), lambda: model.prefix(x))
-        loss = model.loss(model.head(pre, params | const), y)
-        grads = dict(zip(keys, torch.autograd.grad(loss.sum(), [params[k] for k in keys])))
+        taps = {}
+        loss = model.loss(model.head(pre, params | const, taps), y)
+        *gl, dzbar = torch.autograd.grad(loss.sum(), [params[k] for k in keys] + [taps["zbar"]])
+        grads = dict(zip(keys, gl))
         with torch.no_grad():
             alive = div < 0
             prev = {k: p.detach().clone() for k, p in params.items()}
             opt.step(params, grads, alive.to(dtype))
-            lp = model.loss(model.head(pre_p, params | const), yp)
+            ptaps: dict[str, Tensor] = {}
+            lp = model.loss(model.head(pre_p, params | const, ptaps), yp)
             ok = torch.isfinite(loss) & torch.isfinite(lp) & _finite_rows(params)
             ok &= lp <= spec.diverge_factor * ref
             div = torch.where(alive & ~ok, torch.full_like(div, t), div)
             alive = div < 0
             for k, p in params.items():
                 p.copy_(torch.where(alive.view(-1, *[1] * (p.dim() - 1)), p, prev[k]))
-            vals = probes.step(st, prev["A"], prev["B"], params["A"], params["B"], grads)
+            vals = probes.step(st, prev[kA], prev[kB], params[kA], params[kB], ptaps["z"])
+            vals["grad_nu"] = probes.grad_nu(dzbar, taps["z"].detach())
             vals["loss"] = lp
-            row = torch.stack([vals[q] for q in Q])
-            rec[t] = torch.where(alive, row, torch.full_like(row, float("nan")))
+            rec[t] = _nan_where_dead(alive, torch.stack([vals[q] for q in Q]))
         if on_step is not None:
             on_step()
     test: dict[str, Tensor] = {}
     if spec.test_eval and model.test_set() is not None:
-        alive = div < 0
-        test = {k: torch.where(alive, v, torch.full_like(v, float("nan")))
+        test = {k: _nan_where_dead(div < 0, v)
                 for k, v in evaluate(model, params | const, cache).items()}
     return ShardResult(runs, Q, rec.cpu().numpy(), div.cpu().numpy(),
                        {k: v.cpu().numpy() for k, v in test.items()}, time.perf_counter() - t0)

@@ -2,10 +2,11 @@
 
 A *sweep model* is one model family built at one width: frozen state built once, a `prefix`
 (the run-independent part of the forward, computed once per batch and shared by every run) and a
-`head` with a leading run dimension.  The probed LoRA layer is the one whose parameters are
-`params["A"]: (R, r, in)` and `params["B"]: (R, out, r)`; its input `z` must be run-independent
-(`lora_input`).  Built-in names map to factories; any `"package.module:factory"` works too, so
-tests and users can sweep their own models (and submitit workers can import them).
+`head` with a leading run dimension.  Parameters are named `"<layer>.A": (R, r, in)`,
+`"<layer>.B": (R, out, r)` (plus frozen `"<layer>.A0"`, `"<layer>.B0"` for subtracting schemes);
+the probed layer is `probe_layer`, and `head(..., taps)` stores its input `taps["z"]` and
+pre-activation `taps["zbar"]` (toy_models.base).  Built-in names map to the adapters in
+`adapters.py`; any `"package.module:factory"` works too (submitit workers import it).
 """
 from __future__ import annotations
 
@@ -24,11 +25,11 @@ class SweepModel(Protocol):
     """One model family at one width (INTERFACES: frozen / prefix / head / loss)."""
 
     scale: float                                   # s of the probed LoRA layer
+    probe_layer: str                               # e.g. "W" (theory, toy), "L2" (mlp5)
 
     def prefix(self, x: Tensor) -> Any: ...        # run-independent, once per batch
-    def head(self, pre: Any, params: Params) -> Tensor: ...       # (R, batch, ...)
+    def head(self, pre: Any, params: Params, taps: dict | None = None) -> Tensor: ...
     def loss(self, out: Tensor, y: Tensor) -> Tensor: ...         # (R,) mean per run
-    def lora_input(self, pre: Any) -> Tensor: ...                 # (batch, in) input z
     def init(self, scheme: str, init_scale: float, seeds: list[int]) -> Params: ...
     def batch(self, step: int) -> tuple[Tensor, Tensor]: ...      # training batch of step t≥1
     def probe_batch(self) -> tuple[Tensor, Tensor]: ...

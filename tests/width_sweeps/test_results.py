@@ -11,9 +11,10 @@ from width_sweeps.spec import SpecError, from_dict
 
 
 def spec(**kw):
-    base = dict(model="tests.width_sweeps.tiny:mlp", widths=[8, 16], schemes=["A", "AB+"],
+    base = dict(model="mlp5", widths=[8, 16], schemes=["A", "AB+"],
                 eta0=[0.05], lr_exponents=["-1/2"], seeds=3, steps=3, batch_size=4,
-                probe_batch=4, rank=2, runs_per_shard=4, n0=8)
+                probe_batch=4, rank=2, runs_per_shard=4, n0=8,
+                model_options={"n_train": 32, "n_test": 16, "d_in": 4, "d_out": 2})
     base.update(kw)
     return from_dict(base)
 
@@ -25,7 +26,7 @@ def test_tables_are_tidy(tmp_path) -> None:
     assert (runs.diverged_step == -1).all()
     for k in results.KEYS + ["step", "quantity", "value"]:
         assert k in steps.columns
-    assert set(steps.quantity) >= {"Z_A", "Z_B", "delta1", "nu_W", "loss", "test_acc"}
+    assert set(steps.quantity) >= {"Z_A", "Z_B", "delta1", "nu_W", "loss", "test_loss"}
     per_run = steps[steps.quantity == "loss"].groupby("run_id").size()
     assert (per_run == s.steps + 1).all()
     assert len(list((tmp_path / "shards").glob("*.runs.parquet"))) == 2 * 2  # 6 runs / 4 per shard
