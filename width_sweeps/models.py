@@ -46,7 +46,7 @@ BUILTIN = {
 }
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(ImportError):
     """A model's implementation cannot be imported (one-line message)."""
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -189,6 +190,18 @@ def validate(spec: SweepSpec) -> None:
 FIELDS = {f.name for f in dataclasses.fields(SweepSpec)}
 
 
+def _eta_grid(g: dict[str, Any]) -> list[float]:
+    """`eta0 = {from = lo, to = hi, per_octave = k}`: the log grid lo·2^(j/k) up to hi."""
+    try:
+        lo, hi, k = float(g["from"]), float(g["to"]), int(g.get("per_octave", 4))
+    except (KeyError, TypeError, ValueError):
+        raise SpecError("spec field 'eta0': a grid needs from, to (numbers), per_octave") from None
+    if not (0 < lo <= hi) or k < 1:
+        raise SpecError("spec field 'eta0': grid needs 0 < from <= to and per_octave >= 1")
+    n = int(math.floor(k * math.log2(hi / lo) + 1e-9))
+    return [lo * 2.0 ** (j / k) for j in range(n + 1)]
+
+
 def from_dict(data: dict[str, Any]) -> SweepSpec:
     """Build a spec from a plain mapping (TOML/YAML content); unknown keys are errors."""
     if not isinstance(data, dict):
@@ -200,6 +213,8 @@ def from_dict(data: dict[str, Any]) -> SweepSpec:
         if req not in data:
             raise SpecError(f"spec field '{req}': missing (required)")
     d = dict(data)
+    if isinstance(d.get("eta0"), dict):
+        d["eta0"] = _eta_grid(d["eta0"])
     if isinstance(d.get("seeds"), int) and not isinstance(d.get("seeds"), bool):
         d["seeds"] = list(range(d["seeds"]))          # `seeds = 10` means seeds 0..9
     for key in ("eta0", "init_scales", "lr_exponents", "eps", "schemes", "widths"):
