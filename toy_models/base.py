@@ -100,6 +100,8 @@ def batch_schedule(n_data: int, batch_size: int, steps: int, data_seed: int) -> 
     order, every step.  Shared by every run (and by the batched engine)."""
     if batch_size >= n_data:
         return torch.arange(n_data).expand(steps, n_data).clone()
+    if steps <= 0:
+        return torch.empty(0, batch_size, dtype=torch.long)
     g = seeded("batches", data_seed)
     per_epoch = n_data // batch_size  # drop the ragged tail of each epoch
     epochs = -(-steps // per_epoch)

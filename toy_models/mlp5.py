@@ -2,8 +2,9 @@
 
 Five bias-free linear layers d_in → n → n → n → n → d_out with ReLU between them (width
 n = 400, rank r = 25, α = 16 by default, s = α/r).  The paper's data, depth details, step
-count and splits were lost; our choices: d_in = 100, d_out = 10; LoRA on the three square
-hidden layers L1–L3 (so Prop. 2's m = n = width), L0 and L4 frozen; frozen weights Kaiming
+count and splits were lost; our choices: d_in = 400 (= width), d_out = 10 (the data package's
+`mlp5_regression`); LoRA on the three square hidden layers L1–L3 (Prop. 2's m = n = width),
+L0 and L4 frozen; frozen weights Kaiming
 N(0, 2/fan_in) (N(0, 1/fan_in) for L4) from `frozen_seed`; loss ½‖f(x) − y‖² summed over
 outputs, averaged over the batch; probes on the middle layer L2.
 
@@ -37,7 +38,7 @@ class MLP5:
     r: int = 25
     alpha: float | None = 16.0
     rslora: bool = False
-    d_in: int = 100
+    d_in: int = 400
     d_out: int = 10
     lora_layers: tuple[int, ...] = (1, 2, 3)
     probe: int = 2
@@ -116,20 +117,19 @@ class MLP5:
         return 0.5 * (outputs - y).pow(2).sum(-1).mean(-1)
 
 
-def teacher_data(model: MLP5, n_samples: int, *, data_seed: int = 0,
-                 dtype: torch.dtype = torch.float32,
-                 device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
-    """Teacher–student regression: x ~ N(0, I_{d_in}), y = teacher(x), the teacher being the
-    same architecture with frozen weights from another seed (interim, until
-    toy_models.data.synthetic lands)."""
-    g = seeded("data", data_seed)
-    X = torch.randn(n_samples, model.d_in, generator=g, dtype=torch.float64)
-    teacher = model.build_frozen(dtype=torch.float64, seed=10_000 + data_seed)
-    h = X
-    for k, W in enumerate(teacher.weights):
-        h = h @ W.T
-        h = torch.relu(h) if k < 4 else h
-    return X.to(dtype=dtype, device=device), h.to(dtype=dtype, device=device)
+def teacher_data(model: MLP5, n_samples: int, *, n_test: int = 0, data_seed: int = 0,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"
+                 ) -> tuple[Tensor, Tensor] | tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+    """Teacher–student regression from `toy_models.data.synthetic` (a random 5-layer tanh
+    teacher of the student's shape, x ~ N(0, I); `mlp5_regression` when d_in = width), drawn
+    from the "data" stream of `data_seed`.  Returns (X, y), or ((X, y), (X_test, y_test))
+    when `n_test` > 0."""
+    from .data.synthetic import teacher_student
+    ts = teacher_student(n_samples, n_test, model.d_in, model.d_out,
+                         generator=seeded("data", data_seed), hidden=(model.width,) * 4,
+                         activation="tanh", dtype=dtype, device=device)
+    train = (ts.train.X, ts.train.y)
+    return (train, (ts.test.X, ts.test.y)) if n_test else train
 
 
 @dataclass(frozen=True)

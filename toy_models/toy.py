@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -30,16 +31,14 @@ from .lora import lora_delta, lora_scale
 __all__ = ["ToyModel", "ToyFrozen", "ToyPrefix", "pretrain", "load_or_pretrain",
            "cache_dir", "load_data", "PRETRAIN_LR"]
 
-PRETRAIN_LR = 1e-3
+PRETRAIN_LR = 3e-4
 
 
 def load_data(name: str, split: str) -> tuple[Tensor, Tensor]:
-    """`toy_models.data.load_dataset`, or the interim loader until the data branch lands."""
-    try:
-        from .data import load_dataset  # type: ignore[attr-defined]
-    except ImportError:
-        from ._interim_data import load_dataset
-    return load_dataset(name, split)
+    """`toy_models.data.load_dataset` as torch tensors: X float32 (N, 784), y int64."""
+    from .data import load_dataset
+    X, y = load_dataset(name, split)
+    return torch.as_tensor(np.ascontiguousarray(X)), torch.as_tensor(np.ascontiguousarray(y))
 
 
 def cache_dir() -> Path:

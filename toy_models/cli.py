@@ -1,0 +1,174 @@
+"""`toy-model`: pretrain seed 000's toy on MNIST, fine-tune it on Fashion-MNIST with any scheme.
+
+    toy-model pretrain [--width N] [--lr 1e-3] [--steps 2000] [--force]
+    toy-model finetune --scheme A --lr 1e-3 --steps 100 [--width N] [--init-scale β] [--seed S]
+    toy-model schemes
+
+Every command takes `--format text|json` and `--device cpu|cuda|auto`.  Bad input: one line on
+stderr, exit 2.  A missing or broken data file: one line on stderr, exit 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+
+import torch
+
+from .data import DataError
+from .inits import DISPLAY_NAMES, UnknownSchemeError, get_scheme, scheme_names
+from .toy import PRETRAIN_LR, ToyModel, load_data, load_or_pretrain
+from .train import TrainConfig, train_reference
+
+PROG = "toy-model"
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+        raise _UsageError(message)
+
+
+def _positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog=PROG, description="Seed 000's toy: MNIST pretraining → Fashion-MNIST LoRA")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    common = _Parser(add_help=False)
+    common.add_argument("--format", choices=("text", "json"), default="text")
+    common.add_argument("--device", default="auto", help="cpu, cuda[:k] or auto")
+    common.add_argument("--width", type=_positive(int), default=4096, help="hidden width n")
+    common.add_argument("--pretrain-lr", type=_positive(float), default=PRETRAIN_LR)
+    common.add_argument("--pretrain-steps", type=_positive(int), default=2000)
+    common.add_argument("--pretrain-seed", type=int, default=0)
+    pre = sub.add_parser("pretrain", parents=[common], help="pretrain (or load) the toy")
+    pre.add_argument("--force", action="store_true", help="retrain even if cached")
+    ft = sub.add_parser("finetune", parents=[common], help="LoRA fine-tune on Fashion-MNIST")
+    ft.add_argument("--scheme", required=True)
+    ft.add_argument("--lr", type=_positive(float), default=1e-3, help="η_A (AdamW)")
+    ft.add_argument("--lr-ratio", type=_positive(float), default=1.0, help="η_B/η_A (LoRA+)")
+    ft.add_argument("--steps", type=_positive(int), default=100)
+    ft.add_argument("--rank", type=_positive(int), default=32)
+    ft.add_argument("--alpha", type=float, default=None, help="LoRA α (default: s = 1)")
+    ft.add_argument("--rslora", action="store_true", help="scale α/√r")
+    ft.add_argument("--init-scale", type=float, default=1.0, help="variance multiplier β")
+    ft.add_argument("--seed", type=int, default=0, help="LoRA init seed")
+    ft.add_argument("--data-seed", type=int, default=0, help="batch order seed")
+    ft.add_argument("--batch-size", type=_positive(int), default=64)
+    ft.add_argument("--optimizer", choices=("adamw", "adam", "sgd"), default="adamw")
+    ft.add_argument("--log-every", type=int, default=25)
+    sc = sub.add_parser("schemes", help="list the init schemes")
+    sc.add_argument("--format", choices=("text", "json"), default="text")
+    return p
+
+
+def _device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise _UsageError(f"--device {name}: CUDA is not available here")
+    if not (name == "cpu" or name.startswith("cuda")):
+        raise _UsageError(f"--device must be cpu, cuda[:k] or auto, got {name!r}")
+    return name
+
+
+def _model(a: argparse.Namespace, **kw) -> ToyModel:
+    return ToyModel(width=a.width, pretrain_lr=a.pretrain_lr, pretrain_steps=a.pretrain_steps,
+                    pretrain_seed=a.pretrain_seed, **kw)
+
+
+def _pretrain(a: argparse.Namespace) -> dict:
+    model = _model(a)
+    _, info = load_or_pretrain(model, device=_device(a.device), force=a.force,
+                               log_every=500 if a.format == "text" else 0)
+    return {"command": "pretrain", "width": a.width, "mnist_test_acc": info["test_acc"],
+            "mnist_test_loss": info["test_loss"], "pretrain_wall_s": info["pretrain_wall_s"],
+            "cached": info["cached"], "checkpoint": info["path"]}
+
+
+def _finetune(a: argparse.Namespace) -> dict:
+    scheme = get_scheme(a.scheme)  # UnknownSchemeError → exit 2
+    if scheme.even_rank and a.rank % 2:
+        raise _UsageError(f"scheme {scheme.name} needs an even --rank, got {a.rank}")
+    if a.rank > a.width:
+        raise _UsageError(f"--rank {a.rank} exceeds --width {a.width}")
+    device = _device(a.device)
+    model = _model(a, r=a.rank, alpha=a.alpha, rslora=a.rslora)
+    frozen, info = load_or_pretrain(model, device=device)
+    train, test = load_data("fashion-mnist", "train"), load_data("fashion-mnist", "test")
+    cfg = TrainConfig(scheme=scheme.name, optimizer=a.optimizer, lr=a.lr, lr_ratio=a.lr_ratio,
+                      steps=a.steps, batch_size=a.batch_size, seed=a.seed,
+                      data_seed=a.data_seed, init_scale=a.init_scale)
+    t0 = time.perf_counter()
+    res = train_reference(model, frozen, train, cfg, eval_data=test)
+    wall = time.perf_counter() - t0
+    loss = res.history["loss"]
+    every = max(1, a.log_every)
+    return {"command": "finetune", "scheme": scheme.name, "display": scheme.display,
+            "width": a.width, "rank": a.rank, "scale": model.scale, "config": asdict(cfg),
+            "status": res.status, "mnist_test_acc": info["test_acc"],
+            "fashion_test_loss": res.final.get("test_loss"),
+            "fashion_test_acc": res.final.get("test_acc"), "wall_s": wall, "device": device,
+            "probe_loss": {t: loss[t] for t in range(0, len(loss), every)}}
+
+
+def _schemes() -> dict:
+    rows = []
+    for name in scheme_names():
+        s = get_scheme(name)
+        rows.append({"name": name, "display": DISPLAY_NAMES[name], "summary": s.summary,
+                     "A": list(s.a), "B": list(s.b), "subtract": s.subtract})
+    return {"command": "schemes", "schemes": rows}
+
+
+def _text(out: dict) -> str:
+    if out["command"] == "schemes":
+        return "\n".join(f"{r['name']:16s} {r['display']:22s} A {r['A'][0]:>5s} {r['A'][1]:8s}"
+                         f" B {r['B'][0]:>5s} {r['B'][1]:8s} {r['summary']}"
+                         for r in out["schemes"])
+    head = (f"pretrained toy (n={out['width']}): MNIST test accuracy "
+            f"{out['mnist_test_acc']:.4f}")
+    if out["command"] == "pretrain":
+        how = "cached" if out["cached"] else f"trained in {out['pretrain_wall_s']:.0f} s"
+        return f"{head} ({how}; {out['checkpoint']})"
+    c = out["config"]
+    lines = [head, f"fine-tune {out['scheme']} ({out['display']}): r={out['rank']}, "
+             f"s={out['scale']:g}, {c['optimizer']} lr={c['lr']:g} (ratio {c['lr_ratio']:g}), "
+             f"{c['steps']} steps, init_scale={c['init_scale']:g}, seed={c['seed']}"]
+    lines += [f"  step {t:4d}  probe loss {v:.4f}" for t, v in out["probe_loss"].items()]
+    if out["status"] != "ok":
+        lines.append(f"  diverged ({out['status']})")
+    else:
+        lines.append(f"Fashion-MNIST test: loss {out['fashion_test_loss']:.4f}, accuracy "
+                     f"{out['fashion_test_acc']:.4f}  ({out['wall_s']:.1f} s on {out['device']})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        a = _parser().parse_args(argv)
+        out = {"pretrain": _pretrain, "finetune": _finetune}.get(a.cmd, lambda _: _schemes())(a)
+    except (_UsageError, UnknownSchemeError, ValueError) as e:
+        print(f"{PROG}: error: {str(e).splitlines()[0] if str(e) else e!r}", file=sys.stderr)
+        return 2
+    except (DataError, OSError) as e:  # missing / truncated / corrupted data or cache file
+        print(f"{PROG}: data error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(json.dumps(out, indent=2) if a.format == "json" else _text(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
