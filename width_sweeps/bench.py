@@ -24,7 +24,7 @@ from .spec import SweepSpec, load_spec
 
 
 def default_spec_path() -> str:
-    return str(resources.files("width_sweeps") / "specs" / "fig2.toml")
+    return str(resources.files("width_sweeps") / "specs" / "fig2-bench.toml")
 
 
 def gemm_gflops(device: torch.device, dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:

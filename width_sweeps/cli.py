@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="markdown verdict table + log-log plots")
     rp.add_argument("dir")
     b = sub.add_parser("bench", help="batched engine vs per-run reference loop (JSON)")
-    b.add_argument("--spec", default=None, help="default: the packaged fig2-bench spec")
+    b.add_argument("--spec", default=None, help="default: the packaged fig2-bench.toml")
     b.add_argument("--reference-runs", type=int, default=4)
     b.add_argument("--device", default=None)
     b.add_argument("--no-flops", action="store_true")
