@@ -105,6 +105,8 @@ def test_step_loop_has_no_host_sync(monkeypatch) -> None:
     monkeypatch.setattr(torch.Tensor, "item", boom)
     monkeypatch.setattr(torch.Tensor, "__bool__", boom)
     monkeypatch.setattr(torch.Tensor, "tolist", boom)
+    monkeypatch.setattr(torch.Tensor, "__float__", boom)
+    monkeypatch.setattr(torch.Tensor, "__int__", boom)
     engine.train_shard(m, spec, spec.runs(16)[:4], CPU, F64)
 
 
