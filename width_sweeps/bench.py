@@ -7,11 +7,13 @@ trains `reference_runs` runs spread evenly over the grid, and its time is scaled
 `runs / reference_runs` (every reference run does the same work, so the scaling is exact up to
 noise).  FLOPs are counted with `torch.utils.flop_counter` (matmuls) on tiny shards and
 extrapolated linearly in runs and steps; the floor is that count at the machine's measured
-dense-GEMM rate.
+dense-GEMM rate.  On a shared machine wall times vary with load: process CPU times
+(`*_cpu_s`, summed over threads) and the 1-minute load average are reported beside them.
 """
 from __future__ import annotations
 
 import dataclasses
+import os
 import resource
 import time
 from importlib import resources
@@ -86,19 +88,19 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 4, device: str 
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     cache = engine.PrefixCache()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for chunk in spec.chunks(width):
         engine.train_shard(model, spec, chunk, dev, dtype, cache=cache)
     _sync(dev)
-    batched_s = time.perf_counter() - t0
+    batched_s, batched_cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = (torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     k = max(1, min(reference_runs, len(runs)))
     subset = runs[:: max(1, len(runs) // k)][:k]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     reference.train_reference(model, spec, subset)
     _sync(dev)
-    ref_measured = time.perf_counter() - t0
+    ref_measured, ref_cpu = time.perf_counter() - t0, time.process_time() - c0
     reference_s = ref_measured * len(runs) / k
     out: dict[str, Any] = {
         "spec": spec.name, "model": spec.model, "batched_s": round(batched_s, 2),
@@ -107,7 +109,11 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 4, device: str 
         "dtype": spec.dtype, "peak_mem_mb": round(peak, 1), "reference_runs_measured": k,
         "reference_measured_s": round(ref_measured, 2),
         "reference_scaling": f"measured {k} runs spread over the grid, x {len(runs)}/{k}",
-        "frozen_build_s": round(build_s, 2), "threads": torch.get_num_threads()}
+        "frozen_build_s": round(build_s, 2), "threads": torch.get_num_threads(),
+        "batched_cpu_s": round(batched_cpu, 2),
+        "reference_cpu_s": round(ref_cpu * len(runs) / k, 2),
+        "speedup_cpu": round(ref_cpu * len(runs) / k / max(batched_cpu, 1e-9), 2),
+        "load_avg_1min": round(os.getloadavg()[0], 2)}
     if count_flops:
         fl = grid_flops(model, spec, dev, dtype)
         rate = gemm_gflops(dev, dtype)
