@@ -40,11 +40,20 @@ def shared(z: Tensor) -> Tensor | None:
     return z[0] if z.dim() == 3 and z.stride(0) == 0 else None
 
 
-def nu_lora(s: float, A0: Tensor, B0: Tensor, A: Tensor, B: Tensor) -> Tensor:
-    """ν[s(BA − B₀A₀)] via `BA − B₀A₀ = [B−B₀, B₀]·[A; A−A₀]` and `‖CD‖² = Σ(CᵀC ∘ DDᵀ)`."""
-    C = torch.cat([B - B0, B0], dim=2)                     # (R, out, 2r)
-    D = torch.cat([A, A - A0], dim=1)                      # (R, 2r, in)
-    sq = ((C.transpose(1, 2) @ C) * (D @ D.transpose(1, 2))).flatten(1).sum(1)
+def nu_lora(s: float, A0: Tensor, B0: Tensor, A: Tensor, B: Tensor,
+            gA0: Tensor | None = None) -> Tensor:
+    """ν[s(BA − B₀A₀)] from r×r Gram matrices, never an out×in matrix.
+
+    With ΔA = A − A₀, ΔB = B − B₀: BA − B₀A₀ = BΔA + ΔBA₀, so
+    ‖·‖² = ⟨BᵀB, ΔAΔAᵀ⟩ + 2⟨BᵀΔB, ΔAA₀ᵀ⟩ + ⟨ΔBᵀΔB, A₀A₀ᵀ⟩ (no large cancelling terms)."""
+    dA, dB = A - A0, B - B0
+    Bt = B.transpose(1, 2)
+    ga = dA @ torch.cat([dA, A0], dim=1).transpose(1, 2)        # [ΔAΔAᵀ | ΔAA₀ᵀ]  (R, r, 2r)
+    r = A.shape[1]
+    sq = ((Bt @ B) * ga[..., :r]).flatten(1).sum(1)
+    sq = sq + 2 * ((Bt @ dB) * ga[..., r:]).flatten(1).sum(1)
+    gA0 = A0 @ A0.transpose(1, 2) if gA0 is None else gA0                # constant: cached
+    sq = sq + ((dB.transpose(1, 2) @ dB) * gA0).flatten(1).sum(1)
     return s * s * sq.clamp_min(0) / (B.shape[1] * A.shape[2])
 
 
@@ -70,6 +79,7 @@ class ProbeState:
     z: Tensor            # z_t: (P, in) shared or (R, P, in)
     ZA: Tensor           # A_t z_t   (R, P, r)
     ZB: Tensor           # s B_t A_t z_t   (R, P, out)
+    gA0: Tensor          # A₀A₀ᵀ   (R, r, r)
 
 
 def start(z: Tensor, s: float, A: Tensor, B: Tensor) -> tuple[ProbeState, dict[str, Tensor]]:
@@ -78,7 +88,8 @@ def start(z: Tensor, s: float, A: Tensor, B: Tensor) -> tuple[ProbeState, dict[s
     z = zs if zs is not None else z
     ZA = _za(z, A)
     ZB = s * ZA @ B.transpose(1, 2)
-    st = ProbeState(s, A.detach().clone(), B.detach().clone(), z, ZA, ZB)
+    A0 = A.detach().clone()
+    st = ProbeState(s, A0, B.detach().clone(), z, ZA, ZB, A0 @ A0.transpose(1, 2))
     nan = torch.full_like(rms(ZA), float("nan"))
     vals = {"Z_A": rms(ZA), "Z_B": rms(ZB), "delta1": nan, "delta2": nan, "delta3": nan,
             "dZ_B": nan, "nu_A": mean_square(A), "nu_B": mean_square(B),
@@ -106,4 +117,4 @@ def step(st: ProbeState, A_prev: Tensor, B_prev: Tensor, A: Tensor, B: Tensor,
         st.ZB = s * st.ZA @ B.transpose(1, 2)
     return {"Z_A": rms(st.ZA), "Z_B": rms(st.ZB), "delta1": rms(d1), "delta2": rms(d2),
             "delta3": rms(d3), "dZ_B": rms(dZB), "nu_A": mean_square(A),
-            "nu_B": mean_square(B), "nu_W": nu_lora(s, st.A0, st.B0, A, B)}
+            "nu_B": mean_square(B), "nu_W": nu_lora(s, st.A0, st.B0, A, B, st.gA0)}
