@@ -6,11 +6,13 @@ the shards of a width), the loss is summed over runs so one backward gives every
 and the batched optimizer applies per-run rates as a broadcast.  Parameters named
 `*.A0`, `*.B0` are per-run constants (the `B₀A₀` a subtracting init removes), not trained.  Nothing in the step loop calls
 `.item()`: divergence flags and probes stay on the device and move to the host once per shard.
-A run that diverges (non-finite or exploding loss/parameters) keeps its last finite parameters,
-takes no further steps, and records the step it diverged; the other runs go on.
+A run that diverges (non-finite or exploding probe loss, or non-finite training loss) records
+the step it diverged, takes no further steps (rate 0) and is masked (NaN) from then on; the
+other runs go on.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -99,24 +101,41 @@ def rates(runs: list[RunConfig], params: Params, device: torch.device,
     return {k: (lb if k.endswith(".B") else la) for k in params}
 
 
-def _finite_rows(params: Params) -> Tensor:
-    return torch.stack([p.flatten(1).isfinite().all(1) for p in params.values()]).all(0)
+def slice_rows(val: Any, a: int, b: int) -> Any:
+    """Rows a:b of every tensor in a prefix output (tensor, tuple/list, dict or dataclass)."""
+    if isinstance(val, Tensor):
+        return val[a:b]
+    if isinstance(val, (tuple, list)):
+        return type(val)(slice_rows(v, a, b) for v in val)
+    if isinstance(val, dict):
+        return {k: slice_rows(v, a, b) for k, v in val.items()}
+    if dataclasses.is_dataclass(val):
+        return dataclasses.replace(val, **{f.name: slice_rows(getattr(val, f.name), a, b)
+                                           for f in dataclasses.fields(val) if f.init})
+    return val
 
 
 @torch.no_grad()
-def evaluate(model: SweepModel, params: Params, cache: PrefixCache,
-             chunk: int = 2048) -> dict[str, Tensor]:
-    """Test loss (and accuracy for classifiers) per run over the whole test set."""
+def evaluate(model: SweepModel, params: Params, cache: PrefixCache, block: int = 1024,
+             budget: int = 1 << 25) -> dict[str, Tensor]:
+    """Test loss (and accuracy for classifiers) per run over the whole test set.
+
+    The prefix is computed (and cached) per block of `block` examples; each block is evaluated
+    in sub-chunks sized so one (runs × chunk × features) activation stays under `budget`."""
     X, Y = model.test_set()
+    R = next(iter(params.values())).shape[0]
+    feat = max(p.shape[1] for k, p in params.items() if k.endswith(".B"))
+    chunk = int(max(8, min(block, budget // (R * feat))))
     tot_loss, tot_acc, has_acc = 0.0, 0.0, False
-    for i in range(0, X.shape[0], chunk):
-        x, y = X[i:i + chunk], Y[i:i + chunk]
-        pre = cache.get(("test", i, chunk), lambda: model.prefix(x))
-        out = model.head(pre, params)
-        tot_loss = tot_loss + model.loss(out, y) * x.shape[0]
-        acc = accuracy(out, y)
-        if acc is not None:
-            tot_acc, has_acc = tot_acc + acc * x.shape[0], True
+    for i in range(0, X.shape[0], block):
+        pre_blk = cache.get(("test", i, block), lambda: model.prefix(X[i:i + block]))
+        for j in range(0, min(block, X.shape[0] - i), chunk):
+            y = Y[i + j:i + j + chunk]
+            out = model.head(slice_rows(pre_blk, j, j + chunk), params)
+            tot_loss = tot_loss + model.loss(out, y) * y.shape[0]
+            acc = accuracy(out, y)
+            if acc is not None:
+                tot_acc, has_acc = tot_acc + acc * y.shape[0], True
     res = {"test_loss": tot_loss / X.shape[0]}
     if has_acc:
         res["test_acc"] = tot_acc / X.shape[0]
@@ -139,7 +158,7 @@ def train_shard(model: SweepModel, spec: SweepSpec, runs: list[RunConfig],
     keys, L = list(params), model.probe_layer
     kA, kB = f"{L}.A", f"{L}.B"
     opt = make_optimizer(spec.optimizer, rates(runs, params, device, dtype), betas=spec.betas,
-                         eps=spec.adam_eps)
+                         eps=spec.adam_eps, compiled=spec.compile)
     R, T, Q = len(runs), spec.steps, probes.QUANTITIES
     rec = torch.full((T + 1, len(Q), R), float("nan"), device=device, dtype=dtype)
     xp, yp = model.probe_batch()
@@ -162,17 +181,13 @@ def train_shard(model: SweepModel, spec: SweepSpec, runs: list[RunConfig],
         grads = dict(zip(keys, gl))
         with torch.no_grad():
             alive = div < 0
-            prev = {k: p.detach().clone() for k, p in params.items()}
-            opt.step(params, grads, alive.to(dtype))
+            upd = opt.step(params, grads, alive.to(dtype))
             ptaps: dict[str, Tensor] = {}
             lp = model.loss(model.head(pre_p, params | const, ptaps), yp)
-            ok = torch.isfinite(loss) & torch.isfinite(lp) & _finite_rows(params)
-            ok &= lp <= spec.diverge_factor * ref
+            ok = torch.isfinite(loss) & torch.isfinite(lp) & (lp <= spec.diverge_factor * ref)
             div = torch.where(alive & ~ok, torch.full_like(div, t), div)
             alive = div < 0
-            for k, p in params.items():
-                p.copy_(torch.where(alive.view(-1, *[1] * (p.dim() - 1)), p, prev[k]))
-            vals = probes.step(st, prev[kA], prev[kB], params[kA], params[kB], ptaps["z"])
+            vals = probes.step(st, params[kA], params[kB], upd[kA], upd[kB], ptaps["z"])
             vals["grad_nu"] = probes.grad_nu(dzbar, taps["z"].detach())
             vals["loss"] = lp
             rec[t] = _nan_where_dead(alive, torch.stack([vals[q] for q in Q]))

@@ -84,6 +84,7 @@ class SweepSpec:
     frozen_seed: int = 0
     data_seed: int = 0
     test_eval: bool = True
+    compile: bool = False
     model_options: dict[str, Any] = field(default_factory=dict)
     fit: dict[str, Any] = field(default_factory=dict)
     name: str = "sweep"
@@ -183,6 +184,7 @@ def validate(spec: SweepSpec) -> None:
     _check(spec.adam_eps >= 0, "adam_eps", "must be >= 0")
     _check(spec.diverge_factor > 1, "diverge_factor", "must be > 1")
     _check(spec.alpha is None or spec.alpha > 0, "alpha", "must be > 0")
+    _check(isinstance(spec.compile, bool), "compile", "must be true or false")
     _check(isinstance(spec.model_options, dict), "model_options", "must be a table")
     _check(isinstance(spec.fit, dict), "fit", "must be a table")
 

@@ -118,3 +118,11 @@ def test_cuda_matches_cpu() -> None:
     dev = torch.device("cuda")
     gpu = engine.train_shard(models.build(spec, 16, dev, F64), spec, spec.runs(16), dev, F64)
     np.testing.assert_allclose(gpu.values, cpu.values, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.slow
+def test_compiled_adam_equals_reference() -> None:
+    spec = small_spec("lora-layer", "adam", compile=True, schemes=["A", "AB+"], seeds=2)
+    m = models.build(spec, 16, CPU, F64)
+    runs = spec.runs(16)
+    compare(engine.train_shard(m, spec, runs, CPU, F64), reference.train_reference(m, spec, runs))
