@@ -13,7 +13,9 @@ dense-GEMM rate.  On a shared machine wall times vary with load: process CPU tim
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import sys
 import resource
 import time
 from importlib import resources
@@ -49,7 +51,7 @@ def _sync(device: torch.device) -> None:
 
 def _count(model, spec: SweepSpec, runs, device, dtype, steps: int, test: bool) -> int:
     from torch.utils.flop_counter import FlopCounterMode
-    sub = dataclasses.replace(spec, steps=steps, test_eval=test)
+    sub = dataclasses.replace(spec, steps=steps, test_eval=test, compile=False)  # same FLOPs
     with FlopCounterMode(display=False) as fc:
         engine.train_shard(model, sub, runs, device, dtype, cache=engine.PrefixCache())
     return fc.get_total_flops()
@@ -89,8 +91,10 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 4, device: str 
         torch.cuda.reset_peak_memory_stats(dev)
     cache = engine.PrefixCache()
     t0, c0 = time.perf_counter(), time.process_time()
-    for chunk in spec.chunks(width):
+    for i, chunk in enumerate(spec.chunks(width)):
         engine.train_shard(model, spec, chunk, dev, dtype, cache=cache)
+        print(f"bench: shard {i + 1}/{len(spec.chunks(width))} "
+              f"{time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
     _sync(dev)
     batched_s, batched_cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = (torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda"
@@ -114,6 +118,7 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 4, device: str 
         "reference_cpu_s": round(ref_cpu * len(runs) / k, 2),
         "speedup_cpu": round(ref_cpu * len(runs) / k / max(batched_cpu, 1e-9), 2),
         "load_avg_1min": round(os.getloadavg()[0], 2)}
+    print(json.dumps(out), file=sys.stderr, flush=True)      # timings first, FLOPs after
     if count_flops:
         fl = grid_flops(model, spec, dev, dtype)
         rate = gemm_gflops(dev, dtype)
