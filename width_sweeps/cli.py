@@ -51,8 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--boot", type=int, dest="n_boot")
     f.add_argument("--quantity", action="append", help="only these quantities (repeatable)")
     f.add_argument("--step", action="append", type=int, help="only these steps (repeatable)")
+    f.add_argument("--predictions", default=None,
+                   help="JSON prediction rows instead of gamma_calc (see docs)")
     rp = sub.add_parser("report", help="markdown verdict table + log-log plots")
     rp.add_argument("dir")
+    rp.add_argument("--predictions", default=None, help="JSON prediction rows (as for fit)")
     b = sub.add_parser("bench", help="batched engine vs per-run reference loop (JSON)")
     b.add_argument("--spec", default=None, help="default: the packaged fig2-bench.toml")
     b.add_argument("--reference-runs", type=int, default=4)
@@ -95,12 +98,17 @@ def _select(df, a: argparse.Namespace):
     return df
 
 
+def _predict_fn(a: argparse.Namespace):
+    from .predict import gamma_calc_predict, table_predict
+    return table_predict(a.predictions) if a.predictions else gamma_calc_predict
+
+
 def _cmd_fit(a: argparse.Namespace) -> int:
     from .analyze import analyze
     from .report import fits_text
     over = {k: v for k, v in (("tolerance", a.tolerance), ("level", a.level),
                               ("n_boot", a.n_boot)) if v is not None}
-    res = analyze(a.dir, overrides=over)
+    res = analyze(a.dir, overrides=over, predict_fn=_predict_fn(a))
     fits = res.maxlr if len(res.maxlr) else _select(res.fits, a)
     if a.format == "json":
         rows = [{k: _json_value(v) for k, v in row.items()}
@@ -113,7 +121,7 @@ def _cmd_fit(a: argparse.Namespace) -> int:
 
 def _cmd_report(a: argparse.Namespace) -> int:
     from .report import write_report
-    path = write_report(a.dir)
+    path = write_report(a.dir, predict_fn=_predict_fn(a))
     print(f"report -> {path}")
     return 0
 

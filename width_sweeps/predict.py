@@ -82,3 +82,28 @@ def gamma_calc_max_lr(optimizer: str, scheme: str) -> Exp:
         return str(max_lr(optimizer, scheme))
     except Exception:  # noqa: BLE001 — an unpredictable config is reported as "n/a"
         return None
+
+
+def table_predict(path: str) -> PredictFn:
+    """Predictions from a JSON file (hand derivations, or before gamma_calc lands): a list of
+    {scheme, lr_exponent, quantity, step, predicted} with optional optimizer ("adam"),
+    lr_exponent_b (= lr_exponent) and eps ("0")."""
+    import json
+    from pathlib import Path
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"predictions: no such file {path!r}")
+    try:
+        rows = json.loads(p.read_text())
+        table: dict[tuple, dict[tuple[str, int], Exp]] = {}
+        for r in rows:
+            key = (r.get("optimizer", "adam"), r["scheme"], str(r["lr_exponent"]),
+                   str(r.get("lr_exponent_b", r["lr_exponent"])), str(r.get("eps", "0")))
+            table.setdefault(key, {})[(r["quantity"], int(r["step"]))] = str(r["predicted"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"predictions: {p.name} is not a list of prediction rows ({exc})") from None
+
+    def fn(*, optimizer: str, scheme: str, lr_exponent: str, lr_exponent_b: str, eps: str,
+           steps: int) -> dict[tuple[str, int], Exp]:
+        return table.get((optimizer, scheme, lr_exponent, lr_exponent_b, eps), {})
+    return fn

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .analyze import analyze
 from .fit import FitOptions
+from .predict import PredictFn, gamma_calc_predict
 from .results import load
 
 CORE = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
@@ -87,10 +88,10 @@ def plot_quantity(steps: pd.DataFrame, runs: pd.DataFrame, q: str, step_list: li
     plt.close(fig)
 
 
-def write_report(out: str | Path) -> Path:
+def write_report(out: str | Path, predict_fn: PredictFn = gamma_calc_predict) -> Path:
     """`DIR/report.md` + `DIR/plots/*.png`."""
     out = Path(out)
-    res = analyze(out)
+    res = analyze(out, predict_fn=predict_fn)
     steps, runs = load(out)
     plots = out / "plots"
     plots.mkdir(exist_ok=True)

@@ -42,6 +42,16 @@ def test_run_fit_report(spec_file, tmp_path, capsys) -> None:
     assert cli.main(["fit", str(out), "--quantity", "Z_A", "--step", "2"]) == 0
     text = capsys.readouterr().out
     assert "Z_A" in text and "delta1" not in text.split("Theorem 1")[0]
+    preds = tmp_path / "p.json"
+    preds.write_text(json.dumps([{"scheme": "A", "lr_exponent": "-1/2", "quantity": "Z_A",
+                                  "step": 2, "predicted": "1/2"},
+                                 {"scheme": "A", "lr_exponent": "-1/2", "quantity": "Z_A",
+                                  "step": 2, "eps": "1/4", "predicted": "7"}]))
+    assert cli.main(["fit", str(out), "--format", "json", "--predictions", str(preds),
+                     "--quantity", "Z_A", "--step", "2"]) == 0
+    got = {(r["scheme"], r["eps"]): r for r in json.loads(capsys.readouterr().out)}
+    assert got["A", "0"]["predicted"] == "1/2" and got["A", "0"]["verdict"] in ("pass", "fail")
+    assert got["A", "1/4"]["verdict"] == "fail" and got["B", "0"]["verdict"] == "n/a"
     assert cli.main(["report", str(out)]) == 0
     md = (out / "report.md").read_text()
     assert "## Verdicts" in md and (out / "plots" / "Z_A.png").exists()
