@@ -23,7 +23,9 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         if np.isnan(v):
             return "—"
-        return "-oo" if v == -np.inf else f"{v:+.3f}"
+        if v == -np.inf:
+            return "-oo"
+        return f"{v:.3g}" if v != 0 and not 0.01 <= abs(v) < 1000 else f"{v:+.3f}"
     return "—" if v is None else str(v)
 
 
@@ -55,6 +57,21 @@ def fits_text(fits: pd.DataFrame, t1: pd.DataFrame, opts: FitOptions, notes: lis
                            "predicted", "fitted", "ci_low", "ci_high", "verdict"])]
     out += [f"note: {n}" for n in notes]
     return "\n".join(out)
+
+
+RUN_COLS = ["width", "scheme", "init_scale", "lr_exponent", "eta0", "eps", "seeds", "diverged",
+            "final_loss", "final_test_loss", "final_test_acc"]
+
+
+def run_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (width, config): seeds, diverged count and seed means of the final metrics."""
+    keys = ["width", "scheme", "init_scale", "lr_exponent", "eta0", "eps"]
+    finals = [c for c in ("final_loss", "final_test_loss", "final_test_acc") if c in runs]
+    g = runs.groupby(keys, observed=True)
+    out = g[finals].mean()
+    out["seeds"] = g.size()
+    out["diverged"] = g.status.apply(lambda s: int((s == "diverged").sum()))
+    return out.reset_index()
 
 
 def plot_quantity(steps: pd.DataFrame, runs: pd.DataFrame, q: str, step_list: list[int],
@@ -112,6 +129,9 @@ def write_report(out: str | Path, predict_fn: PredictFn = gamma_calc_predict) ->
         md += ["## Theorem 1 (slope of γ against ε)", "", table(res.theorem1, ["quantity",
                "step", "scheme", "eps_values", "predicted", "fitted", "ci_low", "ci_high",
                "verdict"], True), ""]
+    if steps.width.nunique() < 2:
+        md += ["Fits need at least two widths; per-config summary of the runs instead.", ""]
+    md += ["## Runs (mean over seeds)", "", table(run_summary(runs), RUN_COLS, True), ""]
     T = int(steps.step.max())
     show = sorted({s for s in (1, 2, 3, T) if s <= T})
     for q in ("Z_A", "Z_B", "delta1", "delta2", "delta3", "nu_W", "loss"):
