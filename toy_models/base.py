@@ -24,7 +24,7 @@ from torch import Tensor
 
 from .inits import get_scheme
 
-__all__ = ["LoRAModel", "seeded", "run_generator", "init_lora_params", "batch_schedule", "TRAINABLE"]
+__all__ = ["TRAINABLE", "LoRAModel", "batch_schedule", "init_lora_params", "run_generator", "seeded"]
 
 TRAINABLE = ("A", "B")
 

@@ -144,9 +144,9 @@ def _text(out: dict) -> str:
         how = "cached" if out["cached"] else f"trained in {out['pretrain_wall_s']:.0f} s"
         return f"{head} ({how}; {out['checkpoint']})"
     c = out["config"]
-    lines = [head, f"fine-tune {out['scheme']} ({out['display']}): r={out['rank']}, "
+    lines = [head, (f"fine-tune {out['scheme']} ({out['display']}): r={out['rank']}, "
              f"s={out['scale']:g}, {c['optimizer']} lr={c['lr']:g} (ratio {c['lr_ratio']:g}), "
-             f"{c['steps']} steps, init_scale={c['init_scale']:g}, seed={c['seed']}"]
+             f"{c['steps']} steps, init_scale={c['init_scale']:g}, seed={c['seed']}")]
     lines += [f"  step {t:4d}  probe loss {v:.4f}" for t, v in out["probe_loss"].items()]
     if out["status"] != "ok":
         lines.append(f"  diverged ({out['status']})")
@@ -156,15 +156,20 @@ def _text(out: dict) -> str:
     return "\n".join(lines)
 
 
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         a = _parser().parse_args(argv)
         out = {"pretrain": _pretrain, "finetune": _finetune}.get(a.cmd, lambda _: _schemes())(a)
     except (_UsageError, UnknownSchemeError, ValueError) as e:
-        print(f"{PROG}: error: {str(e).splitlines()[0] if str(e) else e!r}", file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except (DataError, OSError) as e:  # missing / truncated / corrupted data or cache file
-        print(f"{PROG}: data error: {str(e).splitlines()[0]}", file=sys.stderr)
+        print(f"{PROG}: data error: {_one_line(e)}", file=sys.stderr)
         return 1
     print(json.dumps(out, indent=2) if a.format == "json" else _text(out))
     return 0

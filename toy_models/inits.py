@@ -20,8 +20,8 @@ for the contraction rule: "random" (zero-mean, incoherent with the data: CLT +1/
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor
@@ -29,8 +29,18 @@ from torch import Tensor
 from . import inits_spectral as spec
 from .lora import lora_scale
 
-__all__ = ["LoRAInit", "InitScheme", "UnknownSchemeError", "get_scheme", "scheme_names",
-           "DISPLAY_NAMES", "PAPER_NAMES", "Modifiers", "parse_modifiers", "MODIFIERS"]
+__all__ = [
+    "DISPLAY_NAMES",
+    "MODIFIERS",
+    "PAPER_NAMES",
+    "InitScheme",
+    "LoRAInit",
+    "Modifiers",
+    "UnknownSchemeError",
+    "get_scheme",
+    "parse_modifiers",
+    "scheme_names",
+]
 
 Draw = Callable[[Tensor, int, torch.Generator, float], tuple[Tensor, Tensor]]
 
@@ -102,7 +112,7 @@ class InitScheme:
             pairs = [self.draw(W64, r, gens[0], init_scale)] * len(gens)
         A = torch.stack([p[0] for p in pairs]) if runs is not None else pairs[0][0]
         B = torch.stack([p[1] for p in pairs]) if runs is not None else pairs[0][1]
-        cast = dict(dtype=W.dtype, device=W.device)
+        cast = {"dtype": W.dtype, "device": W.device}
         return LoRAInit(A.to(**cast).contiguous(), B.to(**cast).contiguous(),
                         lora_scale(r, alpha, rslora), W.detach(), self.subtract)
 

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from .spectral import dst_basis, loram_gain_log, nu
 
-__all__ = ["pissa", "milora", "olora", "loram", "loram_beta", "inilora_fit", "kaiming_std"]
+__all__ = ["inilora_fit", "kaiming_std", "loram", "loram_beta", "milora", "olora", "pissa"]
 
 
 def _svd_split(W: Tensor, idx: slice) -> tuple[Tensor, Tensor]:

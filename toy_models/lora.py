@@ -16,7 +16,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-__all__ = ["lora_scale", "lora_delta", "lora_apply", "LoRALinear"]
+__all__ = ["LoRALinear", "lora_apply", "lora_delta", "lora_scale"]
 
 
 def lora_scale(r: int, alpha: float | None = None, rslora: bool = False) -> float:

@@ -24,7 +24,7 @@ from .base import init_lora_params, layer_params, seeded
 from .lora import lora_delta, lora_scale
 from .train import TrainConfig
 
-__all__ = ["MLP5", "MLP5Frozen", "Prop1Split", "teacher_data"]
+__all__ = ["MLP5", "MLP5Frozen", "Prop1Split", "layer_magnitudes", "teacher_data"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,23 @@ class MLP5:
     def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
         """½ Σ_outputs (f − y)², averaged over the batch → (runs,)."""
         return 0.5 * (outputs - y).pow(2).sum(-1).mean(-1)
+
+
+def layer_magnitudes(model: MLP5, params: dict[str, Tensor],
+                     init: dict[str, Tensor]) -> dict[str, dict[str, float]]:
+    """Per LoRA layer: ν[A_t], ν[B_t], ν[W_LoRA^t] = ν[s(B_tA_t − B₀A₀)] (Linear mode:
+    ν[V_t − V₀]) from single-run parameter dicts (LoRAM Prop. 2's magnitudes; THEORY §4)."""
+    out = {}
+    for k in sorted(model.lora_layers):
+        name = f"L{k}"
+        if f"{name}.V" in params:
+            out[name] = {"nu_W": float((params[f"{name}.V"] - init[f"{name}.V"]).pow(2).mean())}
+            continue
+        A, B = params[f"{name}.A"], params[f"{name}.B"]
+        dW = model.scale * (B @ A - init[f"{name}.B"] @ init[f"{name}.A"])
+        out[name] = {"nu_A": float(A.pow(2).mean()), "nu_B": float(B.pow(2).mean()),
+                     "nu_W": float(dW.pow(2).mean())}
+    return out
 
 
 def teacher_data(model: MLP5, n_samples: int, *, n_test: int = 0, data_seed: int = 0,

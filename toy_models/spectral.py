@@ -9,7 +9,7 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["dst_basis", "nu", "concentration", "gain", "loram_gain_log"]
+__all__ = ["concentration", "dst_basis", "gain", "loram_gain_log", "nu"]
 
 
 def dst_basis(m: int, *, dtype: torch.dtype = torch.float64,

@@ -19,7 +19,7 @@ from torch import Tensor
 from .base import layer_params, seeded
 from .lora import lora_delta, lora_scale
 
-__all__ = ["TheoryLayer", "TheoryFrozen", "TheoryPrefix", "make_theory_data"]
+__all__ = ["TheoryFrozen", "TheoryLayer", "TheoryPrefix", "make_theory_data"]
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,16 @@ from torch import Tensor
 from .base import batch_schedule, layer_params, seeded
 from .lora import lora_delta, lora_scale
 
-__all__ = ["ToyModel", "ToyFrozen", "ToyPrefix", "pretrain", "load_or_pretrain",
-           "cache_dir", "load_data", "PRETRAIN_LR"]
+__all__ = [
+    "PRETRAIN_LR",
+    "ToyFrozen",
+    "ToyModel",
+    "ToyPrefix",
+    "cache_dir",
+    "load_data",
+    "load_or_pretrain",
+    "pretrain",
+]
 
 PRETRAIN_LR = 3e-4
 
@@ -153,7 +161,7 @@ def pretrain(model: ToyModel, train: tuple[Tensor, Tensor], *, device: str = "cp
         loss.backward()
         opt.step()
         if log_every and t % log_every == 0:
-            print(f"pretrain step {t}: loss {float(loss):.4f}", flush=True)
+            print(f"pretrain step {t}: loss {float(loss.detach()):.4f}", flush=True)
     return ToyFrozen(*(w.detach() for w in ws))
 
 
@@ -182,10 +190,11 @@ def load_or_pretrain(model: ToyModel, *, train: tuple[Tensor, Tensor] | None = N
         ck = torch.load(path, map_location=device, weights_only=True)
         frozen = ToyFrozen(*(ck["state"][k].to(dtype) for k in ("W_in", "W", "W_out")))
         return frozen, {**ck["info"], "cached": True, "path": str(path)}
-    t0 = time.perf_counter()
-    frozen = pretrain(model, train, device=device, dtype=dtype, log_every=log_every)
+    t0 = time.perf_counter()  # always pretrained in float32 (the key has no dtype), then cast
+    frozen = pretrain(model, train, device=device, dtype=torch.float32, log_every=log_every)
     wall = time.perf_counter() - t0
-    loss, acc = _accuracy(frozen, test[0].to(device=device, dtype=dtype), test[1].to(device))
+    loss, acc = _accuracy(frozen, test[0].to(device=device, dtype=torch.float32),
+                          test[1].to(device))
     info = {"pretrain_wall_s": wall, "test_loss": loss, "test_acc": acc,
             "n_train": int(train[0].shape[0]), "n_test": int(test[0].shape[0]),
             "device": str(device), "key": model.pretrain_key()}
@@ -194,4 +203,5 @@ def load_or_pretrain(model: ToyModel, *, train: tuple[Tensor, Tensor] | None = N
     torch.save({"state": {"W_in": frozen.W_in.cpu(), "W": frozen.W.cpu(),
                           "W_out": frozen.W_out.cpu()}, "info": info}, tmp)
     tmp.replace(path)
+    frozen = ToyFrozen(*(w.to(dtype) for w in (frozen.W_in, frozen.W, frozen.W_out)))
     return frozen, {**info, "cached": False, "path": str(path)}

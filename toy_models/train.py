@@ -21,6 +21,7 @@ momentum), Adam, AdamW; A's rate is `lr`, B's is `lr·lr_ratio` (LoRA+).  Determ
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,8 +30,14 @@ from torch import Tensor, nn
 
 from .base import LoRAModel, batch_schedule, init_lora_params
 
-__all__ = ["TrainConfig", "TrainResult", "train_reference", "evaluate", "make_optimizer",
-           "QUANTITIES"]
+__all__ = [
+    "QUANTITIES",
+    "TrainConfig",
+    "TrainResult",
+    "evaluate",
+    "make_optimizer",
+    "train_reference",
+]
 
 QUANTITIES = ("loss", "Z_A", "Z_B", "delta1", "delta2", "delta3", "nu_A", "nu_B", "nu_W",
               "grad_nu")
@@ -145,7 +152,7 @@ def _to(x: Tensor, like: Tensor) -> Tensor:
 
 
 def _setup(model: LoRAModel, frozen: Any, cfg: TrainConfig):
-    kw = dict(init_scale=cfg.init_scale, a_mult=cfg.a_mult, b_mult=cfg.b_mult)
+    kw = {"init_scale": cfg.init_scale, "a_mult": cfg.a_mult, "b_mult": cfg.b_mult}
     if hasattr(model, "init_params"):  # models with their own parametrisation (MLP5 linear)
         lora = model.init_params(frozen, cfg.scheme, [cfg.seed], **kw)
     else:
@@ -160,11 +167,15 @@ def _setup(model: LoRAModel, frozen: Any, cfg: TrainConfig):
 
 def train_reference(model: LoRAModel, frozen: Any, data: tuple[Tensor, Tensor],
                     cfg: TrainConfig, *, probe: tuple[Tensor, Tensor] | None = None,
-                    eval_data: tuple[Tensor, Tensor] | None = None) -> TrainResult:
+                    eval_data: tuple[Tensor, Tensor] | None = None,
+                    on_step: Callable[[int, dict[str, Tensor], dict[str, float]], None]
+                    | None = None) -> TrainResult:
     """Train one run's LoRA factors (frozen state on its dtype/device) and probe every step.
 
     `data` = (X, y) training set; batches follow `batch_schedule(N, batch_size, steps,
-    data_seed)`.  `probe` defaults to the first min(N, 64) training examples.
+    data_seed)`.  `probe` defaults to the first min(N, 64) training examples.  `on_step(t,
+    params, record)` (a hook; t = 0 … T) sees the detached parameters after update t and that
+    step's probe record, e.g. to read every layer's ν (`mlp5.layer_magnitudes`).
     """
     like = next(iter(model.lora_weights(frozen).values()))
     X, y = (_to(t, like) for t in data)
@@ -172,8 +183,11 @@ def train_reference(model: LoRAModel, frozen: Any, data: tuple[Tensor, Tensor],
     params, opt = _setup(model, frozen, cfg)
     probe_fn = _Probe(model, frozen, xp, yp, params)
     hist = {q: [math.nan] * (cfg.steps + 1) for q in QUANTITIES}
-    for q, v in probe_fn(params, None).items():
+    rec0 = probe_fn(params, None)
+    for q, v in rec0.items():
         hist[q][0] = v
+    if on_step is not None:
+        on_step(0, {k: v.detach() for k, v in params.items()}, rec0)
     sched = batch_schedule(X.shape[0], cfg.batch_size, cfg.steps, cfg.data_seed)
     status, div_step = "ok", None
     for t in range(1, cfg.steps + 1):
@@ -192,6 +206,8 @@ def train_reference(model: LoRAModel, frozen: Any, data: tuple[Tensor, Tensor],
         rec["grad_nu"] = float(G.pow(2).mean())
         for q, v in rec.items():
             hist[q][t] = v
+        if on_step is not None:
+            on_step(t, {k: v.detach() for k, v in params.items()}, rec)
         if not (math.isfinite(rec["loss"]) and math.isfinite(float(loss.detach()))):
             status, div_step = "diverged", t
             if cfg.stop_on_divergence:

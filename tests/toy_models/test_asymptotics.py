@@ -31,8 +31,8 @@ def _measure(name, ns, r=4, seeds=(0, 1)):
             ini = get_scheme(name).init(W, r, generator=torch.Generator().manual_seed(seed))
             acc["A"] += float(ini.A.pow(2).mean())
             acc["B"] += float(ini.B.pow(2).mean())
-        for k in out:
-            out[k].append(math.sqrt(acc[k] / len(seeds)))
+        for k, total in acc.items():
+            out[k].append(math.sqrt(total / len(seeds)))
     return out
 
 

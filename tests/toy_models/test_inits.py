@@ -4,8 +4,13 @@ import math
 import pytest
 import torch
 
-from toy_models.inits import (DISPLAY_NAMES, UnknownSchemeError, get_scheme, parse_modifiers,
-                              scheme_names)
+from toy_models.inits import (
+    DISPLAY_NAMES,
+    UnknownSchemeError,
+    get_scheme,
+    parse_modifiers,
+    scheme_names,
+)
 from toy_models.spectral import dst_basis, loram_gain_log, nu
 
 ZERO_PRODUCT = ["A", "B", "zero", "ortho-eye-const", "ortho-eye-match", "ortho-qr-const",

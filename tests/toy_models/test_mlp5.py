@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from toy_models.base import init_lora_params
-from toy_models.mlp5 import MLP5, Prop1Split, teacher_data
+from toy_models.mlp5 import MLP5, Prop1Split, layer_magnitudes, teacher_data
 from toy_models.train import TrainConfig, train_reference
 
 F64 = torch.float64
-SMALL = dict(width=32, r=4, d_in=8, d_out=3, alpha=16.0)
+SMALL = {"width": 32, "r": 4, "d_in": 8, "d_out": 3, "alpha": 16.0}
 
 
 def _w_lora(model, fr, res, cfg):
@@ -89,3 +89,21 @@ def test_bad_config_is_an_error():
         MLP5(probe=0)
     with pytest.raises(ValueError):
         MLP5(mode="dense")
+
+
+def test_on_step_hook_reads_every_layer():
+    m = MLP5(**SMALL)
+    fr = m.build_frozen(dtype=F64)
+    seen = []
+
+    def hook(t, params, rec):
+        if t == 0:
+            seen.append({k: v.clone() for k, v in params.items()})
+        mags = layer_magnitudes(m, params, seen[0])
+        assert mags[m.probe_layer]["nu_W"] == pytest.approx(rec["nu_W"], rel=1e-9, abs=1e-300)
+        seen.append(mags)
+
+    train_reference(m, fr, teacher_data(m, 16, dtype=F64),
+                    TrainConfig(scheme="AB-practical", optimizer="sgd", lr=1e-2, steps=3,
+                                batch_size=8), on_step=hook)
+    assert len(seen) == 5 and set(seen[-1]) == {"L1", "L2", "L3"}

@@ -18,7 +18,7 @@ def _setup(n=64, r=4, w_init="kaiming", batch=1, alpha=None):
 
 
 def test_head_with_runs_equals_dense_single_runs():
-    m, fr, (z, y) = _setup(batch=3, alpha=2.0)
+    m, fr, (z, _y) = _setup(batch=3, alpha=2.0)
     lora = init_lora_params(m, fr, "AB", [5, 6, 7])
     out = m.head(fr, m.prefix(fr, z), lora)
     assert out.shape == (3, 3, 64)
@@ -45,7 +45,7 @@ def test_one_sgd_step_matches_closed_form_gradients():
     torch.testing.assert_close(res.params["W.B"], B1, rtol=1e-12, atol=1e-14)
     # probes: grad_nu = ν[dZ̄ zᵀ]; the three δ's against their definitions
     assert res.history["grad_nu"][1] == pytest.approx(float(torch.outer(dZ, zv).pow(2).mean()))
-    rms = lambda v: float(v.pow(2).mean().sqrt())  # noqa: E731
+    rms = lambda v: float(v.pow(2).mean().sqrt())
     assert res.history["delta1"][1] == pytest.approx(rms(s * B0 @ (A1 - A0) @ zv))
     assert res.history["delta2"][1] == pytest.approx(rms(s * (B1 - B0) @ (A0 @ zv)))
     assert res.history["delta3"][1] == pytest.approx(rms(s * (B1 - B0) @ ((A1 - A0) @ zv)))
@@ -58,7 +58,7 @@ def test_one_sgd_step_matches_closed_form_gradients():
 def test_backpropagated_signal_is_order_one():
     """Loss summed over outputs ⇒ dZ̄ = Z̄ − y has Θ(1) entries at every width."""
     for n in (64, 1024):
-        m, fr, (z, y) = _setup(n=n)
+        _m, fr, (z, y) = _setup(n=n)
         rms = float((z @ fr.W.T - y).pow(2).mean().sqrt())
         assert 0.8 < rms < 1.8
 

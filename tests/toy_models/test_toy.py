@@ -11,7 +11,7 @@ from toy_models.train import TrainConfig, train_reference
 
 from .fixtures import image_fixture
 
-SMALL = dict(width=64, r=4, pretrain_steps=150, pretrain_lr=3e-3)
+SMALL = {"width": 64, "r": 4, "pretrain_steps": 150, "pretrain_lr": 3e-3}
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def patched_data(monkeypatch, tmp_path, digits):
     sets = {("mnist", "train"): digits[0], ("mnist", "test"): digits[1],
             ("fashion-mnist", "train"): image_fixture(600, 3, proto_seed=7),
             ("fashion-mnist", "test"): image_fixture(200, 4, proto_seed=7)}
-    fake = lambda name, split: sets[(name, split)]  # noqa: E731
+    fake = lambda name, split: sets[(name, split)]
     monkeypatch.setattr(toy_mod, "load_data", fake)
     monkeypatch.setattr(cli, "load_data", fake)
     monkeypatch.setenv("GAMMAKIT_CACHE", str(tmp_path / "ck"))
@@ -82,7 +82,8 @@ def test_cli_finetune_json(patched_data, capsys):
 def test_cli_bad_input_one_line_exit_2(patched_data, capsys, argv, needle):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("toy-model: error:") and needle in err
+    assert err.count("\n") == 1 and err.startswith("toy-model: error: ") and needle in err
+    assert not err.startswith("toy-model: error: \"")  # no repr quoting
 
 
 def test_cli_schemes(capsys):

@@ -1,0 +1,68 @@
+"""String-in, string-out predictions for the other packages (docs/INTERFACES.md).
+
+Exponents cross package boundaries as exact-rational strings (``"-1/2"``, ``"0"``, ``"-oo"``).
+``predict`` is :func:`gamma_calc.check.check` (numeric evaluation of the unrolled layer) and
+``max_lr`` is :func:`gamma_calc.feasible.max_lr` (exact solve), both with named schemes or
+explicit entry exponents and kinds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .check import check
+from .conditions import DEFAULT_FROM, DEFAULT_STEPS
+from .exponent import Exponent
+from .feasible import max_lr as _max_lr
+from .schemes import FactorInit, get_scheme
+
+
+@dataclass
+class Prediction:
+    """Per-step exponent strings (``None`` where undefined, e.g. ``δ`` at ``t = 0``), flags."""
+
+    exponents: dict[str, list[str | None]]
+    flags: dict[str, bool]
+    degradation: dict[str, str | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def at(self, quantity: str, step: int) -> str | None:
+        """Exponent of ``quantity`` at ``step``; ``nu_A``/``nu_B`` are twice ``A``/``B``."""
+        if quantity in ("nu_A", "nu_B"):
+            e = self.exponents[quantity[-1]][step]
+            return None if e is None else str(Exponent.parse(e).scale(2))
+        return self.exponents[quantity][step]
+
+
+def _factors(scheme: str | None, a_entry: str | None, a_kind: str, b_entry: str | None,
+             b_kind: str) -> tuple[FactorInit, FactorInit]:
+    if scheme is not None:
+        s = get_scheme(scheme)
+        return s.A, s.B
+    if a_entry is None or b_entry is None:
+        raise ValueError("give a scheme name or both a_entry and b_entry")
+    return FactorInit.parse(a_entry, a_kind), FactorInit.parse(b_entry, b_kind)
+
+
+def predict(optimizer: str = "adam", a_entry: str | None = None, a_kind: str = "random",
+            b_entry: str | None = None, b_kind: str = "random", lr_a: str = "-1/2",
+            lr_b: str | None = None, eps: str = "0", steps: int = DEFAULT_STEPS,
+            scheme: str | None = None, from_step: int = DEFAULT_FROM,
+            out_width: bool | None = None, grad: str = "0") -> Prediction:
+    """Exponents of ``Z_A, Z_B, delta1..3, A, B`` at ``t = 0..steps`` for rates ``c − eps``."""
+    A0, B0 = _factors(scheme, a_entry, a_kind, b_entry, b_kind)
+    res = check(optimizer, A0, B0, lr_a, lr_b, eps, steps, min(from_step, steps),
+                out_width=out_width, grad=grad)
+    exps = {q: [None if e is None else str(e) for e in vals]
+            for q, vals in res.trajectory.values.items()}
+    flags = {"stable": res.stable, "efficient": res.efficient,
+             "internally_stable": res.internally_stable, "robust": res.robust}
+    deg = {q: None if v is None else str(Exponent.const(v)) for q, v in res.degradation.items()}
+    return Prediction(exps, flags, deg, res.notes)
+
+
+def max_lr(optimizer: str = "adam", scheme: str | None = None, a_entry: str | None = None,
+           a_kind: str = "random", b_entry: str | None = None, b_kind: str = "random",
+           internal: bool = False, out_width: bool | None = None, grad: str = "0") -> str:
+    """Largest equal-rate exponent keeping ``Z_B`` bounded (``"oo"``: no limit, ``"none"``)."""
+    A0, B0 = _factors(scheme, a_entry, a_kind, b_entry, b_kind)
+    return str(_max_lr(optimizer, A0, B0, internal=internal, out_width=out_width, grad=grad))

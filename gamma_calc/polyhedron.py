@@ -1,0 +1,350 @@
+"""Polyhedra over exponent parameters: constraints, exact simplification, unions.
+
+A :class:`Constraint` is ``ℓ rel 0`` with ``rel`` in ``<=``, ``<``, ``==`` and ``ℓ`` affine. A
+:class:`Region` is a polyhedron plus the set of parameters that are ``−∞`` (zero-initialised
+factors: a case, not a linear constraint). Feasible sets are printed as short unions of regions.
+Everything is decided exactly with :mod:`gamma_calc.lp`.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Iterable, Mapping, Sequence
+
+from .exponent import Lin, NEG_INF_VALUE, to_fraction
+from .lp import EQ, LE, LT, feasible_point, is_feasible, maximize
+
+
+@dataclass(frozen=True, order=True)
+class Constraint:
+    """``lin rel 0``; build with :func:`le`, :func:`lt`, :func:`eq`, :func:`ge`, :func:`gt`."""
+
+    lin: Lin = field(compare=False)
+    rel: str
+    key: tuple = field(default=(), repr=False)
+
+    @staticmethod
+    def make(lin: Lin, rel: str) -> "Constraint":
+        lin = _normalise(lin, rel)
+        return Constraint(lin, rel, (lin.coefs, lin.const, rel))
+
+    def holds(self, env: Mapping[str, object]) -> bool:
+        v = self.lin.evaluate(env)
+        return v == 0 if self.rel == EQ else (v < 0 if self.rel == LT else v <= 0)
+
+    def negations(self) -> list["Constraint"]:
+        """Constraints whose union is the complement of this one."""
+        if self.rel == LE:
+            return [Constraint.make(-self.lin, LT)]
+        if self.rel == LT:
+            return [Constraint.make(-self.lin, LE)]
+        return [Constraint.make(self.lin, LT), Constraint.make(-self.lin, LT)]
+
+    @property
+    def pair(self) -> tuple[Lin, str]:
+        return (self.lin, self.rel)
+
+    def __str__(self) -> str:
+        return _pretty(self.lin, self.rel)
+
+
+def _normalise(lin: Lin, rel: str) -> Lin:
+    """Scale to coprime integer coefficients; equalities get a positive leading coefficient."""
+    coefs = [c for _, c in lin.coefs]
+    if not coefs:
+        return lin
+    den = math.lcm(*(c.denominator for c in coefs), lin.const.denominator)
+    num = math.gcd(*(int(c * den) for c in coefs), int(lin.const * den))
+    k = Fraction(den, num or 1)
+    if rel == EQ and coefs[0] < 0:
+        k = -k
+    return lin.scale(k)
+
+
+def le(lhs, rhs=0) -> Constraint:
+    return Constraint.make(_lin(lhs) - _lin(rhs), LE)
+
+
+def lt(lhs, rhs=0) -> Constraint:
+    return Constraint.make(_lin(lhs) - _lin(rhs), LT)
+
+
+def eq(lhs, rhs=0) -> Constraint:
+    return Constraint.make(_lin(lhs) - _lin(rhs), EQ)
+
+
+def ge(lhs, rhs=0) -> Constraint:
+    return le(rhs, lhs)
+
+
+def gt(lhs, rhs=0) -> Constraint:
+    return lt(rhs, lhs)
+
+
+def _lin(x) -> Lin:
+    if isinstance(x, Lin):
+        return x
+    if isinstance(x, str):
+        from .exponent import Exponent
+
+        e = Exponent.parse(x)
+        if len(e.terms) != 1:
+            raise ValueError(f"not an affine form: {x!r}")
+        return e.terms[0]
+    return Lin(to_fraction(x))
+
+
+# -- exact set operations ---------------------------------------------------------------
+def feasible(cons: Sequence[Constraint]) -> bool:
+    """Exact emptiness test (memoised: the solver asks about the same systems many times)."""
+    return _feasible_keys(tuple(sorted(set(cons))))
+
+
+@lru_cache(maxsize=65536)
+def _feasible_keys(cons: tuple[Constraint, ...]) -> bool:
+    return is_feasible([c.pair for c in cons])
+
+
+def implies(cons: Sequence[Constraint], c: Constraint) -> bool:
+    """``{cons} ⊆ {c}``: every negation branch of ``c`` is infeasible with ``cons``."""
+    return all(not feasible(list(cons) + [n]) for n in c.negations())
+
+
+def essential_terms(terms: list[Lin], domain: Sequence[Constraint]) -> list[Lin]:
+    """Terms ``ℓ_i`` for which ``{ℓ_i > ℓ_j ∀ j ≠ i} ∩ domain`` is non-empty (kept in order)."""
+    keep = list(terms)
+    i = 0
+    while i < len(keep) and len(keep) > 1:
+        t = keep[i]
+        region = list(domain) + [Constraint.make(o - t, LT) for j, o in enumerate(keep) if j != i]
+        if feasible(region):
+            i += 1
+        else:
+            keep.pop(i)
+    return keep
+
+
+def simplify(cons: Iterable[Constraint]) -> list[Constraint] | None:
+    """Irredundant description of a polyhedron (``None`` if empty): implicit equalities made
+    explicit, then constraints implied by the rest dropped; sorted for a canonical display."""
+    cs: list[Constraint] = []
+    seen = set()
+    for c in cons:
+        if c.lin.is_const():
+            if not c.holds({}):
+                return None
+            continue
+        if c.key not in seen:
+            seen.add(c.key)
+            cs.append(c)
+    if not feasible(cs):
+        return None
+    out = []
+    for c in cs:  # implicit equalities
+        if c.rel == LE and not feasible(cs + [Constraint.make(c.lin, LT)]):
+            c = Constraint.make(c.lin, EQ)
+        out.append(c)
+    out = _dedupe(out)
+    i = 0
+    out.sort(key=lambda c: (c.rel == EQ, len(c.lin.coefs)), reverse=True)
+    while i < len(out):
+        rest = out[:i] + out[i + 1:]
+        if implies(rest, out[i]):
+            out.pop(i)
+        else:
+            i += 1
+    return sorted(out, key=_display_key)
+
+
+def _dedupe(cs: list[Constraint]) -> list[Constraint]:
+    seen, out = set(), []
+    for c in cs:
+        if c.key not in seen:
+            seen.add(c.key)
+            out.append(c)
+    return out
+
+
+def _display_key(c: Constraint) -> tuple:
+    return (c.rel != EQ, len(c.lin.coefs), [v for v, _ in c.lin.coefs], c.key)
+
+
+def sup(objective: Lin, cons: Sequence[Constraint]) -> tuple[str, Fraction | None, bool]:
+    """``(status, supremum, attained)`` of ``objective`` over the polyhedron."""
+    res = maximize(objective, [c.pair for c in cons])
+    if res.status != "optimal":
+        return res.status, None, False
+    attained = feasible(list(cons) + [Constraint.make(objective - res.value, EQ)])
+    return "optimal", res.value, attained
+
+
+# -- regions ------------------------------------------------------------------------------
+NO_ZEROS: frozenset[frozenset[str]] = frozenset({frozenset()})
+
+
+@dataclass(frozen=True)
+class Region:
+    """A polyhedron over the finite parameters, valid for each set of ``−∞`` parameters in
+    ``zero_sets`` (zero-initialised factors are a case, not a linear constraint). For a zero
+    set ``Z`` the constraints mentioning ``Z`` are dropped — they are upper bounds, satisfied by
+    ``−∞`` (see :func:`extend_to_zero`)."""
+
+    constraints: tuple[Constraint, ...]
+    zero_sets: frozenset[frozenset[str]] = NO_ZEROS
+
+    def contains(self, point: Mapping[str, object]) -> bool:
+        zeros = frozenset(v for v, val in point.items() if val == NEG_INF_VALUE)
+        if zeros not in self.zero_sets:
+            return False
+        finite = {k: v for k, v in point.items() if v != NEG_INF_VALUE}
+        return all(c.holds(finite) for c in self.constraints if not (c.lin.vars & zeros))
+
+    def sample(self) -> dict[str, Fraction] | None:
+        return feasible_point([c.pair for c in self.constraints])
+
+    @property
+    def key(self) -> tuple:
+        zs = tuple(sorted(tuple(sorted(z)) for z in self.zero_sets))
+        return (zs, tuple(c.key for c in self.constraints))
+
+    def subset_of(self, other: "Region") -> bool:
+        return self.zero_sets <= other.zero_sets and all(
+            implies(self.constraints, c) for c in other.constraints)
+
+    def zero_note(self) -> str:
+        nonempty = sorted((sorted(z) for z in self.zero_sets if z), key=lambda z: (len(z), z))
+        if not nonempty:
+            return ""
+        names = [" and ".join(f"{v} = -oo" for v in z) for z in nonempty]
+        if frozenset() not in self.zero_sets:
+            return names[0] if len(names) == 1 else "one of: " + "; ".join(names)
+        allowed = "; ".join(names)
+        all_vars = sorted(set().union(*self.zero_sets))
+        both = frozenset(all_vars) in self.zero_sets
+        tail = "" if both or len(all_vars) < 2 else " (not all at once)"
+        return f"also allowed: {allowed}{tail}"
+
+    def __str__(self) -> str:
+        parts = [str(c) for c in self.constraints]
+        body = ",  ".join(parts) if parts else "(all values)"
+        note = self.zero_note()
+        if note and frozenset() not in self.zero_sets:
+            return f"{note}:  {body}"
+        return f"{body}   [{note}]" if note else body
+
+
+def make_region(cons: Iterable[Constraint], zeros: Iterable[str] = ()) -> Region | None:
+    simp = simplify(cons)
+    return None if simp is None else Region(tuple(simp), frozenset({frozenset(zeros)}))
+
+
+def extend_to_zero(region: Region, zeros: frozenset[str]) -> list[Constraint] | None:
+    """The constraints left when the parameters ``zeros`` go to ``−∞``: upper bounds on them are
+    dropped; a lower bound or an equality on one makes the extension empty (``None``)."""
+    kept = []
+    for c in region.constraints:
+        hit = c.lin.vars & zeros
+        if not hit:
+            kept.append(c)
+        elif c.rel == EQ or any(c.lin.coef(v) < 0 for v in hit):
+            return None
+    return kept
+
+
+def absorb_zero_cases(regions: list[Region]) -> list[Region]:
+    """Fold a zero-case region into a finite region whose extension to ``−∞`` equals it."""
+    out = list(regions)
+    changed = True
+    while changed:
+        changed = False
+        for i, r in enumerate(out):
+            for j, full in enumerate(out):
+                if i == j or len(r.zero_sets) != 1:
+                    continue
+                (z,) = r.zero_sets
+                if not z or z in full.zero_sets or frozenset() not in full.zero_sets:
+                    continue
+                ext = extend_to_zero(full, z)
+                if ext is None:
+                    continue
+                simp = simplify(ext)
+                if simp is not None and tuple(c.key for c in simp) == \
+                        tuple(c.key for c in r.constraints):
+                    out[j] = Region(full.constraints, full.zero_sets | {z})
+                    out.pop(i)
+                    changed = True
+                    break
+            if changed:
+                break
+    return out
+
+
+def merge_union(regions: Iterable[Region]) -> list[Region]:
+    """Shorten a union: drop duplicates and regions inside others, and glue pairs that differ
+    in one constraint only when their union is that constraint relaxed (``ℓ < 0`` ∪ ``ℓ = 0``,
+    ``ℓ ≤ 0`` ∪ ``ℓ ≥ 0``)."""
+    rs = {r.key: r for r in regions}
+    out = list(rs.values())
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(out)):
+            for j in range(len(out)):
+                if i != j and out[i].subset_of(out[j]):
+                    out.pop(i)
+                    changed = True
+                    break
+            if changed:
+                break
+            for j in range(i + 1, len(out)):
+                glued = _glue(out[i], out[j])
+                if glued is not None:
+                    out[j] = glued
+                    out.pop(i)
+                    changed = True
+                    break
+            if changed:
+                break
+    return sorted(out, key=lambda r: r.key)
+
+
+def _glue(r1: Region, r2: Region) -> Region | None:
+    if r1.zero_sets != r2.zero_sets:
+        return None
+    s1, s2 = set(r1.constraints), set(r2.constraints)
+    common = s1 & s2
+    d1, d2 = list(s1 - common), list(s2 - common)
+    if len(d1) != 1 or len(d2) != 1:
+        return None
+    a, b = d1[0], d2[0]
+    relaxed = _relax_pair(a, b)
+    if relaxed is None:
+        return None
+    simp = simplify(list(common) + relaxed)
+    return None if simp is None else Region(tuple(simp), r1.zero_sets)
+
+
+def _relax_pair(a: Constraint, b: Constraint) -> list[Constraint] | None:
+    """The constraint list equal to ``{a} ∪ {b}`` when that union is convex and simple."""
+    for x, y in ((a, b), (b, a)):
+        if x.rel == LT and y.rel == EQ and (y.lin == x.lin or y.lin == -x.lin):
+            return [Constraint.make(x.lin, LE)]
+        if x.rel in (LE, LT) and y.rel in (LE, LT) and y.lin == -x.lin and LE in (x.rel, y.rel):
+            return []
+    return None
+
+
+def _pretty(lin: Lin, rel: str) -> str:
+    """``b - c_B <= 0`` → ``b <= c_B``; ``c_A + c_B + 1 = 0`` → ``c_A + c_B = -1``."""
+    pos = {v: c for v, c in lin.coefs if c > 0}
+    neg = {v: -c for v, c in lin.coefs if c < 0}
+    sym = {LE: "<=", LT: "<", EQ: "="}[rel]
+    if not pos and neg:  # keep variables on the left: -x - y + k <= 0 → x + y >= k
+        left, right = Lin(0, neg), Lin(lin.const)
+        sym = {LE: ">=", LT: ">", EQ: "="}[rel]
+        return f"{left} {sym} {right}"
+    left = Lin(0, pos)
+    right = Lin(-lin.const, neg)
+    return f"{left} {sym} {right}"

@@ -1,0 +1,134 @@
+"""Init schemes as *entry scale + kind*, and the paper's convention derived from them.
+
+THEORY §1 "convention trap" and §5. A factor's initialisation is given by the exponent of its
+typical entry (``A_0`` entries ``Θ(n^e)``) and a kind:
+
+* ``random``  — i.i.d. zero-mean, independent of the data (Gaussian, Kaiming…);
+* ``aligned`` — deterministic and correlated with the data direction (``A_0``'s rows with the
+  input ``z``; ``B_0``'s columns with the backpropagated signal);
+* ``zero``    — exactly zero (entry exponent ``−∞``).
+
+Seed 000 writes its conditions on "``γ[A_0]``" but means ``γ[A_0 z] − 1``; :func:`paper_exponent`
+computes that from the typed contraction ``A_0 z`` instead of assuming it (random Kaiming
+``A_0``: entries ``n^{−1/2}``, ``A_0 z = Θ(1)`` by the CLT, paper ``γ[A_0] = −1``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .exponent import NEG_INF, ZERO, Exponent, ExponentError, Lin
+from .quantity import Dim, Tensor
+
+KINDS = ("random", "aligned", "zero")
+
+WIDTH = Dim("n", True)
+RANK = Dim("r", False)
+
+
+class UnknownSchemeError(KeyError):
+    """Unknown init-scheme name (one-line message listing the valid names)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class FactorInit:
+    """Initialisation of one LoRA factor: entry exponent and kind."""
+
+    entry: Exponent
+    kind: str = "random"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ExponentError(f"unknown kind {self.kind!r} (expected one of {', '.join(KINDS)})")
+        if self.kind == "zero" and not self.entry.is_neg_inf:
+            raise ExponentError("a zero factor has entry exponent -oo")
+        if self.entry.is_neg_inf and self.kind != "zero":
+            object.__setattr__(self, "kind", "zero")
+
+    @classmethod
+    def parse(cls, entry: "str | Exponent", kind: str = "random") -> "FactorInit":
+        e = Exponent.parse(entry)
+        return cls(e, "zero" if e.is_neg_inf else kind)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.kind == "zero"
+
+    def tensor(self, name: str, dims: tuple[Dim, ...], data_tags: tuple) -> Tensor:
+        """The typed initial tensor; ``data_tags`` give the directions of an aligned factor."""
+        if self.kind == "zero":
+            return Tensor.zero(dims)
+        if self.kind == "random":
+            return Tensor.random(name, dims, self.entry)
+        return Tensor.aligned(dims, self.entry, data_tags)
+
+    def __str__(self) -> str:
+        return "0" if self.is_zero else f"{self.kind}, entries n^({self.entry})"
+
+
+def _z() -> Tensor:
+    return Tensor.aligned((WIDTH,), ZERO, ("z",))
+
+
+def product_exponent(A0: FactorInit) -> Exponent:
+    """``γ[A_0 z]`` for an input ``z`` with ``Θ(1)`` entries (THEORY's ``a``)."""
+    return (A0.tensor("A0", (RANK, WIDTH), (None, "z")) @ _z()).exponent
+
+
+def paper_exponent(factor: FactorInit, which: str) -> Exponent:
+    """Seed 000's ``γ[A_0]`` (``= γ[A_0 z] − 1``) or ``γ[B_0]`` (the entry exponent: ``B Z_A``
+    sums over the fixed rank)."""
+    if which == "B":
+        return factor.entry
+    return NEG_INF if factor.is_zero else product_exponent(factor) - 1
+
+
+def paper_offset(kind: str = "random") -> Lin:
+    """``entry − paper`` for ``A_0`` of the given kind, from the typed contraction (``1/2`` for
+    random, ``0`` for aligned)."""
+    e = Exponent.var("__e")
+    p = paper_exponent(FactorInit(e, kind), "A")
+    diff = e - p.terms[0]
+    return diff.terms[0]
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A named init scheme (shared vocabulary with ``toy_models.inits``)."""
+
+    name: str
+    A: FactorInit
+    B: FactorInit
+    subtract: bool
+    paper_name: str
+    description: str
+
+
+def _f(entry: str, kind: str = "random") -> FactorInit:
+    return FactorInit.parse(entry, kind)
+
+
+_SCHEMES = (
+    Scheme("A", _f("-1/2"), _f("-oo"), False, "Init[A]",
+           "A_0 Kaiming (entries n^-1/2), B_0 = 0 — standard LoRA, 'Noise & Zeros'"),
+    Scheme("B", _f("-oo"), _f("0"), False, "Init[B]",
+           "A_0 = 0, B_0 Kaiming with fan-in r (entries Θ(1)) — 'reversed'"),
+    Scheme("AB", _f("0"), _f("-1/2"), True, "Init[AB]",
+           "Theorem 1's robust point for equal rates: A_0 entries Θ(1), B_0 entries n^-1/2"),
+    Scheme("AB-practical", _f("-1/2"), _f("-1/2"), True, "Init[AB] (σ_A = σ_B)",
+           "both Kaiming-sized, σ_A = σ_B = n^-1/2, B_0A_0 subtracted from W"),
+    Scheme("AB+", _f("-1/2"), _f("-1/2"), False, "Init[AB+]",
+           "as AB-practical, B_0A_0 left in W"),
+    Scheme("zero", _f("-oo"), _f("-oo"), False, "zero", "A_0 = B_0 = 0 (nothing trains)"),
+)
+SCHEMES: dict[str, Scheme] = {s.name: s for s in _SCHEMES}
+
+
+def get_scheme(name: str) -> Scheme:
+    try:
+        return SCHEMES[name]
+    except KeyError:
+        raise UnknownSchemeError(
+            f"unknown init scheme {name!r}; known: {', '.join(SCHEMES)}") from None

@@ -1,0 +1,71 @@
+"""Carry a registry init scheme to a Hugging Face `peft` LoRA model (optional extra
+`gammakit[peft]`; tested with peft 0.21.2, transformers 5.23.0).
+
+    model = get_peft_model(base, LoraConfig(r=8, lora_alpha=16, target_modules=[...]))
+    apply_scheme(model, "AB", seed=0)   # every LoRA layer of the adapter, in module order
+
+For each peft LoRA layer the base weight W (out × in; transposed for `fan_in_fan_out`
+layers such as GPT-2's Conv1D) is handed to `get_scheme(name).init`, the factors are copied
+into `lora_A` (r × in) and `lora_B` (out × r), and subtracting schemes replace the base weight
+by W − s·B₀A₀ with peft's own scale s (`module.scaling`, α/r or α/√r), so the model starts
+from W exactly.  Layer k is drawn from seed `seed + k` (our run-generator streams).  Apply a
+scheme once, to a freshly wrapped model: a subtracting scheme rewrites the base weights, so a
+second call would start from the residual.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .base import run_generator
+from .inits import get_scheme
+
+__all__ = ["apply_scheme", "tiny_causal_lm"]
+
+
+def _lora_layers(model: nn.Module, adapter: str) -> list[tuple[str, Any]]:
+    from peft.tuners.lora import LoraLayer
+    return [(name, m) for name, m in model.named_modules()
+            if isinstance(m, LoraLayer) and adapter in m.lora_A]
+
+
+@torch.no_grad()
+def apply_scheme(model: nn.Module, scheme: str, *, seed: int = 0, init_scale: float = 1.0,
+                 adapter: str = "default") -> dict[str, dict]:
+    """Initialise every LoRA layer of `adapter` with registry scheme `scheme`; returns, per
+    layer name, its shape, rank, scale and whether W was replaced by the residual."""
+    sch = get_scheme(scheme)
+    layers = _lora_layers(model, adapter)
+    if not layers:
+        raise ValueError(f"no peft LoRA layer with adapter {adapter!r} in the model")
+    report = {}
+    for k, (name, mod) in enumerate(layers):
+        base = mod.get_base_layer()
+        flip = bool(getattr(mod, "fan_in_fan_out", False))
+        W = base.weight.T if flip else base.weight
+        s = float(mod.scaling[adapter])
+        ini = sch.init(W.float(), mod.r[adapter], generator=run_generator(seed + k),
+                       init_scale=init_scale)
+        A_mod, B_mod = mod.lora_A[adapter].weight, mod.lora_B[adapter].weight
+        A_mod.copy_(ini.A.to(A_mod))
+        B_mod.copy_(ini.B.to(B_mod))
+        if sch.subtract:
+            resid = W.float() - s * (ini.B @ ini.A)
+            base.weight.copy_((resid.T if flip else resid).to(base.weight))
+        report[name] = {"out": W.shape[0], "in": W.shape[1], "r": mod.r[adapter], "scale": s,
+                        "subtracted": sch.subtract}
+    return report
+
+
+def tiny_causal_lm(*, hidden: int = 32, layers: int = 2, heads: int = 4, vocab: int = 96,
+                   seed: int = 0) -> nn.Module:
+    """A tiny randomly initialised Llama-style causal LM built from a config (no download)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+    cfg = LlamaConfig(vocab_size=vocab, hidden_size=hidden, intermediate_size=2 * hidden,
+                      num_hidden_layers=layers, num_attention_heads=heads,
+                      num_key_value_heads=heads, max_position_embeddings=64)
+    with torch.random.fork_rng(devices=[]):  # HF draws from the global RNG: keep it untouched
+        torch.manual_seed(seed)
+        return LlamaForCausalLM(cfg).eval()
