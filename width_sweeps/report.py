@@ -19,19 +19,25 @@ SHOW = ["quantity", "step", "scheme", "lr_exponent", "eps", "predicted", "fitted
         "ci_high", "local", "n_widths", "verdict"]
 
 
-def _fmt(v) -> str:
+EXPONENTS = {"fitted", "ci_low", "ci_high", "local", "local_low", "local_high"}
+
+
+def _fmt(v, exponent: bool = False) -> str:
     if isinstance(v, float):
         if np.isnan(v):
             return "—"
         if v == -np.inf:
             return "-oo"
-        return f"{v:.3g}" if v != 0 and not 0.01 <= abs(v) < 1000 else f"{v:+.3f}"
+        if exponent or (0.01 <= abs(v) < 1000) or v == 0:
+            return f"{v:+.3f}"
+        return f"{v:.3g}"
     return "—" if v is None else str(v)
 
 
 def table(df: pd.DataFrame, cols: list[str], markdown: bool = False) -> str:
     cols = [c for c in cols if c in df.columns]
-    rows = [[_fmt(v) for v in r] for r in df[cols].itertuples(index=False)]
+    exp = [c in EXPONENTS for c in cols]
+    rows = [[_fmt(v, e) for v, e in zip(r, exp)] for r in df[cols].itertuples(index=False)]
     if markdown:
         head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
         return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
