@@ -165,6 +165,7 @@ def toy(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -
     all), and any ToyModel field (`pretrain_steps`, `pretrain_lr`, `pretrain_data`, `d`, ...).
     """
     from dataclasses import fields
+
     from toy_models.toy import ToyModel, load_data, load_or_pretrain
     tf = {f.name for f in fields(ToyModel)} - {"width", "r", "alpha"}
     o = _opts(spec, tf | {"finetune_data", "n_train", "n_test"})
@@ -176,7 +177,7 @@ def toy(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -
     Xt, yt = load_data(name, "test")
     X, y = X[: o.get("n_train", len(X))], y[: o.get("n_train", len(y))]
     Xt, yt = Xt[: o.get("n_test", len(Xt))], yt[: o.get("n_test", len(yt))]
-    cast = dict(device=device, dtype=dtype)
+    cast = {"device": device, "dtype": dtype}
     src = {"finetune": f"{name} train[:{len(X)}] / test[:{len(Xt)}]",
            "pretrained": {k: info.get(k) for k in ("path", "cached", "test_acc", "key")}}
     return _bind(model, frozen, spec, X.to(**cast), y.to(device), (Xt.to(**cast), yt.to(device)),

@@ -28,7 +28,7 @@ class Analysis:
     maxlr: pd.DataFrame
     maxlr_widths: pd.DataFrame
     notes: list[str] = field(default_factory=list)
-    options: FitOptions = FitOptions()
+    options: FitOptions = field(default_factory=FitOptions)
 
 
 def load_spec_dict(out: Path) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 import resource
+import sys
 import time
 from importlib import resources
 from typing import Any

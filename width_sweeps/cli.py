@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"width-sweep: error: {msg}", file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 — never a traceback for the user
+    except Exception as exc:
         if os.environ.get("WIDTH_SWEEP_DEBUG"):
             raise
         print(f"width-sweep: internal error: {type(exc).__name__}: "

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -128,7 +129,7 @@ def evaluate(model: SweepModel, params: Params, cache: PrefixCache, block: int =
     chunk = int(max(8, min(block, budget // (R * feat))))
     tot_loss, tot_acc, has_acc = 0.0, 0.0, False
     for i in range(0, X.shape[0], block):
-        pre_blk = cache.get(("test", i, block), lambda: model.prefix(X[i:i + block]))
+        pre_blk = cache.get(("test", i, block), lambda i=i: model.prefix(X[i:i + block]))
         rows = min(block, X.shape[0] - i)
         for j in range(0, rows, chunk):
             e = min(j + chunk, rows)
@@ -176,7 +177,7 @@ def train_shard(model: SweepModel, spec: SweepSpec, runs: list[RunConfig],
     for t in range(1, T + 1):
         x, y = model.batch(t)
         with torch.no_grad():
-            pre = cache.get(("train", t), lambda: model.prefix(x))
+            pre = cache.get(("train", t), lambda x=x: model.prefix(x))
         taps = {}
         loss = model.loss(model.head(pre, params | const, taps), y)
         *gl, dzbar = torch.autograd.grad(loss.sum(), [params[k] for k in keys] + [taps["zbar"]])

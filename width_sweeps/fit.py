@@ -31,7 +31,7 @@ class FitOptions:
     min_steps: int = 0
 
     @classmethod
-    def from_spec(cls, d: dict[str, Any]) -> "FitOptions":
+    def from_spec(cls, d: dict[str, Any]) -> FitOptions:
         keys = cls.__dataclass_fields__
         return cls(**{k: v for k, v in d.items() if k in keys})
 
@@ -84,8 +84,9 @@ def _series(g: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray], bool]:
 
 
 def fit_table(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
-              opts: FitOptions = FitOptions(), keep_boot: bool = False) -> pd.DataFrame:
+              opts: FitOptions | None = None, keep_boot: bool = False) -> pd.DataFrame:
     """The fits table: one row per (config, step, quantity) with ≥ 2 widths."""
+    opts = opts or FitOptions()
     df = steps
     if runs is not None:                      # only runs that never diverged
         ok = runs.loc[runs.status == "ok", "run_id"]

@@ -43,8 +43,10 @@ def largest_stable(stab: pd.DataFrame) -> pd.DataFrame:
 
 
 def maxlr_table(steps: pd.DataFrame, runs: pd.DataFrame, tau: float,
-                opts: FitOptions = FitOptions(), max_lr_fn=gamma_calc_max_lr) -> tuple[pd.DataFrame, pd.DataFrame]:
+                opts: FitOptions | None = None,
+                max_lr_fn=gamma_calc_max_lr) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per-width η_max table, fitted exponent of η_max vs n with prediction and verdict)."""
+    opts = opts or FitOptions()
     best = largest_stable(stability(steps, runs, tau))
     long = best.rename(columns={"eta_max": "value"}).assign(
         step=0, quantity="eta_max", eta0=0.0, run_id=np.arange(len(best)))

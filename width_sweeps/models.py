@@ -11,7 +11,8 @@ pre-activation `taps["zbar"]` (toy_models.base).  Built-in names map to the adap
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor

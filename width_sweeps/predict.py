@@ -7,10 +7,10 @@ prediction map to None.  Tests inject a `PredictFn` instead of importing gamma_c
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Callable, Optional
 
-Exp = Optional[str]
+Exp = str | None
 PredictFn = Callable[..., dict[tuple[str, int], Exp]]
 DIRECT = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
 
@@ -47,7 +47,8 @@ def expand(exponents: dict[str, list[Exp]], steps: int) -> dict[tuple[str, int],
     """gamma_calc's per-key lists → the sweep's (quantity, step) map."""
     out: dict[tuple[str, int], Exp] = {}
     for t in range(steps + 1):
-        get = (lambda k: exponents[k][t] if k in exponents and t < len(exponents[k]) else None)
+        def get(k: str, t: int = t) -> Exp:
+            return exponents[k][t] if k in exponents and t < len(exponents[k]) else None
         for q in DIRECT:
             out[(q, t)] = get(q)
         out[("nu_A", t)] = double(get("A"))

@@ -42,7 +42,7 @@ def table(df: pd.DataFrame, cols: list[str], markdown: bool = False) -> str:
         head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
         return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
     w = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
-    line = lambda r: "  ".join(x.rjust(w[i]) for i, x in enumerate(r))  # noqa: E731
+    line = lambda r: "  ".join(x.rjust(w[i]) for i, x in enumerate(r))
     return "\n".join([line(cols)] + [line(r) for r in rows])
 
 
@@ -53,9 +53,9 @@ def summary(df: pd.DataFrame) -> str:
 
 def fits_text(fits: pd.DataFrame, t1: pd.DataFrame, opts: FitOptions, notes: list[str]) -> str:
     """The `fit --format text` output."""
-    out = [f"fits: slope of log q vs log n, {opts.level:.0%} bootstrap CI over seeds "
+    out = [(f"fits: slope of log q vs log n, {opts.level:.0%} bootstrap CI over seeds "
            f"({opts.n_boot} draws); verdict pass when the prediction lies in the CI widened "
-           f"by ±{opts.tolerance}", table(fits, SHOW + (["eta_max"] if "eta_max" in fits else [])),
+           f"by ±{opts.tolerance}"), table(fits, SHOW + (["eta_max"] if "eta_max" in fits else [])),
            f"[{summary(fits)}]"]
     if len(t1):
         out += ["", "Theorem 1: slope of fitted γ against ε (theory: −1 bound init, −2 zero)",
@@ -119,17 +119,17 @@ def write_report(out: str | Path, predict_fn: PredictFn = gamma_calc_predict) ->
     plots = out / "plots"
     plots.mkdir(exist_ok=True)
     md = [f"# Width sweep report: {out.name}", "",
-          f"{len(runs)} runs, widths {sorted(runs.width.unique().tolist())}, "
-          f"{int((runs.status == 'diverged').sum())} diverged.", ""]
+          (f"{len(runs)} runs, widths {sorted(runs.width.unique().tolist())}, "
+          f"{int((runs.status == 'diverged').sum())} diverged."), ""]
     if len(res.maxlr):
         md += ["## Largest stable rate", "", table(res.maxlr, ["scheme", "optimizer", "predicted",
                "fitted", "ci_low", "ci_high", "local", "n_widths", "verdict"], True), ""]
     if len(res.fits):
         core = res.fits[res.fits.quantity.isin(CORE) & (res.fits.step >= 1)]
-        md += ["## Verdicts", "", f"Tolerance ±{res.options.tolerance}, "
+        md += ["## Verdicts", "", (f"Tolerance ±{res.options.tolerance}, "
                f"{res.options.level:.0%} bootstrap CI over seeds; all quantities: "
                f"[{summary(res.fits)}], shown ({', '.join(CORE)}, steps ≥ 1): "
-               f"[{summary(core)}]; every row is in `fits.parquet`.", "",
+               f"[{summary(core)}]; every row is in `fits.parquet`."), "",
                table(core, SHOW, True), ""]
     if len(res.theorem1):
         md += ["## Theorem 1 (slope of γ against ε)", "", table(res.theorem1, ["quantity",

@@ -67,7 +67,7 @@ def _keys_frame(res: ShardResult, model: str) -> pd.DataFrame:
 def steps_frame(res: ShardResult, model: str) -> pd.DataFrame:
     """One row per (run, step, quantity) — probes, then test metrics at the last step."""
     keys = _keys_frame(res, model)[KEYS]
-    T1, Q, R = res.values.shape
+    T1, _, R = res.values.shape
     idx = np.arange(R)
     parts = []
     for qi, q in enumerate(res.quantities):
@@ -145,9 +145,9 @@ def _git_revision() -> str:
     here = Path(__file__).resolve().parent
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=10).stdout.strip()
+                             text=True, timeout=10, check=False).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
+                               text=True, timeout=10, check=False).stdout.strip()
         return (rev or "unknown") + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"

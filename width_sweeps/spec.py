@@ -200,7 +200,7 @@ def _eta_grid(g: dict[str, Any]) -> list[float]:
         raise SpecError("spec field 'eta0': a grid needs from, to (numbers), per_octave") from None
     if not (0 < lo <= hi) or k < 1:
         raise SpecError("spec field 'eta0': grid needs 0 < from <= to and per_octave >= 1")
-    n = int(math.floor(k * math.log2(hi / lo) + 1e-9))
+    n = math.floor(k * math.log2(hi / lo) + 1e-9)
     return [lo * 2.0 ** (j / k) for j in range(n + 1)]
 
 
@@ -253,6 +253,6 @@ def load_spec(path: str | Path) -> SweepSpec:
         if isinstance(exc, SpecError):
             raise
         raise SpecError(f"spec: cannot parse {p.name}: {str(exc).splitlines()[0]}") from None
-    except Exception as exc:  # yaml.YAMLError and friends
+    except Exception as exc:  # noqa: BLE001 — yaml.YAMLError and friends: one line, no traceback
         raise SpecError(f"spec: cannot parse {p.name}: {str(exc).splitlines()[0]}") from None
     return from_dict(data)

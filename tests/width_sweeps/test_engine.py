@@ -20,11 +20,11 @@ def _cache(tmp_path_factory, monkeypatch):
 
 
 def small_spec(model: str, optimizer: str, **kw):
-    base = dict(model=model, widths=[16], schemes=["A", "B", "AB", "AB+"], init_scales=[1.0, 2.0],
-                optimizer=optimizer, eta0=[0.02], n0=16, lr_exponents=["-1/2", "-1,0"],
-                eps=["0", "1/4"], seeds=2, steps=4, batch_size=4 if model != "lora-layer" else 2,
-                probe_batch=6 if model != "lora-layer" else 2, dtype="float64", rank=2,
-                model_options=OPTIONS[model])
+    base = {"model": model, "widths": [16], "schemes": ["A", "B", "AB", "AB+"], "init_scales": [1.0, 2.0],
+                "optimizer": optimizer, "eta0": [0.02], "n0": 16, "lr_exponents": ["-1/2", "-1,0"],
+                "eps": ["0", "1/4"], "seeds": 2, "steps": 4, "batch_size": 4 if model != "lora-layer" else 2,
+                "probe_batch": 6 if model != "lora-layer" else 2, "dtype": "float64", "rank": 2,
+                "model_options": OPTIONS[model]}
     base.update(kw)
     return from_dict(base)
 

@@ -11,10 +11,10 @@ from width_sweeps.spec import SpecError, from_dict
 
 
 def spec(**kw):
-    base = dict(model="mlp5", widths=[8, 16], schemes=["A", "AB+"],
-                eta0=[0.05], lr_exponents=["-1/2"], seeds=3, steps=3, batch_size=4,
-                probe_batch=4, rank=2, runs_per_shard=4, n0=8,
-                model_options={"n_train": 32, "n_test": 16, "d_in": 4, "d_out": 2})
+    base = {"model": "mlp5", "widths": [8, 16], "schemes": ["A", "AB+"],
+                "eta0": [0.05], "lr_exponents": ["-1/2"], "seeds": 3, "steps": 3, "batch_size": 4,
+                "probe_batch": 4, "rank": 2, "runs_per_shard": 4, "n0": 8,
+                "model_options": {"n_train": 32, "n_test": 16, "d_in": 4, "d_out": 2}}
     base.update(kw)
     return from_dict(base)
 
@@ -71,7 +71,8 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch) -> None:
     results.write_atomic(pd.DataFrame({"a": [1]}), p)
 
     def broken(self, path, **kw):
-        open(path, "wb").write(b"partial")
+        with open(path, "wb") as fh:
+            fh.write(b"partial")
         raise OSError("disk full")
     monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
     with pytest.raises(OSError):
@@ -85,7 +86,7 @@ def test_submitit_local_executor_matches_local(tmp_path) -> None:
     s = spec(widths=[8], runs_per_shard=3)
     ref_steps, _ = executor.run_sweep(s, tmp_path / "local", progress=False)
     opts = executor.SubmititOptions(cluster="local", timeout_min=5)
-    steps, runs = executor.run_sweep(s, tmp_path / "sub", executor="submitit",
+    steps, _ = executor.run_sweep(s, tmp_path / "sub", executor="submitit",
                                      submitit_options=opts, progress=False)
     pd.testing.assert_frame_equal(steps, ref_steps)
     assert (tmp_path / "sub" / "submitit").is_dir()
