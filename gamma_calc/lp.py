@@ -179,11 +179,51 @@ def _unsplit(names: list[str], point: dict[str, Fraction]) -> dict[str, Fraction
     return {v: point[f"x{2 * i}"] - point[f"x{2 * i + 1}"] for i, v in enumerate(names)}
 
 
+def _presolve(cons: Sequence[tuple[Lin, str]], objective: Lin
+              ) -> tuple[list[tuple[Lin, str]], Lin, list[tuple[str, Lin]]] | None:
+    """Substitute every equality out (exact): fewer rows and columns for the tableau. Returns
+    the reduced system, objective and the substitutions (``None`` if a constant row fails)."""
+    cons = list(cons)
+    subs: list[tuple[str, Lin]] = []
+    while True:
+        i = next((i for i, (lin, rel) in enumerate(cons) if rel == EQ and not lin.is_const()),
+                 None)
+        if i is None:
+            break
+        lin = cons.pop(i)[0]
+        v, k = lin.coefs[0]
+        expr = (lin - Lin(0, {v: k})).scale(-1 / k)
+        cons = [(l.substitute({v: expr}) if v in l.vars else l, r) for l, r in cons]
+        objective = objective.substitute({v: expr}) if v in objective.vars else objective
+        subs.append((v, expr))
+    if any(lin.is_const() and not _const_holds(lin, rel) for lin, rel in cons):
+        return None
+    return [(l, r) for l, r in cons if not l.is_const()], objective, subs
+
+
+def _complete(point: dict[str, Fraction], subs: list[tuple[str, Lin]]) -> dict[str, Fraction]:
+    point = dict(point)
+    for v, expr in reversed(subs):
+        for w in expr.vars:
+            point.setdefault(w, _ZERO)
+        point[v] = expr.evaluate(point)
+    return point
+
+
 def maximize(objective: Lin, cons: Sequence[tuple[Lin, str]]) -> LPResult:
     """Supremum of ``objective`` over the closure of ``{x : ℓ rel 0 for (ℓ, rel) in cons}``."""
-    if any(lin.is_const() and not _const_holds(lin, rel, closure=True) for lin, rel in cons):
+    closed = [(lin, LE if rel == LT else rel) for lin, rel in cons]
+    pre = _presolve(closed, objective)
+    if pre is None:
         return LPResult("infeasible")
-    cons = [(lin, rel) for lin, rel in cons if not lin.is_const()]
+    cons, objective, subs = pre
+    res = _maximize(objective, cons)
+    if res.point is not None:
+        res = LPResult(res.status, res.value, _complete(res.point, subs))
+    return res
+
+
+def _maximize(objective: Lin, cons: Sequence[tuple[Lin, str]]) -> LPResult:
     names, A, b, c, oscale = _standard_form(objective, cons, extra_t=False)
     if not A:
         if objective.is_const():
@@ -197,9 +237,15 @@ def maximize(objective: Lin, cons: Sequence[tuple[Lin, str]]) -> LPResult:
 
 def feasible_point(cons: Sequence[tuple[Lin, str]]) -> dict[str, Fraction] | None:
     """A point of ``{ℓ rel 0}`` honouring strictness, or ``None`` when it is empty."""
-    if any(lin.is_const() and not _const_holds(lin, rel) for lin, rel in cons):
+    pre = _presolve(cons, Lin(0))
+    if pre is None:
         return None
-    cons = [(lin, rel) for lin, rel in cons if not lin.is_const()]
+    cons, _, subs = pre
+    point = _feasible_point(cons)
+    return None if point is None else _complete(point, subs)
+
+
+def _feasible_point(cons: Sequence[tuple[Lin, str]]) -> dict[str, Fraction] | None:
     strict = any(rel == LT for _, rel in cons)
     if not cons:
         return {}

@@ -136,7 +136,7 @@ def essential_terms(terms: list[Lin], domain: Sequence[Constraint]) -> list[Lin]
     return keep
 
 
-_SAMPLES = 12
+_SAMPLES = 48
 
 
 def _sample_winners(terms: list[Lin]) -> set[Lin]:
@@ -158,26 +158,16 @@ def _sample_winners(terms: list[Lin]) -> set[Lin]:
 def simplify(cons: Iterable[Constraint]) -> list[Constraint] | None:
     """Irredundant description of a polyhedron (``None`` if empty): implicit equalities made
     explicit, then constraints implied by the rest dropped; sorted for a canonical display."""
-    cs: list[Constraint] = []
-    seen = set()
-    for c in cons:
-        if c.lin.is_const():
-            if not c.holds({}):
-                return None
-            continue
-        if c.key not in seen:
-            seen.add(c.key)
-            cs.append(c)
-    if not feasible(cs):
+    cs = _tightest(cons)
+    if cs is None or not feasible(cs):
         return None
-    out = []
-    for c in cs:  # implicit equalities
-        if c.rel == LE and not feasible(cs + [Constraint.make(c.lin, LT)]):
-            c = Constraint.make(c.lin, EQ)
-        out.append(c)
-    out = _dedupe(out)
-    i = 0
+    implicit = _implicit_equalities(cs)
+    cs = [Constraint.make(c.lin, EQ) if c in implicit else c for c in cs]
+    out = _canonical_equalities(cs)
+    if out is None:
+        return None
     out.sort(key=lambda c: (c.rel == EQ, len(c.lin.coefs)), reverse=True)
+    i = 0
     while i < len(out):
         rest = out[:i] + out[i + 1:]
         if implies(rest, out[i]):
@@ -185,6 +175,82 @@ def simplify(cons: Iterable[Constraint]) -> list[Constraint] | None:
         else:
             i += 1
     return sorted(out, key=_display_key)
+
+
+PIVOT_ORDER = ("A0", "B0", "c_B", "c", "c_A")
+
+
+def _canonical_equalities(cs: list[Constraint]) -> list[Constraint] | None:
+    """Equalities in reduced echelon form (pivots by :data:`PIVOT_ORDER`, then by name) with
+    the pivot variables substituted out of the inequalities: a unique description of the affine
+    hull, so equal polyhedra get equal constraint lists after redundancy removal."""
+    eqs = [c.lin for c in cs if c.rel == EQ]
+    others = [c for c in cs if c.rel != EQ]
+    names = sorted(set().union(*(e.vars for e in eqs))) if eqs else []
+    order = [v for v in PIVOT_ORDER if v in names] + [v for v in names if v not in PIVOT_ORDER]
+    pivots: list[tuple[str, Lin]] = []
+    for v in order:
+        row = next((e for e in eqs if e.coef(v) != 0), None)
+        if row is None:
+            continue
+        eqs.remove(row)
+        row = row.scale(1 / row.coef(v))
+        eqs = [e - row.scale(e.coef(v)) for e in eqs]
+        pivots = [(p, e - row.scale(e.coef(v))) for p, e in pivots]
+        pivots.append((v, row))
+    if any(e.is_const() and e.const != 0 for e in eqs):
+        return None
+    out = [Constraint.make(row, EQ) for _, row in pivots]
+    for c in others:
+        lin = c.lin
+        for v, row in pivots:
+            if lin.coef(v) != 0:
+                lin = lin - row.scale(lin.coef(v))
+        if lin.is_const():
+            if not Constraint.make(lin, c.rel).holds({}):
+                return None
+            continue
+        out.append(Constraint.make(lin, c.rel))
+    return _dedupe(out)
+
+
+def _tightest(cons: Iterable[Constraint]) -> list[Constraint] | None:
+    """Drop constant constraints (``None`` if one is false) and, among inequalities with the
+    same coefficients, all but the tightest (exact, no LP)."""
+    best: dict[tuple, Constraint] = {}
+    eqs: dict[tuple, Constraint] = {}
+    for c in cons:
+        if c.lin.is_const():
+            if not c.holds({}):
+                return None
+            continue
+        if c.rel == EQ:
+            eqs[c.key] = c
+            continue
+        k = c.lin.coefs
+        cur = best.get(k)
+        if cur is None or (c.lin.const, c.rel == LT) > (cur.lin.const, cur.rel == LT):
+            best[k] = c
+    return list(eqs.values()) + list(best.values())
+
+
+def _implicit_equalities(cs: list[Constraint]) -> set[Constraint]:
+    """Inequalities that hold with equality on the whole (non-empty) polyhedron: maximise the
+    total slack ``Σ t_i`` (``ℓ_i + t_i ≤ 0``, ``0 ≤ t_i ≤ 1``); a positive ``t_i`` clears ``i``;
+    repeat on the rest until the optimum is 0 — those are the implicit equalities."""
+    open_ = [c for c in cs if c.rel == LE]
+    fixed = [c.pair for c in cs if c.rel != LE]
+    while open_:
+        slack = [f"__t{i}" for i in range(len(open_))]
+        rows = fixed + [(c.pair[0] + Lin.var(t), LE) for c, t in zip(open_, slack)]
+        rows += [(Lin(-1, {t: 1}), LE) for t in slack] + [(Lin(0, {t: -1}), LE) for t in slack]
+        res = maximize(Lin(0, {t: 1 for t in slack}), rows)
+        if res.status != "optimal" or res.value == 0:
+            return set(open_)
+        cleared = {c for c, t in zip(open_, slack) if res.point.get(t, 0) > 0}
+        fixed += [c.pair for c in cleared]
+        open_ = [c for c in open_ if c not in cleared]
+    return set()
 
 
 def _dedupe(cs: list[Constraint]) -> list[Constraint]:
@@ -282,6 +348,10 @@ def extend_to_zero(region: Region, zeros: frozenset[str]) -> list[Constraint] | 
     return kept
 
 
+def same_polyhedron(a: Sequence[Constraint], b: Sequence[Constraint]) -> bool:
+    return all(implies(a, c) for c in b) and all(implies(b, c) for c in a)
+
+
 def absorb_zero_cases(regions: list[Region]) -> list[Region]:
     """Fold a zero-case region into a finite region whose extension to ``−∞`` equals it."""
     out = list(regions)
@@ -298,9 +368,7 @@ def absorb_zero_cases(regions: list[Region]) -> list[Region]:
                 ext = extend_to_zero(full, z)
                 if ext is None:
                     continue
-                simp = simplify(ext)
-                if simp is not None and tuple(c.key for c in simp) == \
-                        tuple(c.key for c in r.constraints):
+                if same_polyhedron(ext, list(r.constraints)):
                     out[j] = Region(full.constraints, full.zero_sets | {z})
                     out.pop(i)
                     changed = True
@@ -377,3 +445,37 @@ def _pretty(lin: Lin, rel: str) -> str:
     left = Lin(0, pos)
     right = Lin(-lin.const, neg)
     return f"{left} {sym} {right}"
+
+
+# -- comparing unions ---------------------------------------------------------------------
+def _restrict(region: Region, zeros: frozenset[str]) -> list[Constraint]:
+    return [c for c in region.constraints if not (c.lin.vars & zeros)]
+
+
+def _covered(piece: list[Constraint], others: list[list[Constraint]]) -> bool:
+    """``piece ⊆ ∪ others`` exactly: remove the first set, recurse on what is left."""
+    if not feasible(piece):
+        return True
+    if not others:
+        return False
+    first, rest = others[0], others[1:]
+    for c in first:
+        for neg in c.negations():
+            part = piece + [neg]
+            if feasible(part) and not _covered(part, rest):
+                return False
+    return True
+
+
+def union_subset(a: Sequence[Region], b: Sequence[Region]) -> bool:
+    """Every point of the union ``a`` (each zero case separately) lies in the union ``b``."""
+    for r in a:
+        for z in r.zero_sets:
+            others = [_restrict(s, z) for s in b if z in s.zero_sets]
+            if not _covered(_restrict(r, z), others):
+                return False
+    return True
+
+
+def same_union(a: Sequence[Region], b: Sequence[Region]) -> bool:
+    return union_subset(a, b) and union_subset(b, a)

@@ -71,8 +71,9 @@ def cases(atoms: Sequence[Atom], base: Sequence[Constraint] = ()) -> list[list[C
                 continue
             dfs(i + 1, nxt)
 
-    if feasible(units):
-        dfs(0, units)
+    root = simplify(units)
+    if root is not None:
+        dfs(0, root)
     return list(found.values())
 
 

@@ -1,0 +1,128 @@
+"""The ``gamma-solve`` subcommands: parsed arguments in, rendered text out."""
+from __future__ import annotations
+
+import argparse
+
+from . import render
+from .check import check
+from .claims import derive_all
+from .exponent import Exponent
+from .feasible import Query, feasible_set, max_lr
+from .mlp import solve_mlp
+from .schemes import SCHEMES, FactorInit, get_scheme, paper_exponent
+
+
+def _init_from(args: argparse.Namespace) -> tuple[FactorInit, FactorInit, str]:
+    explicit = args.a_entry is not None or args.b_entry is not None
+    if args.init and explicit:
+        raise ValueError("give either --init or --a-entry/--b-entry, not both")
+    if args.init:
+        s = get_scheme(args.init)
+        return s.A, s.B, s.name
+    if args.a_entry is None or args.b_entry is None:
+        raise ValueError("give --init NAME, or both --a-entry and --b-entry")
+    A0 = FactorInit.parse(args.a_entry, args.a_kind)
+    B0 = FactorInit.parse(args.b_entry, args.b_kind)
+    for f, name in ((A0, "--a-entry"), (B0, "--b-entry")):
+        if f.entry.vars:
+            raise ValueError(f"{name} must be a number or -oo, got {f.entry}")
+    return A0, B0, f"A_0 entries n^({A0.entry}), B_0 entries n^({B0.entry})"
+
+
+def _out_width(args: argparse.Namespace) -> bool | None:
+    return None if args.out_dim is None else args.out_dim == "width"
+
+
+def _window(args: argparse.Namespace) -> None:
+    if args.steps < 2 or args.steps > 12:
+        raise ValueError("--steps must be between 2 and 12")
+    if not 1 <= args.from_step < args.steps:
+        raise ValueError("--from-step must be at least 1 and below --steps")
+
+
+def _render(fmt: str, obj, text, latex) -> str:
+    if fmt == "json":
+        return render.dumps(obj)
+    return latex() if fmt == "latex" else text()
+
+
+def cmd_check(args: argparse.Namespace) -> str:
+    A0, B0, label = _init_from(args)
+    _window(args)
+    grad = Exponent.parse(args.grad_exponent)
+    if grad.vars or grad.is_neg_inf:
+        raise ValueError("--grad-exponent must be a number")
+    r = check(args.optimizer, A0, B0, args.lr, args.lr_b, args.eps, args.steps, args.from_step,
+              out_width=_out_width(args), grad=args.grad_exponent)
+    return _render(args.format, render.check_json(r, label), lambda: render.check_text(r, label),
+                   lambda: render.check_latex(r, label))
+
+
+def cmd_solve(args: argparse.Namespace) -> str:
+    _window(args)
+    q = Query(args.optimizer, args.equal_lr, args.internal, args.robust, args.convention,
+              args.steps, args.from_step, _out_width(args), args.grad_exponent)
+    fs = feasible_set(q)
+    return _render(args.format, render.solve_json(fs), lambda: render.solve_text(fs),
+                   lambda: render.regions_latex(fs.regions))
+
+
+def table_rows(optimizer: str, lr: str) -> list[dict]:
+    rows = []
+    for s in SCHEMES.values():
+        r = check(optimizer, s.A, s.B, lr)
+        rows.append({
+            "scheme": s.name, "paper_name": s.paper_name,
+            "A_0": str(paper_exponent(s.A, "A")), "B_0": str(paper_exponent(s.B, "B")),
+            "A_entry": str(s.A.entry), "B_entry": str(s.B.entry),
+            "stable": r.stable, "efficient": r.efficient,
+            "internally_stable": r.internally_stable, "robust": r.robust,
+            "degradation": {q: None if v is None else str(Exponent.const(v))
+                            for q, v in r.degradation.items()},
+            "max_lr": str(max_lr(optimizer, s.A, s.B)),
+        })
+    return rows
+
+
+def cmd_table(args: argparse.Namespace) -> str:
+    lr = str(Exponent.parse(args.lr))
+    rows = table_rows(args.optimizer, lr)
+    return _render(args.format, {"optimizer": args.optimizer, "lr": lr, "rows": rows},
+                   lambda: render.table_text(rows, args.optimizer, lr),
+                   lambda: render.table_latex(rows, args.optimizer, lr))
+
+
+def cmd_max_lr(args: argparse.Namespace) -> str:
+    A0, B0, label = _init_from(args)
+    m = max_lr(args.optimizer, A0, B0, internal=args.internal)
+    d = render.max_lr_json(m, label, args.optimizer)
+    text = (f"{args.optimizer}, init {label}: largest stable equal rate η = Θ(n^{m})"
+            + ("" if m.status != "optimal" else " (attained)" if m.attained else " (supremum)"))
+    return _render(args.format, d, lambda: text, lambda: f"$c_{{\\max}} = {m}$")
+
+
+def cmd_mlp(args: argparse.Namespace) -> str:
+    if not 1 <= args.hidden_layers <= 4:
+        raise ValueError("--hidden-layers must be between 1 and 4")
+    if not 1 <= args.steps <= 3:
+        raise ValueError("--steps must be between 1 and 3")
+    r = solve_mlp(args.optimizer, args.hidden_layers, args.steps)
+    return _render(args.format, render.mlp_json(r), lambda: render.mlp_text(r),
+                   lambda: render.regions_latex(r.maximal))
+
+
+def cmd_claims(args: argparse.Namespace) -> str:
+    claims = derive_all()
+    return _render(args.format, render.claims_json(claims), lambda: render.claims_text(claims),
+                   lambda: render.claims_text(claims))
+
+
+def cmd_schemes(args: argparse.Namespace) -> str:
+    rows = [{"scheme": s.name, "paper_name": s.paper_name, "A_entry": str(s.A.entry),
+             "A_kind": s.A.kind, "B_entry": str(s.B.entry), "B_kind": s.B.kind,
+             "paper_A0": str(paper_exponent(s.A, "A")), "paper_B0": str(paper_exponent(s.B, "B")),
+             "subtract": s.subtract, "description": s.description} for s in SCHEMES.values()]
+    text = "\n".join(f"{r['scheme']:<13} A_0 {r['A_kind']:>6} n^{r['A_entry']:<5} "
+                     f"B_0 {r['B_kind']:>6} n^{r['B_entry']:<5} paper (γ[A_0], γ[B_0]) = "
+                     f"({r['paper_A0']}, {r['paper_B0']})  {r['description']}" for r in rows)
+    return _render(args.format, rows, lambda: text, lambda: text)
