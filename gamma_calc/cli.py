@@ -21,7 +21,8 @@ EXAMPLES = """examples:
   gamma-solve table --optimizer adam --lr -1/2
   gamma-solve max-lr --optimizer adam --init B --format json
   gamma-solve mlp --optimizer sgd --hidden-layers 2
-  gamma-solve claims"""
+  gamma-solve claims
+  gamma-solve schemes"""
 
 EXPONENT_OPTS = {"--lr", "--lr-b", "--eps", "--a-entry", "--b-entry", "--grad-exponent"}
 

@@ -1,0 +1,62 @@
+"""The unrolled layer against THEORY's closed-form recursions, evaluated at random points."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import given, settings, strategies as st
+
+from gamma_calc.exponent import Exponent
+from gamma_calc.lora import model_for, unroll
+from gamma_calc.schemes import FactorInit, get_scheme, paper_exponent
+
+q = st.fractions(-2, 1, max_denominator=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(q, q, q, q)
+def test_adam_matches_seed000_eq3_4(a_e, b_e, c_a, c_b):
+    """THEORY §2 (nonzero inits, t >= 2): γ[B_t] = max(b, c_B), γ[A_t z] = max(a, c_A + 1),
+    δ¹_t = c_A + 1 + γ[B_{t-1}], δ²_t = c_B + γ[A_{t-1} z], δ³ = c_A + c_B + 1."""
+    tr = unroll(model_for("adam", FactorInit.parse(str(a_e)), FactorInit.parse(str(b_e)),
+                          str(c_a), str(c_b)), 4)
+    a = a_e + Fraction(1, 2)  # γ[A_0 z] for a random A_0 (CLT)
+    B = max(b_e, c_b)
+    Az = max(a, c_a + 1)
+    for t in range(2, 5):
+        v = {k: tr.at(k, t).value() for k in ("A", "B", "Z_A", "Z_B", "delta1", "delta2", "delta3")}
+        assert v["B"] == B and v["Z_A"] == Az and v["Z_B"] == B + Az
+        assert v["delta1"] == c_a + 1 + B and v["delta2"] == c_b + Az
+        assert v["delta3"] == c_a + c_b + 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(q, q, q, q)
+def test_sgd_matches_seed000_app_c_recursion(a_e, b_e, c_a, c_b):
+    """THEORY §3 (LoRA+ model): X_t = max(X_{t-1}, c_a + Y_{t-1} + 1),
+    Y_t = max(Y_{t-1}, c_b + X_{t-1}), δ¹ = c_a + 2Y + 1, δ² = c_b + 2X."""
+    tr = unroll(model_for("sgd", FactorInit.parse(str(a_e)), FactorInit.parse(str(b_e)),
+                          str(c_a), str(c_b)), 5)
+    X, Y = a_e + Fraction(1, 2), b_e
+    for t in range(1, 6):
+        assert tr.at("delta1", t).value() == c_a + 2 * Y + 1
+        assert tr.at("delta2", t).value() == c_b + 2 * X
+        X, Y = max(X, c_a + Y + 1), max(Y, c_b + X)
+        assert tr.at("Z_A", t).value() == X and tr.at("B", t).value() == Y
+        assert tr.at("Z_B", t).value() == X + Y
+
+
+def test_zeros_propagate_and_init_b_moves_late():
+    s = get_scheme("B")
+    tr = unroll(model_for("adam", s.A, s.B, "-1"), 3)
+    assert tr.at("delta2", 1).is_neg_inf                # B's gradient vanishes at step 1
+    assert tr.at("delta2", 2) == Exponent.const(-1)     # δ² = c_B + γ[A_1 z] = -1 + 0
+    z = get_scheme("zero")
+    tr0 = unroll(model_for("adam", z.A, z.B, "-1/2"), 3)
+    assert all(tr0.at("Z_B", t).is_neg_inf for t in range(4))
+
+
+def test_paper_convention_is_derived_from_the_contraction():
+    kaiming = FactorInit.parse("-1/2")
+    assert paper_exponent(kaiming, "A") == Exponent.const(-1)       # seed 000: Kaiming A is -1
+    assert paper_exponent(FactorInit.parse("-1/2", "aligned"), "A") == Exponent.parse("-1/2")
+    assert paper_exponent(FactorInit.parse("0"), "B") == Exponent.const(0)

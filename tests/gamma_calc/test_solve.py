@@ -1,0 +1,95 @@
+"""Solver soundness: points inside a reported feasible set satisfy the original unrolled
+system evaluated numerically (gamma_calc.check, no case splits, no LP), points outside do not."""
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from functools import lru_cache
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from gamma_calc.check import evaluate_flags, robustness
+from gamma_calc.exponent import NEG_INF_VALUE, Exponent, Lin
+from gamma_calc.feasible import Query, feasible_set
+from gamma_calc.lora import model_for
+from gamma_calc.lp import maximize
+from gamma_calc.schemes import FactorInit
+
+QUERIES = {
+    "adam": Query(), "adam-equal": Query(equal_lr=True), "adam-internal": Query(internal=True),
+    "adam-paper": Query(convention="paper"), "adam-robust": Query(robust=True),
+    "adam-robust-equal": Query(robust=True, equal_lr=True), "adam-literal": Query(from_step=2),
+    "sgd": Query(optimizer="sgd"), "sgd-paper": Query(optimizer="sgd", convention="paper"),
+    "sgd-equal": Query(optimizer="sgd", equal_lr=True),
+}
+
+
+@lru_cache(maxsize=None)
+def solved(name: str):
+    return feasible_set(QUERIES[name])
+
+
+def _factor(value) -> FactorInit:
+    return FactorInit.parse("-oo") if value == NEG_INF_VALUE else FactorInit.parse(str(value))
+
+
+def conditions_hold(q: Query, p: dict) -> bool:
+    """The defining conditions at a concrete point (paper convention: γ[A_0] = γ[A_0 z] - 1 and
+    a random A_0 has γ[A_0 z] = entry + 1/2, so entry = A0 + 1/2)."""
+    a0 = p["A0"]
+    if q.convention == "paper" and a0 != NEG_INF_VALUE:
+        a0 = a0 + Fraction(1, 2)
+    ca, cb = (p["c"], p["c"]) if q.equal_lr else (p["c_A"], p["c_B"])
+    model = model_for(q.optimizer, _factor(a0), _factor(p["B0"]), str(ca), str(cb))
+    flags = evaluate_flags(model, q.steps, q.from_step)
+    ok = flags["efficient"] and (flags["internally_stable"] or not q.internal)
+    if ok and q.robust:
+        ok = robustness(model, q.steps, q.from_step)[0]
+    return ok
+
+
+grid = st.sampled_from([Fraction(k, 4) for k in range(-12, 5)])
+init = st.one_of(grid, grid, grid, st.just(NEG_INF_VALUE))
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+@settings(max_examples=120, deadline=None)
+@given(ca=grid, cb=grid, a0=init, b0=init, tie=st.booleans())
+def test_membership_equals_conditions_on_grid_points(name, ca, cb, a0, b0, tie):
+    q = QUERIES[name]
+    if tie:  # land on c_A + c_B = -1 often: the sets are thin there
+        cb = -1 - ca
+    p = {"A0": a0, "B0": b0}
+    p.update({"c": ca} if q.equal_lr else {"c_A": ca, "c_B": cb})
+    assert solved(name).contains(p) == conditions_hold(q, p)
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_points_sampled_inside_each_region_satisfy_the_conditions(name):
+    """Extreme points (random objectives over the region inside a box) and their midpoints."""
+    rng = random.Random(name)
+    q = QUERIES[name]
+    for region in solved(name).regions:
+        for zeros in region.zero_sets:
+            cons = [c.pair for c in region.constraints if not (c.lin.vars & zeros)]
+            vars_ = [v for v in q.variables if v not in zeros]
+            box = [(Lin(-3, {v: -1}), "<=") for v in vars_] + [(Lin(-2, {v: 1}), "<=") for v in vars_]
+            pts = []
+            for _ in range(6):
+                obj = Lin(0, {v: rng.randint(-3, 3) for v in vars_})
+                res = maximize(obj, cons + box)
+                assert res.status == "optimal"
+                pts.append({v: res.point.get(v, Fraction(0)) for v in vars_})
+            pts += [{v: (a[v] + b[v]) / 2 for v in vars_} for a, b in zip(pts, pts[1:])]
+            for p in pts:
+                p.update({z: NEG_INF_VALUE for z in zeros})
+                assert solved(name).contains(p)
+                assert conditions_hold(q, p), (name, str(region), p)
+
+
+def test_equal_rate_adam_set_is_eq6():
+    fs = solved("adam-equal")
+    assert fs.contains({"c": Fraction(-1, 2), "A0": Fraction(-1, 2), "B0": NEG_INF_VALUE})
+    assert not fs.contains({"c": Fraction(-1, 2), "A0": Fraction(1, 4), "B0": NEG_INF_VALUE})
+    assert not fs.contains({"c": Fraction(-1, 2), "A0": NEG_INF_VALUE, "B0": NEG_INF_VALUE})
