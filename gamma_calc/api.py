@@ -34,13 +34,13 @@ class Prediction:
 
 
 def _factors(scheme: str | None, a_entry: str | None, a_kind: str, b_entry: str | None,
-             b_kind: str) -> tuple[FactorInit, FactorInit]:
+             b_kind: str) -> tuple[FactorInit, FactorInit, bool]:
     if scheme is not None:
         s = get_scheme(scheme)
-        return s.A, s.B
+        return s.A, s.B, s.cancel_init_product
     if a_entry is None or b_entry is None:
         raise ValueError("give a scheme name or both a_entry and b_entry")
-    return FactorInit.parse(a_entry, a_kind), FactorInit.parse(b_entry, b_kind)
+    return FactorInit.parse(a_entry, a_kind), FactorInit.parse(b_entry, b_kind), False
 
 
 def predict(optimizer: str = "adam", a_entry: str | None = None, a_kind: str = "random",
@@ -49,9 +49,9 @@ def predict(optimizer: str = "adam", a_entry: str | None = None, a_kind: str = "
             scheme: str | None = None, from_step: int = DEFAULT_FROM,
             out_width: bool | None = None, grad: str = "0") -> Prediction:
     """Exponents of ``Z_A, Z_B, delta1..3, A, B`` at ``t = 0..steps`` for rates ``c − eps``."""
-    A0, B0 = _factors(scheme, a_entry, a_kind, b_entry, b_kind)
+    A0, B0, cancel = _factors(scheme, a_entry, a_kind, b_entry, b_kind)
     res = check(optimizer, A0, B0, lr_a, lr_b, eps, steps, min(from_step, steps),
-                out_width=out_width, grad=grad)
+                out_width=out_width, grad=grad, cancel_init_product=cancel)
     exps = {q: [None if e is None else str(e) for e in vals]
             for q, vals in res.trajectory.values.items()}
     flags = {"stable": res.stable, "efficient": res.efficient,
@@ -64,5 +64,6 @@ def max_lr(optimizer: str = "adam", scheme: str | None = None, a_entry: str | No
            a_kind: str = "random", b_entry: str | None = None, b_kind: str = "random",
            internal: bool = False, out_width: bool | None = None, grad: str = "0") -> str:
     """Largest equal-rate exponent keeping ``Z_B`` bounded (``"oo"``: no limit, ``"none"``)."""
-    A0, B0 = _factors(scheme, a_entry, a_kind, b_entry, b_kind)
-    return str(_max_lr(optimizer, A0, B0, internal=internal, out_width=out_width, grad=grad))
+    A0, B0, cancel = _factors(scheme, a_entry, a_kind, b_entry, b_kind)
+    return str(_max_lr(optimizer, A0, B0, internal=internal, out_width=out_width, grad=grad,
+                       cancel_init_product=cancel))

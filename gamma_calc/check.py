@@ -43,7 +43,8 @@ class CheckResult:
 
 def _shifted(model: LoRAModel, shift: "Exponent") -> LoRAModel:
     return LoRAModel(model.optimizer, model.A0, model.B0, model.lr_A - shift.terms[0],
-                     model.lr_B - shift.terms[0], model.out_width, model.grad, model.scale)
+                     model.lr_B - shift.terms[0], model.out_width, model.grad, model.scale,
+                     model.cancel_init_product)
 
 
 def evaluate_flags(model: LoRAModel, steps: int, from_step: int) -> dict[str, bool]:
@@ -74,14 +75,16 @@ def robustness(model: LoRAModel, steps: int, from_step: int) -> tuple[bool, dict
 
 def check(optimizer: str, A0: FactorInit, B0: FactorInit, lr_A: object, lr_B: object = None,
           eps: object = 0, steps: int = C.DEFAULT_STEPS, from_step: int = C.DEFAULT_FROM,
-          out_width: bool | None = None, grad: object = 0) -> CheckResult:
+          out_width: bool | None = None, grad: object = 0,
+          cancel_init_product: bool = False) -> CheckResult:
     """Evaluate one configuration; rates are the optimal-rate candidates ``c`` and the reported
     exponents are at ``c − eps``."""
     for f in (A0, B0):
         if f.entry.vars:
             raise ValueError("check needs numeric init exponents")
     model = model_for(optimizer, A0, B0, _num(lr_A), None if lr_B is None else _num(lr_B),
-                      out_width=out_width, grad=_num(grad))
+                      out_width=out_width, grad=_num(grad),
+                      cancel_init_product=cancel_init_product)
     e = to_fraction(eps)
     shifted = _shifted(model, Exponent.const(e))
     traj = unroll(shifted, steps)

@@ -47,6 +47,8 @@ def _init(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--b-entry", metavar="Y", help="entry exponent of B_0 (-oo: zero)")
     p.add_argument("--a-kind", choices=("random", "aligned"), default="random")
     p.add_argument("--b-kind", choices=("random", "aligned"), default="random")
+    p.add_argument("--cancel-init-product", action="store_true",
+                   help="mark B_0 A_0 = 0 exactly (orthogonal inits; implied by their names)")
 
 
 def _model_opts(p: argparse.ArgumentParser) -> None:

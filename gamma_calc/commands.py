@@ -18,6 +18,7 @@ def _init_from(args: argparse.Namespace) -> tuple[FactorInit, FactorInit, str]:
         raise ValueError("give either --init or --a-entry/--b-entry, not both")
     if args.init:
         s = get_scheme(args.init)
+        args.cancel_init_product = args.cancel_init_product or s.cancel_init_product
         return s.A, s.B, s.name
     if args.a_entry is None or args.b_entry is None:
         raise ValueError("give --init NAME, or both --a-entry and --b-entry")
@@ -53,7 +54,8 @@ def cmd_check(args: argparse.Namespace) -> str:
     if grad.vars or grad.is_neg_inf:
         raise ValueError("--grad-exponent must be a number")
     r = check(args.optimizer, A0, B0, args.lr, args.lr_b, args.eps, args.steps, args.from_step,
-              out_width=_out_width(args), grad=args.grad_exponent)
+              out_width=_out_width(args), grad=args.grad_exponent,
+              cancel_init_product=args.cancel_init_product)
     return _render(args.format, render.check_json(r, label), lambda: render.check_text(r, label),
                    lambda: render.check_latex(r, label))
 
@@ -70,7 +72,7 @@ def cmd_solve(args: argparse.Namespace) -> str:
 def table_rows(optimizer: str, lr: str) -> list[dict]:
     rows = []
     for s in SCHEMES.values():
-        r = check(optimizer, s.A, s.B, lr)
+        r = check(optimizer, s.A, s.B, lr, cancel_init_product=s.cancel_init_product)
         rows.append({
             "scheme": s.name, "paper_name": s.paper_name,
             "A_0": str(paper_exponent(s.A, "A")), "B_0": str(paper_exponent(s.B, "B")),
@@ -79,7 +81,7 @@ def table_rows(optimizer: str, lr: str) -> list[dict]:
             "internally_stable": r.internally_stable, "robust": r.robust,
             "degradation": {q: None if v is None else str(Exponent.const(v))
                             for q, v in r.degradation.items()},
-            "max_lr": str(max_lr(optimizer, s.A, s.B)),
+            "max_lr": str(max_lr(optimizer, s.A, s.B, cancel_init_product=s.cancel_init_product)),
         })
     return rows
 
@@ -94,7 +96,8 @@ def cmd_table(args: argparse.Namespace) -> str:
 
 def cmd_max_lr(args: argparse.Namespace) -> str:
     A0, B0, label = _init_from(args)
-    m = max_lr(args.optimizer, A0, B0, internal=args.internal)
+    m = max_lr(args.optimizer, A0, B0, internal=args.internal,
+               cancel_init_product=args.cancel_init_product)
     d = render.max_lr_json(m, label, args.optimizer)
     text = (f"{args.optimizer}, init {label}: largest stable equal rate η = Θ(n^{m})"
             + ("" if m.status != "optimal" else " (attained)" if m.attained else " (supremum)"))

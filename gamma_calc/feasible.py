@@ -122,11 +122,13 @@ class MaxLR:
 
 
 def max_lr(optimizer: str, A0: FactorInit, B0: FactorInit, *, internal: bool = False,
-           steps: int = C.DEFAULT_STEPS, out_width: bool | None = None, grad: str = "0") -> MaxLR:
+           steps: int = C.DEFAULT_STEPS, out_width: bool | None = None, grad: str = "0",
+           cancel_init_product: bool = False) -> MaxLR:
     if out_width is None:
         out_width = optimizer != "sgd"
     c = Exponent.var("c")
-    model = LoRAModel(optimizer, A0, B0, c, c, out_width, Exponent.parse(grad))
+    model = LoRAModel(optimizer, A0, B0, c, c, out_width, Exponent.parse(grad),
+                      cancel_init_product=cancel_init_product)
     traj = unroll(model, steps)
     atoms = C.bounded(traj) + C.stationary(traj)
     if internal:

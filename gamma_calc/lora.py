@@ -45,6 +45,7 @@ class LoRAModel:
     out_width: bool = True
     grad: Exponent = ZERO
     scale: Exponent = ZERO
+    cancel_init_product: bool = False  # B_0 A_0 = 0 exactly (orthogonal schemes)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -78,7 +79,8 @@ def unroll(model: LoRAModel, steps: int) -> Trajectory:
     B = model.B0.tensor("B0", (out, RANK), ("g", None))
     s = model.scale
     traj = Trajectory({q: [] for q in QUANTITIES})
-    _record(traj, A, B, z, s, None)
+    record = _record_cancelled if model.cancel_init_product else _record
+    record(traj, A, B, z, s, None)
     for _ in range(steps):
         Az = A @ z
         grad_A = outer((B.T @ dZ).scale(s), z)
@@ -90,7 +92,7 @@ def unroll(model: LoRAModel, steps: int) -> Trajectory:
         dAz = dA @ z
         deltas = ((B @ dAz).scale(s), (dB @ Az).scale(s), (dB @ dAz).scale(s))
         A, B = A + dA, B + dB
-        _record(traj, A, B, z, s, deltas)
+        record(traj, A, B, z, s, deltas)
     return traj
 
 
@@ -107,13 +109,33 @@ def _record(traj: Trajectory, A: Tensor, B: Tensor, z: Tensor, s: Exponent,
     traj.states.append((A, B))
 
 
+def _split(T: Tensor, tags: tuple) -> tuple[Tensor, Tensor]:
+    """(the factor with these tags, the rest)."""
+    init = tuple(f for f in T.factors if f.tags == tags)
+    return Tensor(T.dims, init), Tensor(T.dims, tuple(f for f in T.factors if f.tags != tags))
+
+
+def _record_cancelled(traj: Trajectory, A: Tensor, B: Tensor, z: Tensor, s: Exponent,
+                      deltas: tuple[Tensor, Tensor, Tensor] | None) -> None:
+    """As :func:`_record`, with the exact cancellation ``B_0 A_0 = 0`` marked by the user:
+    ``B_t A_t z = B_0 (A_t − A_0) z + (B_t − B_0) A_t z`` (THEORY §1: sums are max-plus unless
+    the terms cancel exactly). Needs random factors, whose tags identify the init parts."""
+    _record(traj, A, B, z, s, deltas)
+    A0, dA = _split(A, (None, ("A0", 1)))
+    B0, dB = _split(B, (("B0", 0), None))
+    traj.values["Z_B"][-1] = ((B0 @ (dA @ z)) + (dB @ (A @ z))).scale(s).exponent
+
+
 def model_for(optimizer: str, A0: FactorInit, B0: FactorInit, lr_A: "Exponent | str",
               lr_B: "Exponent | str | None" = None, *, out_width: bool | None = None,
-              grad: "Exponent | str" = "0") -> LoRAModel:
+              grad: "Exponent | str" = "0", cancel_init_product: bool = False) -> LoRAModel:
     """Convenience constructor. SGD defaults to seed 000 App. C's LoRA+ model (scalar output,
     ``dZ̄ = f − y = Θ(1)``); Adam to the LoRA layer of §3 (for Adam the two coincide)."""
     lr_A = Exponent.parse(lr_A)
     lr_B = lr_A if lr_B is None else Exponent.parse(lr_B)
     if out_width is None:
         out_width = optimizer != "sgd"
-    return LoRAModel(optimizer, A0, B0, lr_A, lr_B, out_width, Exponent.parse(grad))
+    if cancel_init_product and not (A0.kind == "random" and B0.kind == "random"):
+        raise ValueError("marking B_0 A_0 = 0 needs random A_0 and B_0")
+    return LoRAModel(optimizer, A0, B0, lr_A, lr_B, out_width, Exponent.parse(grad),
+                     cancel_init_product=cancel_init_product)

@@ -104,6 +104,7 @@ class Scheme:
     subtract: bool
     paper_name: str
     description: str
+    cancel_init_product: bool = False  # B_0 A_0 = 0 exactly although neither factor is zero
 
 
 def _f(entry: str, kind: str = "random") -> FactorInit:
@@ -122,6 +123,28 @@ _SCHEMES = (
     Scheme("AB+", _f("-1/2"), _f("-1/2"), False, "Init[AB+]",
            "as AB-practical, B_0A_0 left in W"),
     Scheme("zero", _f("-oo"), _f("-oo"), False, "zero", "A_0 = B_0 = 0 (nothing trains)"),
+    # the rest of the shared vocabulary (toy_models.inits declares the same asymptotics; a test
+    # keeps the two tables equal); entry exponents for a square n × n layer, fixed rank
+    Scheme("ortho-eye-const", _f("0"), _f("0"), False, "Ortho-Eye (const)",
+           "rows of I_r split between A and B, Gaussian-weighted, x1/10: BA = 0", True),
+    Scheme("ortho-eye-match", _f("-1/2"), _f("0"), False, "Ortho-Eye (match)",
+           "as ortho-eye, Kaiming-matched (1/sqrt(in) for A, 1/sqrt(r) for B): BA = 0", True),
+    Scheme("ortho-qr-const", _f("0"), _f("0"), False, "Ortho-QR (const)",
+           "rows of a random orthogonal Q split between A and B, x1/10: BA = 0", True),
+    Scheme("ortho-qr-match", _f("-1/2"), _f("0"), False, "Ortho-QR (match)",
+           "as ortho-qr, Kaiming-matched: BA = 0", True),
+    Scheme("loram", _f("-1/4"), _f("-1/4"), True, "LoRAM",
+           "DST bases times β ~ (Q n / r)^(1/4): entries n^-1/4 up to a log factor (LoRAM Eq. 11)"),
+    Scheme("pissa", _f("-1/2", "aligned"), _f("-1/2", "aligned"), True, "PiSSA",
+           "top-r singular triplets of W, sqrt(S) split (entries n^-1/2 on a Kaiming W)"),
+    Scheme("milora", _f("-1", "aligned"), _f("-1", "aligned"), True, "MiLoRA",
+           "bottom-r singular triplets (singular values ~ n^-1/2 at the spectrum's edge)"),
+    Scheme("olora", _f("-1/2", "aligned"), _f("-1/2", "aligned"), True, "OLoRA",
+           "QR of W: A = R[:r], B = Q[:, :r]"),
+    Scheme("inilora", _f("-1/2", "aligned"), _f("-1/2", "aligned"), True, "IniLoRA",
+           "B_0 A_0 fitted to W by Adam, frozen residual"),
+    Scheme("inilora-alpha", _f("0"), _f("0"), False, "IniLoRA-α", "N(0, 0.5²) for both factors"),
+    Scheme("inilora-beta", _f("-1/2"), _f("0"), False, "IniLoRA-β", "Kaiming for both factors"),
 )
 SCHEMES: dict[str, Scheme] = {s.name: s for s in _SCHEMES}
 
