@@ -137,8 +137,8 @@ def _slope(v: str | None) -> str:
 
 def table_text(rows: list[dict], optimizer: str, lr: str) -> str:
     head = (f"{optimizer}, equal rates γ[η] = {lr} (robustness: both rates lowered to "
-            f"{lr} - ε)\n")
-    cols = ["scheme", "paper", "A_0", "B_0", "stable", "efficient", "int.stable", "robust",
+            f"{lr} - ε); γ[A_0], γ[B_0] in seed 000's convention\n")
+    cols = ["scheme", "paper", "γ[A_0]", "γ[B_0]", "stable", "efficient", "int.stable", "robust",
             "δ¹~", "δ²~", "max-lr"]
     data = [[r["scheme"], r["paper_name"], r["A_0"], r["B_0"], _yn(r["stable"]),
              _yn(r["efficient"]), _yn(r["internally_stable"]), _yn(r["robust"]),

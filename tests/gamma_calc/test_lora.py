@@ -60,3 +60,19 @@ def test_paper_convention_is_derived_from_the_contraction():
     assert paper_exponent(kaiming, "A") == Exponent.const(-1)       # seed 000: Kaiming A is -1
     assert paper_exponent(FactorInit.parse("-1/2", "aligned"), "A") == Exponent.parse("-1/2")
     assert paper_exponent(FactorInit.parse("0"), "B") == Exponent.const(0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(q, q, q)
+def test_marked_cancellation_removes_only_the_init_product(a_e, b_e, c):
+    """With B_0 A_0 = 0 marked, Z_B^t = max(b + γ[(A_t - A_0) z], γ[B_t - B_0] + γ[A_t z]) (Adam,
+    t >= 2) and Z_B^0 = -oo; without the mark the init product b + a also counts."""
+    A0, B0 = FactorInit.parse(str(a_e)), FactorInit.parse(str(b_e))
+    marked = unroll(model_for("adam", A0, B0, str(c), cancel_init_product=True), 3)
+    plain = unroll(model_for("adam", A0, B0, str(c)), 3)
+    a = a_e + Fraction(1, 2)
+    assert marked.at("Z_B", 0).is_neg_inf
+    for t in (2, 3):
+        want = max(b_e + c + 1, c + max(a, c + 1))
+        assert marked.at("Z_B", t).value() == want
+        assert plain.at("Z_B", t).value() == max(want, b_e + a)
