@@ -41,7 +41,7 @@ class CheckResult:
         return {"A_0": paper_exponent(self.model.A0, "A"), "B_0": paper_exponent(self.model.B0, "B")}
 
 
-def _shifted(model: LoRAModel, shift: "Exponent") -> LoRAModel:
+def _shifted(model: LoRAModel, shift: Exponent) -> LoRAModel:
     return LoRAModel(model.optimizer, model.A0, model.B0, model.lr_A - shift.terms[0],
                      model.lr_B - shift.terms[0], model.out_width, model.grad, model.scale,
                      model.cancel_init_product)

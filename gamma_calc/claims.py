@@ -8,17 +8,17 @@ such, with the independent numeric evidence named in ``note``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
+from . import conditions as C
 from .check import check
 from .display import pretty_regions
 from .exponent import Exponent, Lin
 from .feasible import Query, _model, feasible_set, max_lr
 from .lora import unroll
-from . import conditions as C
 from .polyhedron import Constraint, Region, eq, gt, le, same_union
-from .schemes import FactorInit, get_scheme
+from .schemes import get_scheme
 from .solve import regions
 
 NONZERO_CASES = frozenset({frozenset(), frozenset({"A0"}), frozenset({"B0"})})
@@ -189,9 +189,9 @@ def step2_transient() -> Claim:
     literal = check("adam", s.A, s.B, "-1/2", from_step=2).efficient
     return Claim("step2", "THEORY §2 definitions ('for t >= 2')",
                  "Init[A] at c = -1/2 is efficient with δ¹, δ² = Θ(1) for all t >= 2",
-                 [f"Init[A]: δ²_2 = n^({early}) (A first moves at step 2), δ²_t = n^0 for t >= 3; "
+                 [(f"Init[A]: δ²_2 = n^({early}) (A first moves at step 2), δ²_t = n^0 for t >= 3; "
                   f"efficient with the literal window t >= 2: {_yn(literal)}; from t = 3: "
-                  f"{_yn(r.efficient)}"], literal,
+                  f"{_yn(r.efficient)}")], literal,
                  note="derivation differs from the literal statement; the numeric cross-check "
                       "(tests/gamma_calc/test_numeric_crosscheck.py) measures slope(δ²_2) ≈ -1/2 "
                       "and slope(δ²_3) ≈ 0, so the toolkit's settled window (t >= 3) is the default")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .exponent import ExponentError
 from .schemes import SCHEMES, UnknownSchemeError
@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     _optimizer(p)
     p.add_argument("--hidden-layers", type=int, default=1, metavar="L")
     p.add_argument("--steps", type=int, default=2, help="steps to unroll (default 2)")
+    p.add_argument("--per-layer", action="store_true",
+                   help="one variance and rate exponent per hidden layer (default: per role)")
     _formats(p)
 
     p = add("claims", "derive every claim of the papers and compare with THEORY.md",
@@ -142,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ExponentError, UnknownSchemeError, ValueError) as e:
         print(f"gamma-solve: error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:  # never a traceback for the user
+    except Exception as e:  # noqa: BLE001 -- never a traceback for the user
         print(f"gamma-solve: internal error: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     print(out)

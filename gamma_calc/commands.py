@@ -109,7 +109,7 @@ def cmd_mlp(args: argparse.Namespace) -> str:
         raise ValueError("--hidden-layers must be between 1 and 4")
     if not 1 <= args.steps <= 3:
         raise ValueError("--steps must be between 1 and 3")
-    r = solve_mlp(args.optimizer, args.hidden_layers, args.steps)
+    r = solve_mlp(args.optimizer, args.hidden_layers, args.steps, args.per_layer)
     return _render(args.format, render.mlp_json(r), lambda: render.mlp_text(r),
                    lambda: render.regions_latex(r.maximal))
 

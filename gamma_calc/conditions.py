@@ -19,14 +19,14 @@ recursion has settled (``from_step=2`` gives the literal reading).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Mapping
 
 from .exponent import NEG_INF, NEG_INF_VALUE, ZERO, Exponent
 from .lora import Trajectory
-from .polyhedron import Constraint
 from .lp import EQ, LE, LT
+from .polyhedron import Constraint
 
 DEFAULT_STEPS = 5
 DEFAULT_FROM = 3

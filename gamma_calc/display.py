@@ -8,8 +8,8 @@ solved for it. Nothing here changes the set — the tests compare memberships be
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Sequence
 
 from .exponent import Lin
 from .lp import EQ, LE, LT

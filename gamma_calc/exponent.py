@@ -21,10 +21,11 @@ to import, exact); sympy is used for pretty and LaTeX printing.
 from __future__ import annotations
 
 import ast
+import math
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
-from typing import Iterable, Mapping, Union
 
-Number = Union[int, Fraction]
+Number = int | Fraction
 NEG_INF_VALUE = float("-inf")
 
 
@@ -41,7 +42,7 @@ def to_fraction(x: object) -> Fraction:
     if isinstance(x, int):
         return Fraction(x)
     if isinstance(x, float):
-        if x != x or x in (float("inf"), float("-inf")):
+        if not math.isfinite(x):
             raise ExponentError(f"not a finite number: {x!r}")
         return Fraction(repr(x))
     if isinstance(x, str):
@@ -59,7 +60,7 @@ def _fmt_frac(q: Fraction) -> str:
 class Lin:
     """An affine form ``const + Σ coef·var`` with exact rational coefficients (immutable)."""
 
-    __slots__ = ("const", "coefs", "_hash")
+    __slots__ = ("_hash", "coefs", "const")
 
     def __init__(self, const: Number = 0, coefs: Mapping[str, Number] | None = None):
         self.const = to_fraction(const)
@@ -69,28 +70,28 @@ class Lin:
         self._hash = hash((self.const, self.coefs))
 
     @staticmethod
-    def var(name: str) -> "Lin":
+    def var(name: str) -> Lin:
         return Lin(0, {name: 1})
 
     # -- arithmetic ---------------------------------------------------------------------
-    def _combine(self, other: "Lin", sign: int) -> "Lin":
+    def _combine(self, other: Lin, sign: int) -> Lin:
         d = dict(self.coefs)
         for v, c in other.coefs:
             d[v] = d.get(v, 0) + sign * c
         return Lin(self.const + sign * other.const, d)
 
-    def __add__(self, other: "Lin | Number") -> "Lin":
+    def __add__(self, other: Lin | Number) -> Lin:
         return self._combine(other if isinstance(other, Lin) else Lin(other), 1)
 
     __radd__ = __add__
 
-    def __sub__(self, other: "Lin | Number") -> "Lin":
+    def __sub__(self, other: Lin | Number) -> Lin:
         return self._combine(other if isinstance(other, Lin) else Lin(other), -1)
 
-    def __neg__(self) -> "Lin":
+    def __neg__(self) -> Lin:
         return self.scale(-1)
 
-    def scale(self, k: Number) -> "Lin":
+    def scale(self, k: Number) -> Lin:
         k = to_fraction(k)
         return Lin(self.const * k, {v: c * k for v, c in self.coefs})
 
@@ -113,7 +114,7 @@ class Lin:
             total += c * to_fraction(env[v])
         return total
 
-    def substitute(self, env: Mapping[str, "Lin | Number"]) -> "Lin":
+    def substitute(self, env: Mapping[str, Lin | Number]) -> Lin:
         out = Lin(self.const)
         for v, c in self.coefs:
             val = env.get(v)
@@ -157,7 +158,7 @@ class Exponent:
     domain assumptions such as ``eps > 0``.
     """
 
-    __slots__ = ("_raw", "_canon", "_hash")
+    __slots__ = ("_canon", "_hash", "_raw")
 
     def __init__(self, terms: Iterable[Lin] = ()):
         self._raw: tuple[Lin, ...] = _syntactic(terms)
@@ -178,19 +179,19 @@ class Exponent:
 
     # -- constructors -------------------------------------------------------------------
     @classmethod
-    def const(cls, value: object) -> "Exponent":
+    def const(cls, value: object) -> Exponent:
         return cls([Lin(to_fraction(value))])
 
     @classmethod
-    def var(cls, name: str) -> "Exponent":
+    def var(cls, name: str) -> Exponent:
         return cls([Lin.var(name)])
 
     @classmethod
-    def lin(cls, form: Lin) -> "Exponent":
+    def lin(cls, form: Lin) -> Exponent:
         return cls([form])
 
     @classmethod
-    def parse(cls, text: "str | int | Fraction | float | Exponent") -> "Exponent":
+    def parse(cls, text: str | Fraction | float | Exponent) -> Exponent:
         """Parse ``"-1/2"``, ``"-0.5"``, ``"-oo"``, ``"c_A + 1"``, ``"max(a, c_A + 1)"``."""
         if isinstance(text, Exponent):
             return text
@@ -203,7 +204,7 @@ class Exponent:
     def is_neg_inf(self) -> bool:
         return not self._raw
 
-    def __add__(self, other: "Exponent | Lin | Number") -> "Exponent":
+    def __add__(self, other: Exponent | Lin | Number) -> Exponent:
         other = _coerce(other)
         if self.is_neg_inf or other.is_neg_inf:
             return NEG_INF
@@ -211,7 +212,7 @@ class Exponent:
 
     __radd__ = __add__
 
-    def __sub__(self, other: "Lin | Number") -> "Exponent":
+    def __sub__(self, other: Lin | Number) -> Exponent:
         """Shift by a finite affine form (``max`` has no tropical inverse)."""
         if isinstance(other, Exponent):
             if len(other.terms) != 1:
@@ -220,16 +221,16 @@ class Exponent:
         shift = other if isinstance(other, Lin) else Lin(other)
         return Exponent(t - shift for t in self._raw)
 
-    def __or__(self, other: "Exponent | Lin | Number") -> "Exponent":
+    def __or__(self, other: Exponent | Lin | Number) -> Exponent:
         return Exponent(self._raw + _coerce(other)._raw)
 
     __ror__ = __or__
 
     @staticmethod
-    def max(*items: "Exponent | Lin | Number") -> "Exponent":
+    def max(*items: Exponent | Lin | Number) -> Exponent:
         return Exponent(t for it in items for t in _coerce(it)._raw)
 
-    def scale(self, k: Number) -> "Exponent":
+    def scale(self, k: Number) -> Exponent:
         """Multiply by a non-negative rational (``γ[x^k] = k γ[x]``)."""
         k = to_fraction(k)
         if k < 0:
@@ -246,18 +247,18 @@ class Exponent:
     def is_const(self) -> bool:
         return all(t.is_const() for t in self._raw)
 
-    def value(self) -> "Fraction | float":
+    def value(self) -> Fraction | float:
         """The constant value (``-inf`` for ``−∞``); raises if parameters remain."""
         if not self.is_const():
             raise ExponentError(f"exponent {self} still depends on {sorted(self.vars)}")
         return self.terms[0].const if self.terms else NEG_INF_VALUE
 
-    def evaluate(self, env: Mapping[str, object]) -> "Fraction | float":
+    def evaluate(self, env: Mapping[str, object]) -> Fraction | float:
         if not self._raw:
             return NEG_INF_VALUE
         return max(t.evaluate(env) for t in self._raw)
 
-    def germ(self, env: Mapping[str, object], var: str) -> tuple["Fraction | float", Fraction]:
+    def germ(self, env: Mapping[str, object], var: str) -> tuple[Fraction | float, Fraction]:
         """Value and right-slope in ``var`` at ``var = 0+`` (lexicographic max of the terms).
 
         With every other parameter fixed by ``env`` this is exact: for all small enough
@@ -269,10 +270,10 @@ class Exponent:
         env0[var] = 0
         return max((t.evaluate(env0), t.coef(var)) for t in self._raw)
 
-    def substitute(self, env: Mapping[str, "Lin | Number"]) -> "Exponent":
+    def substitute(self, env: Mapping[str, Lin | Number]) -> Exponent:
         return Exponent(t.substitute(env) for t in self._raw)
 
-    def simplify(self, domain: Iterable["object"] = ()) -> "Exponent":
+    def simplify(self, domain: Iterable[object] = ()) -> Exponent:
         """Drop terms that are never the unique maximum on ``domain`` (constraints)."""
         from .polyhedron import essential_terms  # local: polyhedron imports this module
 
@@ -330,7 +331,7 @@ class Exponent:
         return sympy.pretty(self.to_sympy(), use_unicode=True)
 
     @classmethod
-    def from_sympy(cls, expr) -> "Exponent":
+    def from_sympy(cls, expr) -> Exponent:
         """Inverse of :meth:`to_sympy` for ``Max``/``Add``/``Mul``-by-rational expressions."""
         return _parse(str(expr).replace("Max", "max"))
 
@@ -356,7 +357,7 @@ NEG_INF = Exponent(())
 ZERO = Exponent.const(0)
 
 
-def _coerce(x: "Exponent | Lin | Number | str") -> Exponent:
+def _coerce(x: Exponent | Lin | Number | str) -> Exponent:
     if isinstance(x, Exponent):
         return x
     if isinstance(x, Lin):
@@ -387,7 +388,7 @@ class _PosInf:
     """Marker for a bare ``oo`` while parsing (only ``-oo`` is a valid exponent)."""
 
 
-def _eval_node(node: ast.AST, text: str):  # noqa: C901 - a small expression evaluator
+def _eval_node(node: ast.AST, text: str):
     bad = ExponentError(f"malformed exponent: {text!r}")
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
             and not isinstance(node.value, bool):

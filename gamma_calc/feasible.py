@@ -9,9 +9,9 @@ Init[B]). Parameters: rates ``c_A, c_B`` (or ``c``), inits ``A0, B0`` in the cho
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Mapping
 
 from . import conditions as C
 from .exponent import Exponent, Lin

@@ -121,14 +121,14 @@ def _record_cancelled(traj: Trajectory, A: Tensor, B: Tensor, z: Tensor, s: Expo
     ``B_t A_t z = B_0 (A_t − A_0) z + (B_t − B_0) A_t z`` (THEORY §1: sums are max-plus unless
     the terms cancel exactly). Needs random factors, whose tags identify the init parts."""
     _record(traj, A, B, z, s, deltas)
-    A0, dA = _split(A, (None, ("A0", 1)))
+    _A0, dA = _split(A, (None, ("A0", 1)))
     B0, dB = _split(B, (("B0", 0), None))
     traj.values["Z_B"][-1] = ((B0 @ (dA @ z)) + (dB @ (A @ z))).scale(s).exponent
 
 
-def model_for(optimizer: str, A0: FactorInit, B0: FactorInit, lr_A: "Exponent | str",
-              lr_B: "Exponent | str | None" = None, *, out_width: bool | None = None,
-              grad: "Exponent | str" = "0", cancel_init_product: bool = False) -> LoRAModel:
+def model_for(optimizer: str, A0: FactorInit, B0: FactorInit, lr_A: Exponent | str,
+              lr_B: Exponent | str | None = None, *, out_width: bool | None = None,
+              grad: Exponent | str = "0", cancel_init_product: bool = False) -> LoRAModel:
     """Convenience constructor. SGD defaults to seed 000 App. C's LoRA+ model (scalar output,
     ``dZ̄ = f − y = Θ(1)``); Adam to the LoRA layer of §3 (for Adam the two coincide)."""
     lr_A = Exponent.parse(lr_A)

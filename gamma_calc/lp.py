@@ -12,9 +12,9 @@ Strict inequalities are handled with the usual slack trick: the system with stri
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
 
 from .exponent import Lin
 

@@ -21,9 +21,9 @@ variances (any smaller readout variance is also allowed under Adam; SGD pins it)
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Mapping
 
 from .conditions import Atom
 from .exponent import ZERO, Exponent, Lin
@@ -53,12 +53,20 @@ class MLPTrajectory:
     own: list[list[Exponent]] = field(default_factory=list)  # [t][layer incl. output]
 
 
+def layer_names(hidden_layers: int, per_layer: bool) -> list[str]:
+    """Parameter-group name of every weight matrix: roles, or one name per hidden layer."""
+    hidden = [f"hidden{i + 1}" for i in range(hidden_layers)] if per_layer \
+        else ["hidden"] * hidden_layers
+    return ["input"] + hidden + ["output"]
+
+
 def unroll_mlp(optimizer: str, hidden_layers: int, steps: int,
-               values: Mapping[str, Fraction] | None = None) -> MLPTrajectory:
+               values: Mapping[str, Fraction] | None = None,
+               per_layer: bool = False) -> MLPTrajectory:
     """Exponents of pre-activations, their changes and each layer's own-update term;
     ``values`` fixes some of the parameters (exact substitution)."""
     values = dict(values or {})
-    roles = ["input"] + ["hidden"] * hidden_layers + ["output"]
+    roles = layer_names(hidden_layers, per_layer)
     dims = [(N, D)] + [(N, N)] * hidden_layers + [(K, N)]
 
     def param(name: str) -> Lin:
@@ -127,13 +135,15 @@ def _atoms(traj: MLPTrajectory, maximal: bool) -> list[Atom]:
 class MLPResult:
     optimizer: str
     hidden_layers: int
+    groups: list[str]
     stable: list[Region]
     maximal: list[Region]
-    mup: dict[str, dict[str, str]]  # role -> {"init_var_exponent", "lr_exponent"}
+    mup: dict[str, dict[str, str]]  # group -> {"init_var_exponent", "lr_exponent"}
     free: dict[str, str]  # variables not pinned at the reported point -> their range
 
 
-def solve_mlp(optimizer: str, hidden_layers: int = 1, steps: int = 3) -> MLPResult:
+def solve_mlp(optimizer: str, hidden_layers: int = 1, steps: int = 2,
+              per_layer: bool = False) -> MLPResult:
     """Stable and maximal-update sets, solved in two exact stages: the init conditions
     ``γ[h_l^0] = 0`` are affine equalities that pin the input and hidden variances; those values
     are substituted before the dynamics are unrolled (it keeps the max-plus terms few)."""
@@ -141,15 +151,16 @@ def solve_mlp(optimizer: str, hidden_layers: int = 1, steps: int = 3) -> MLPResu
         raise ValueError("hidden_layers must be at least 1")
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"unknown optimizer {optimizer!r} (adam or sgd)")
-    init = unroll_mlp(optimizer, hidden_layers, 0)
+    init = unroll_mlp(optimizer, hidden_layers, 0, per_layer=per_layer)
     init_regs = regions([(frozenset(), [Atom(h, EQ, ZERO) for h in init.h0])])
     pinned = _pinned(init_regs)
     init_cons = [Constraint.make(Lin.var(v) - val, EQ) for v, val in pinned.items()]
-    traj = unroll_mlp(optimizer, hidden_layers, steps, pinned)
+    traj = unroll_mlp(optimizer, hidden_layers, steps, pinned, per_layer)
     stable = regions([(frozenset(), _atoms(traj, maximal=False))], init_cons)
     maximal = regions([(frozenset(), _atoms(traj, maximal=True))], init_cons)
-    mup, free = _mup_point(maximal)
-    return MLPResult(optimizer, hidden_layers, stable, maximal, mup, free)
+    groups = list(dict.fromkeys(layer_names(hidden_layers, per_layer)))
+    mup, free = _mup_point(maximal, groups)
+    return MLPResult(optimizer, hidden_layers, groups, stable, maximal, mup, free)
 
 
 def _pinned(regs: list[Region]) -> dict[str, Fraction]:
@@ -164,12 +175,14 @@ def _pinned(regs: list[Region]) -> dict[str, Fraction]:
     return out
 
 
-def _mup_point(regs: list[Region]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+def _mup_point(regs: list[Region], groups: list[str]
+               ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """Largest init variances (output first, then hidden, input) in the maximal-update set,
     then the learning rates that remain; reports variables left with a range."""
     if not regs:
         return {}, {}
-    order = [_v("output"), _v("hidden"), _v("input"), _c("output"), _c("hidden"), _c("input")]
+    back = groups[::-1]
+    order = [_v(g) for g in back] + [_c(g) for g in back]
     best = None
     for r in regs:
         cons = list(r.constraints)
@@ -189,8 +202,11 @@ def _mup_point(regs: list[Region]) -> tuple[dict[str, dict[str, str]], dict[str,
         if best is None or key > best[0]:
             best = (key, point, ranges)
     _, point, ranges = best
-    mup = {role: {"init_var_exponent": _s(point.get(_v(role))),
-                  "lr_exponent": _s(point.get(_c(role)))} for role in ROLES}
+    mup = {g: {"init_var_exponent": _s(point.get(_v(g))),
+               "lr_exponent": _s(point.get(_c(g)))} for g in groups}
+    hidden = [g for g in groups if g.startswith("hidden")]
+    if "hidden" not in mup and all(mup[g] == mup[hidden[0]] for g in hidden):
+        mup["hidden"] = dict(mup[hidden[0]])  # the role's value when every hidden layer agrees
     return mup, ranges
 
 

@@ -8,12 +8,12 @@ Everything is decided exactly with :mod:`gamma_calc.lp`.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, Mapping, Sequence
+from functools import lru_cache
 
-from .exponent import Lin, NEG_INF_VALUE, to_fraction
+from .exponent import NEG_INF_VALUE, Lin, to_fraction
 from .lp import EQ, LE, LT, feasible_point, is_feasible, maximize
 
 
@@ -26,7 +26,7 @@ class Constraint:
     key: tuple = field(default=(), repr=False)
 
     @staticmethod
-    def make(lin: Lin, rel: str) -> "Constraint":
+    def make(lin: Lin, rel: str) -> Constraint:
         lin = _normalise(lin, rel)
         return Constraint(lin, rel, (lin.coefs, lin.const, rel))
 
@@ -34,7 +34,7 @@ class Constraint:
         v = self.lin.evaluate(env)
         return v == 0 if self.rel == EQ else (v < 0 if self.rel == LT else v <= 0)
 
-    def negations(self) -> list["Constraint"]:
+    def negations(self) -> list[Constraint]:
         """Constraints whose union is the complement of this one."""
         if self.rel == LE:
             return [Constraint.make(-self.lin, LT)]
@@ -304,7 +304,7 @@ class Region:
         zs = tuple(sorted(tuple(sorted(z)) for z in self.zero_sets))
         return (zs, tuple(c.key for c in self.constraints))
 
-    def subset_of(self, other: "Region") -> bool:
+    def subset_of(self, other: Region) -> bool:
         return self.zero_sets <= other.zero_sets and all(
             implies(self.constraints, c) for c in other.constraints)
 

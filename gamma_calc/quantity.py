@@ -26,8 +26,8 @@ factor dominates along each width axis (always the case for the single-data-poin
 """
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Hashable, Sequence
 
 from .exponent import NEG_INF, ZERO, Exponent, Lin
 
@@ -60,24 +60,24 @@ class Tensor:
 
     # -- construction -------------------------------------------------------------------
     @staticmethod
-    def zero(dims: Sequence[Dim]) -> "Tensor":
+    def zero(dims: Sequence[Dim]) -> Tensor:
         return Tensor(tuple(dims))
 
     @staticmethod
-    def random(name: str, dims: Sequence[Dim], entry: Exponent) -> "Tensor":
+    def random(name: str, dims: Sequence[Dim], entry: Exponent) -> Tensor:
         """i.i.d. zero-mean entries of size ``n^entry``, independent of everything else."""
         dims = tuple(dims)
         tags = tuple((name, i) if d.width else None for i, d in enumerate(dims))
         return Tensor(dims, (Factor(entry, tags),)).canonical()
 
     @staticmethod
-    def aligned(dims: Sequence[Dim], entry: Exponent, tags: Sequence[Tag]) -> "Tensor":
+    def aligned(dims: Sequence[Dim], entry: Exponent, tags: Sequence[Tag]) -> Tensor:
         """Deterministic entries of size ``n^entry`` along the given directions."""
         dims = tuple(dims)
         tags = tuple(t if d.width else None for t, d in zip(tags, dims))
         return Tensor(dims, (Factor(entry, tags),)).canonical()
 
-    def canonical(self) -> "Tensor":
+    def canonical(self) -> Tensor:
         """Merge factors with equal tags (max of exponents); drop ``−∞`` factors."""
         merged: dict[tuple, Exponent] = {}
         for f in self.factors:
@@ -96,24 +96,24 @@ class Tensor:
     def is_zero(self) -> bool:
         return not self.factors
 
-    def __add__(self, other: "Tensor") -> "Tensor":
+    def __add__(self, other: Tensor) -> Tensor:
         if self.dims != other.dims:
             raise ValueError(f"shape mismatch: {self.dims} + {other.dims}")
         return Tensor(self.dims, self.factors + other.factors).canonical()
 
-    def scale(self, e: "Exponent | Lin | int") -> "Tensor":
+    def scale(self, e: Exponent | Lin | int) -> Tensor:
         """Multiply by a scalar of exponent ``e`` (a learning rate, the LoRA scale…)."""
         e = e if isinstance(e, Exponent) else Exponent.parse(e) if isinstance(e, str) \
             else Exponent.lin(e) if isinstance(e, Lin) else Exponent.const(e)
         return Tensor(self.dims, tuple(Factor(f.exp + e, f.tags) for f in self.factors)).canonical()
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         if len(self.dims) != 2:
             raise ValueError("transpose needs a matrix")
         return Tensor(self.dims[::-1], tuple(Factor(f.exp, f.tags[::-1]) for f in self.factors))
 
-    def __matmul__(self, other: "Tensor") -> "Tensor":
+    def __matmul__(self, other: Tensor) -> Tensor:
         """Contract the last axis of ``self`` with the first axis of ``other``."""
         return contract(self, len(self.dims) - 1, other, 0)
 

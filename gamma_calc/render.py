@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .check import CheckResult
 from .claims import Claim
@@ -10,7 +11,7 @@ from .display import pretty_constraints, pretty_regions
 from .exponent import Exponent
 from .feasible import FeasibleSet, MaxLR
 from .lora import QUANTITIES
-from .mlp import ROLES, MLPResult
+from .mlp import MLPResult
 from .polyhedron import Region
 
 SHOWN = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
@@ -51,18 +52,18 @@ def check_json(r: CheckResult, label: str) -> dict:
 
 def check_text(r: CheckResult, label: str) -> str:
     d = check_json(r, label)
-    lines = [f"{d['optimizer']}, init {label}: A_0 {r.model.A0} (paper γ[A_0] = {d['A_0']['paper']}), "
-             f"B_0 {r.model.B0}", f"rates γ[η_A] = {d['lr']['A']}, γ[η_B] = {d['lr']['B']}"
+    lines = [(f"{d['optimizer']}, init {label}: A_0 {r.model.A0} (paper γ[A_0] = {d['A_0']['paper']}), "
+             f"B_0 {r.model.B0}"), f"rates γ[η_A] = {d['lr']['A']}, γ[η_B] = {d['lr']['B']}"
              + (f", lowered by eps = {d['eps']}" if r.eps else ""),
              "", " t  " + "".join(f"{q:>9}" for q in QUANTITIES)]
     for t in range(r.trajectory.steps + 1):
         cells = [d["trajectory"][q][t] for q in QUANTITIES]
         lines.append(f"{t:>2}  " + "".join(f"{c if c is not None else '.':>9}" for c in cells))
     deg = d["degradation"]
-    lines += ["", f"stable: {_yn(r.stable)}   efficient: {_yn(r.efficient)}   "
-              f"internally stable: {_yn(r.internally_stable)}   robust: {_yn(r.robust)}",
-              f"under rates c - ε: γ[δ¹] ~ {deg['delta1']}·ε, γ[δ²] ~ {deg['delta2']}·ε   "
-              f"(conditions on t = {r.from_step}..{r.trajectory.steps}, settled)"]
+    lines += ["", (f"stable: {_yn(r.stable)}   efficient: {_yn(r.efficient)}   "
+              f"internally stable: {_yn(r.internally_stable)}   robust: {_yn(r.robust)}"),
+              (f"under rates c - ε: γ[δ¹] ~ {deg['delta1']}·ε, γ[δ²] ~ {deg['delta2']}·ε   "
+              f"(conditions on t = {r.from_step}..{r.trajectory.steps}, settled)")]
     lines += [f"note: {n}" for n in r.notes]
     return "\n".join(lines)
 
@@ -151,8 +152,8 @@ def table_text(rows: list[dict], optimizer: str, lr: str) -> str:
 
 def table_latex(rows: list[dict], optimizer: str, lr: str) -> str:
     lines = [f"% {optimizer}, equal rates {lr}", r"\begin{tabular}{lcccccc}",
-             r"scheme & $\gamma[A_0]$ & $\gamma[B_0]$ & stable & efficient & robust & "
-             r"$c_{\max}$ \\ \hline"]
+             (r"scheme & $\gamma[A_0]$ & $\gamma[B_0]$ & stable & efficient & robust & "
+             r"$c_{\max}$ \\ \hline")]
     for r in rows:
         lines.append(f"{r['paper_name']} & ${r['A_0']}$ & ${r['B_0']}$ & {_yn(r['stable'])} & "
                      f"{_yn(r['efficient'])} & {_yn(r['robust'])} & ${r['max_lr']}$ \\\\")
@@ -161,7 +162,7 @@ def table_latex(rows: list[dict], optimizer: str, lr: str) -> str:
 
 def mlp_json(r: MLPResult) -> dict:
     out: dict[str, Any] = {"optimizer": r.optimizer, "hidden_layers": r.hidden_layers}
-    out.update({role: r.mup[role] for role in ROLES})
+    out.update({g: r.mup[g] for g in r.mup})
     out["maximal_update_set"] = [region_json(x) for x in r.maximal]
     out["stable_set"] = [region_json(x) for x in r.stable]
     out["free"] = r.free
@@ -169,10 +170,10 @@ def mlp_json(r: MLPResult) -> dict:
 
 
 def mlp_text(r: MLPResult) -> str:
-    lines = [f"{r.optimizer} MLP: input (fan-in d), {r.hidden_layers} hidden layer(s) of width n, "
-             "readout (k outputs); entries N(0, n^v), rate n^c",
+    lines = [(f"{r.optimizer} MLP: input (fan-in d), {r.hidden_layers} hidden layer(s) of width n, "
+             "readout (k outputs); entries N(0, n^v), rate n^c"),
              "", f"{'role':<8}{'init variance':>16}{'learning rate':>16}"]
-    for role in ROLES:
+    for role in r.groups:
         m = r.mup[role]
         lines.append(f"{role:<8}{'n^' + m['init_var_exponent']:>16}{'n^' + m['lr_exponent']:>16}")
     if r.free:

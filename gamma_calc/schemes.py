@@ -48,7 +48,7 @@ class FactorInit:
             object.__setattr__(self, "kind", "zero")
 
     @classmethod
-    def parse(cls, entry: "str | Exponent", kind: str = "random") -> "FactorInit":
+    def parse(cls, entry: str | Exponent, kind: str = "random") -> FactorInit:
         e = Exponent.parse(entry)
         return cls(e, "zero" if e.is_neg_inf else kind)
 

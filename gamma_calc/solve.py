@@ -14,14 +14,22 @@ polyhedron in ``(p, ε)`` into the set of ``p`` whose ``ε``-section contains an
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from typing import Iterable, Sequence
 
 from .conditions import Atom
 from .exponent import Lin
 from .lp import EQ, LE, LT
-from .polyhedron import (Constraint, Region, absorb_zero_cases, feasible, implies, merge_union,
-                         simplify, sup)
+from .polyhedron import (
+    Constraint,
+    Region,
+    absorb_zero_cases,
+    feasible,
+    implies,
+    merge_union,
+    simplify,
+    sup,
+)
 
 
 class Unsatisfiable(Exception):
