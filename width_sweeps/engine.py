@@ -193,28 +193,61 @@ def host_rates(runs: list[RunConfig], params: Params) -> dict[str, list[float]]:
     return {k: [r.lr_b if k.endswith(".B") else r.lr_a for r in runs] for k in params}
 
 
-class _Autograd:
-    """Generic step: the model's head and autograd (any SweepModel)."""
+def cat_rows(a: Any, b: Any) -> Any:
+    """Rows of two prefix outputs stacked (tensor, tuple/list, dict or dataclass)."""
+    if isinstance(a, Tensor):
+        return torch.cat([a, b])
+    if isinstance(a, (tuple, list)):
+        return type(a)(cat_rows(u, v) for u, v in zip(a, b))
+    if isinstance(a, dict):
+        return {k: cat_rows(a[k], b[k]) for k in a}
+    if dataclasses.is_dataclass(a):
+        return dataclasses.replace(a, **{f.name: cat_rows(getattr(a, f.name), getattr(b, f.name))
+                                         for f in dataclasses.fields(a) if f.init})
+    return a
 
-    def __init__(self, model: SweepModel, params: Params, const: Params) -> None:
-        self.model, self.params, self.const = model, params, const
+
+class _Autograd:
+    """Generic step: the model's head and autograd (any SweepModel).  The probe forward of
+    θ_{t−1} runs on its own before the training forward of step t."""
+
+    def __init__(self, model: SweepModel, params: Params, const: Params,
+                 cache: PrefixCache) -> None:
+        self.model, self.params, self.const, self.cache = model, params, const, cache
         self.keys = list(params)
         L = model.probe_layer
         self.kA, self.kB = f"{L}.A", f"{L}.B"
+        self.xp, self.yp = model.probe_batch()
 
-    def train(self, pre: Any, y: Tensor, want_gn: bool):
+    @staticmethod
+    def prefix_jobs(model: SweepModel, steps: int,
+                    cache: PrefixCache) -> list[tuple[Any, Callable[[], Any]]]:
+        xp, _ = model.probe_batch()
+        return [(("probe",), lambda: model.prefix(xp))] + [
+            (("train", t), lambda t=t: model.prefix(model.batch(t)[0]))
+            for t in range(1, steps + 1)]
+
+    def pre_probe(self) -> Any:
+        return self.cache.get(("probe",), lambda: self.model.prefix(self.xp))
+
+    def step(self, t: int, want_gn: bool, want_probe: bool):
+        """(probe of θ_{t−1}, training loss of step t, gradients, grad_nu or None)."""
+        probe = self.probe(want_probe)
+        x, y = self.model.batch(t)
+        with torch.no_grad():
+            pre = self.cache.get(("train", t), lambda: self.model.prefix(x))
         taps: dict[str, Tensor] = {}
         m, P = self.model, self.params
         loss = m.loss(m.head(pre, P | self.const, taps), y)
         *gl, dzbar = torch.autograd.grad(loss.sum(), [P[k] for k in self.keys] + [taps["zbar"]])
         gn = probes.grad_nu(dzbar, taps["z"].detach()) if want_gn else None
-        return loss.detach(), dict(zip(self.keys, gl)), gn
+        return probe, loss.detach(), dict(zip(self.keys, gl)), gn
 
     @torch.no_grad()
-    def probe(self, pre: Any, y: Tensor, want: bool):
+    def probe(self, want: bool):
         taps: dict[str, Tensor] = {}
         m, P = self.model, self.params
-        lp = m.loss(m.head(pre, P | self.const, taps), y)
+        lp = m.loss(m.head(self.pre_probe(), P | self.const, taps), self.yp)
         z = taps["z"]
         zs = probes.shared(z)
         z = zs if zs is not None else z
@@ -223,33 +256,55 @@ class _Autograd:
         ZA = probes.za(z, P[self.kA])
         return lp, z, ZA, probes.rms(self.model.scale * ZA @ P[self.kB].transpose(1, 2))
 
-    def test(self, cache: PrefixCache) -> dict[str, Tensor]:
-        return evaluate(self.model, self.params | self.const, cache)
+    def test(self) -> dict[str, Tensor]:
+        return evaluate(self.model, self.params | self.const, self.cache)
 
 
-class _Fused:
-    """Hand-written forward/backward (width_sweeps.fused) for the toy and theory models."""
+class _Fused(_Autograd):
+    """Hand-written forward/backward (width_sweeps.fused) for the toy and theory models; the
+    probe forward of θ_{t−1} rides along with the training forward of step t (the probe batch
+    appended to the training batch: one set of larger products, prefix rows cached stacked)."""
 
-    def __init__(self, head_cls: Any, model: SweepModel, params: Params, const: Params) -> None:
-        self.model, self.params, self.const = model, params, const
+    def __init__(self, head_cls: Any, model: SweepModel, params: Params, const: Params,
+                 cache: PrefixCache) -> None:
+        super().__init__(model, params, const, cache)
         self.head = head_cls(model, next(iter(params.values())).shape[0])
 
-    def train(self, pre: Any, y: Tensor, want_gn: bool):
-        return self.head.train(pre, self.params | self.const, y, want_gn)
+    @staticmethod
+    def prefix_jobs(model: SweepModel, steps: int,
+                    cache: PrefixCache) -> list[tuple[Any, Callable[[], Any]]]:
+        xp, _ = model.probe_batch()
 
-    def probe(self, pre: Any, y: Tensor, want: bool):
-        return self.head.probe(pre, self.params | self.const, y, want)
+        def probe_pre():
+            return cache.get(("probe",), lambda: model.prefix(xp))
+        return [(("probe",), lambda: model.prefix(xp))] + [
+            (("train+probe", t), lambda t=t: cat_rows(model.prefix(model.batch(t)[0]),
+                                                      probe_pre()))
+            for t in range(1, steps + 1)]
 
-    def test(self, cache: PrefixCache) -> dict[str, Tensor]:
+    def step(self, t: int, want_gn: bool, want_probe: bool):
+        x, y = self.model.batch(t)
+        with torch.no_grad():
+            pre = self.cache.get(("train+probe", t),
+                                 lambda: cat_rows(self.model.prefix(x), self.pre_probe()))
+            loss, grads, gn, probe = self.head.train(pre, self.params | self.const, y,
+                                                     want_gn, self.yp, want_probe)
+        return probe, loss, grads, gn
+
+    @torch.no_grad()
+    def probe(self, want: bool):
+        return self.head.probe(self.pre_probe(), self.params | self.const, self.yp, want)
+
+    def test(self) -> dict[str, Tensor]:
         X, Y = self.model.test_set()
         if not hasattr(self.head, "evaluate"):
-            return evaluate(self.model, self.params | self.const, cache)
+            return evaluate(self.model, self.params | self.const, self.cache)
         block = 1024
 
         def blocks():
             for i in range(0, X.shape[0], block):
-                pre = cache.get(("test", i, block),
-                                lambda i=i: self.model.prefix(X[i:i + block]))
+                pre = self.cache.get(("test", i, block),
+                                     lambda i=i: self.model.prefix(X[i:i + block]))
                 yield pre, Y[i:i + block]
         return self.head.evaluate(blocks(), self.params | self.const, X.shape[0])
 
@@ -257,13 +312,16 @@ class _Fused:
 def _train_block(model: SweepModel, spec: SweepSpec, runs: list[RunConfig], allp: Params,
                  device: torch.device, dtype: torch.dtype, cache: PrefixCache,
                  head_cls: Any) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
-    """Train one block of runs for every step; returns (rec (S, Q, R), diverged step, test)."""
+    """Train one block of runs for every step; returns (rec (S, Q, R), diverged step, test).
+
+    Step t: the probe of θ_{t−1} (loss, divergence check, recorded probes of step t−1), then
+    on recorded steps θ_{t−1} is kept, the optimizer step, and the update probes (δ's, ν's)."""
     params = {k: p.requires_grad_(head_cls is None) for k, p in allp.items() if trainable(k)}
     const = {k: p for k, p in allp.items() if not trainable(k)}   # e.g. subtracted B₀, A₀
     L = model.probe_layer
     kA, kB = f"{L}.A", f"{L}.B"
-    stepper = (_Fused(head_cls, model, params, const) if head_cls is not None
-               else _Autograd(model, params, const))
+    stepper = (_Fused(head_cls, model, params, const, cache) if head_cls is not None
+               else _Autograd(model, params, const, cache))
     opt = make_optimizer(spec.optimizer, rates(runs, params, device, dtype), betas=spec.betas,
                          eps=spec.adam_eps, compiled=spec.compile,
                          host_lr=host_rates(runs, params))
@@ -271,50 +329,53 @@ def _train_block(model: SweepModel, spec: SweepSpec, runs: list[RunConfig], allp
     keep = recorded_steps(T, spec.probe_every)
     row = {t: i for i, t in enumerate(keep)}
     rec = torch.full((len(keep), len(Q), R), float("nan"), device=device, dtype=dtype)
-    xp, yp = model.probe_batch()
-    pre_p = cache.get(("probe",), lambda: model.prefix(xp))
     tr = probes.Tracker(model.scale, params[kA], params[kB])
-    lp, tr.z, ZA, ZB = stepper.probe(pre_p, yp, True)
-    v0 = tr.initial(params[kA], params[kB], ZA, ZB)
-    v0["loss"] = lp
-    ref = lp.abs().clamp_min(torch.finfo(dtype).tiny)
-    rec[0] = torch.stack([v0[q] for q in Q])
     div = torch.full((R,), -1, dtype=torch.long, device=device)
+    state: dict[str, Any] = {}
+
+    def finish(t: int, probe: tuple, loss: Tensor | None, vals: dict[str, Tensor]) -> None:
+        """Close step t with the probe of θ_t: divergence check and its recorded row."""
+        nonlocal div
+        lp, tr.z, ZA, ZB = probe
+        if t == 0:
+            v = tr.initial(params[kA], params[kB], ZA, ZB)
+            v["loss"] = lp
+            state["ref"] = lp.abs().clamp_min(torch.finfo(dtype).tiny)
+            rec[0] = torch.stack([v[q] for q in Q])
+            return
+        alive = div < 0
+        ok = torch.isfinite(loss) & torch.isfinite(lp) & (lp <= spec.diverge_factor * state["ref"])
+        div = torch.where(alive & ~ok, torch.full_like(div, t), div)
+        if t in row:
+            vals.update(Z_A=probes.rms(ZA), Z_B=ZB, loss=lp)
+            rec[row[t]] = _nan_where_dead(div < 0, torch.stack([vals[q] for q in Q]))
+
+    prev: tuple[Tensor | None, dict[str, Tensor]] = (None, {})
     for t in range(1, T + 1):
         want = t in row
-        x, y = model.batch(t)
+        probe, loss, grads, gn = stepper.step(t, want, (t - 1) in row)
         with torch.no_grad():
-            pre = cache.get(("train", t), lambda x=x: model.prefix(x))
-        loss, grads, gn = stepper.train(pre, y, want)
-        with torch.no_grad():
-            alive = div < 0
+            finish(t - 1, probe, *prev)
             if want:
                 tr.before(params[kA], params[kB])
-            opt.step(params, grads, alive.to(dtype))
+            opt.step(params, grads, (div < 0).to(dtype))
             vals = tr.after(params[kA], params[kB]) if want else {}
-            lp, z, ZA, ZB = stepper.probe(pre_p, yp, want)
-            tr.z = z
-            ok = torch.isfinite(loss) & torch.isfinite(lp) & (lp <= spec.diverge_factor * ref)
-            div = torch.where(alive & ~ok, torch.full_like(div, t), div)
             if want:
-                alive = div < 0
-                vals.update(Z_A=probes.rms(ZA), Z_B=ZB, grad_nu=gn, loss=lp)
-                rec[row[t]] = _nan_where_dead(alive, torch.stack([vals[q] for q in Q]))
+                vals["grad_nu"] = gn
+            prev = (loss, vals)
+    with torch.no_grad():
+        finish(T, stepper.probe(T in row), *prev)
     test: dict[str, Tensor] = {}
     if spec.test_eval and model.test_set() is not None:
         with torch.no_grad():
-            test = {k: _nan_where_dead(div < 0, v) for k, v in stepper.test(cache).items()}
+            test = {k: _nan_where_dead(div < 0, v) for k, v in stepper.test().items()}
     return rec, div, test
 
 
-def _warm(model: SweepModel, spec: SweepSpec, cache: PrefixCache, pool: Any) -> None:
+def _warm(model: SweepModel, spec: SweepSpec, cache: PrefixCache, pool: Any,
+          jobs: list[tuple[Any, Callable[[], Any]]]) -> None:
     """Fill the prefix cache (probe batch, every training batch, test blocks) before the blocks
     start, in parallel when there is a pool; stops once the cache is full."""
-    jobs: list[tuple[Any, Callable[[], Any]]] = []
-    xp, _ = model.probe_batch()
-    jobs.append((("probe",), lambda: model.prefix(xp)))
-    for t in range(1, spec.steps + 1):
-        jobs.append((("train", t), lambda t=t: model.prefix(model.batch(t)[0])))
     ts = model.test_set() if spec.test_eval else None
     if ts is not None:
         X = ts[0]
@@ -380,15 +441,16 @@ def train_shard(model: SweepModel, spec: SweepSpec, runs: list[RunConfig],
             on_step()
             emitted += 1
     out: list[Any] = [None] * len(spans)
+    jobs = (_Fused if head_cls is not None else _Autograd).prefix_jobs(model, spec.steps, cache)
     if nw > 1:
         with _intra_op_threads(1), ThreadPoolExecutor(nw) as pool:
-            _warm(model, spec, cache, pool)
+            _warm(model, spec, cache, pool, jobs)
             futs = {pool.submit(job, sp): i for i, sp in enumerate(spans)}
             for k, f in enumerate(as_completed(futs)):
                 out[futs[f]] = f.result()
                 progress(k + 1)
     else:
-        _warm(model, spec, cache, None)
+        _warm(model, spec, cache, None, jobs)
         for i, sp in enumerate(spans):
             out[i] = job(sp)
             progress(i + 1)

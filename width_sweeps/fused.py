@@ -78,25 +78,30 @@ class LoRAHead:
         torch.mm(A.reshape(R * r, n), x.T, out=out)
         return out.view(R, r, x.shape[0]).transpose(1, 2)
 
-    def zbar(self, x: Tensor, xW: Tensor, P: Params, tag: str,
-             want_zb: bool = False) -> tuple[Tensor, Tensor, Tensor | None]:
-        """Z̄ (R, b, out) in a persistent buffer, `x Aᵀ` (R, b, r) and, when `want_zb`,
-        Z_B = RMS(s·(xAᵀ)Bᵀ) (the subtracted s·B₀A₀x is not part of it)."""
+    def zbar(self, x: Tensor, xW: Tensor, P: Params, tag: str, zb_from: int | None = None,
+             XA: Tensor | None = None,
+             XA0: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Z̄ (R, b, out) in a persistent buffer, `x Aᵀ` (R, b, r) and, when `zb_from` is a
+        row index, Z_B = RMS(s·(xAᵀ)Bᵀ) over the rows from there on (the probe rows; the
+        subtracted s·B₀A₀x is not part of Z_B).  `XA`, `XA0`: `x Aᵀ`, `x A₀ᵀ` when already
+        computed (test evaluation: over larger row blocks)."""
         A, B = P[f"{self.layer}.A"], P[f"{self.layer}.B"]
         R, r, _ = A.shape
         b, out = x.shape[0], B.shape[1]
-        XA = self.xa(x, A, self.buf(tag + "XAt", (R * r, b), A))
+        if XA is None:
+            XA = self.xa(x, A, self.buf(tag + "XAt", (R * r, b), A))
         Z = self.buf(tag + "Z", (R, b, out), A)
         torch.bmm(XA, B.transpose(1, 2), out=Z)
         zb = None
-        if want_zb:
-            zb = rms(Z) * self.s
+        if zb_from is not None:
+            zb = rms(Z[:, zb_from:]) * self.s
         if self.s != 1.0:
             Z.mul_(self.s)
         Z.add_(xW)                      # xWᵀ + s·(xAᵀ)Bᵀ, the reference's order
         A0 = P.get(f"{self.layer}.A0")
         if A0 is not None:
-            XA0 = self.xa(x, A0, self.buf(tag + "XA0t", (R * r, b), A))
+            if XA0 is None:
+                XA0 = self.xa(x, A0, self.buf(tag + "XA0t", (R * r, b), A))
             Z.baddbmm_(XA0, P[f"{self.layer}.B0"].transpose(1, 2), alpha=-self.s)
         return Z, XA, zb
 
@@ -124,29 +129,36 @@ class LoRAHead:
     def _x(self, pre: Any) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
-    def _out(self, Z: Tensor, y: Tensor, backward: bool,
-             tag: str) -> tuple[Tensor, Tensor | None]:
+    def _out(self, Z: Tensor, y: Tensor, yp: Tensor | None, backward: bool,
+             tag: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """(loss (R,) of the first len(y) rows, loss of the remaining rows against `yp` or
+        None, dZ = s·dZ̄ (R, len(y), out) of the first rows when `backward`)."""
         raise NotImplementedError
 
-    def train(self, pre: Any, P: Params, y: Tensor,
-              want_gn: bool) -> tuple[Tensor, Params, Tensor | None]:
-        """Loss (R,) on a training batch, gradients of the trained factors, grad_nu or None."""
+    def train(self, pre: Any, P: Params, y: Tensor, want_gn: bool, yp: Tensor | None = None,
+              want_probe: bool = False) -> tuple[Tensor, Params, Tensor | None, tuple | None]:
+        """One training step's forward and backward.  With `yp`, the prefix's last len(yp)
+        rows are the probe batch: its forward under the same parameters rides along (one set
+        of larger matrix products instead of two) and comes back as the `probe` tuple.
+
+        Returns (loss (R,), gradients of the trained factors, grad_nu or None, probe)."""
         x, xW = self._x(pre)
-        Z, XA, _ = self.zbar(x, xW, P, "t")
-        loss, dZ = self._out(Z, y, True, "t")
-        grads, gn = self.backward(x, XA, dZ, P, want_gn)
-        return loss, grads, gn
+        b = y.shape[0]
+        Z, XA, zb = self.zbar(x, xW, P, "t", zb_from=b if want_probe else None)
+        loss, lp, dZ = self._out(Z, y, yp, True, "t")
+        grads, gn = self.backward(x[:b], XA[:, :b], dZ, P, want_gn)
+        probe = None
+        if yp is not None:
+            probe = (lp, x[b:], XA[:, b:] if want_probe else None, zb)
+        return loss, grads, gn, probe
 
     def probe(self, pre: Any, P: Params, y: Tensor,
               want: bool) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         """(loss (R,), the layer input z (shared), and when `want`: z Aᵀ (R, P, r), Z_B (R,))."""
         x, xW = self._x(pre)
-        Z, XA, zb = self.zbar(x, xW, P, "p", want_zb=want)
-        loss, _ = self._out(Z, y, False, "p")
+        Z, XA, zb = self.zbar(x, xW, P, "p", zb_from=0 if want else None)
+        loss, _, _ = self._out(Z, y, None, False, "p")
         return loss, x, (XA if want else None), zb
-
-    def z_of(self, pre: Any) -> Tensor:
-        return self._x(pre)[0]
 
 
 class ToyHead(LoRAHead):
@@ -164,39 +176,61 @@ class ToyHead(LoRAHead):
         torch.mm(W, Z.view(R * b, n).T, out=lt)
         return lt
 
-    def _out(self, Z: Tensor, y: Tensor, backward: bool,
-             tag: str) -> tuple[Tensor, Tensor | None]:
-        R, b, n = Z.shape
-        lt = self._logits_t(Z, tag)
-        yr = y.repeat(R).view(1, -1)
-        lse = torch.logsumexp(lt, 0, keepdim=True)                  # (1, R·b)
-        loss = (lse - lt.gather(0, yr)).view(R, b).mean(1)
+    @staticmethod
+    def _ce(lt: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean cross-entropy per run from transposed logits `lt` (K, R, m); also the
+        log-sum-exp (1, R, m)."""
+        lse = torch.logsumexp(lt, 0, keepdim=True)
+        idx = y.view(1, 1, -1).expand(1, lt.shape[1], -1)
+        return (lse - lt.gather(0, idx))[0].mean(1), lse
+
+    def _out(self, Z: Tensor, y: Tensor, yp: Tensor | None, backward: bool,
+             tag: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        R, rows, n = Z.shape
+        b = y.shape[0]
+        W = self.model.frozen.W_out
+        lt = self._logits_t(Z, tag).view(W.shape[0], R, rows)
+        loss, lse = self._ce(lt[:, :, :b], y)
+        lp = self._ce(lt[:, :, b:], yp)[0] if yp is not None else None
         if not backward:
-            return loss, None
+            return loss, lp, None
         # dZ = s·dZ̄ = s/b · (softmax − onehot) W_out ⊙ [Z̄ > 0]   (Z holds ReLU(Z̄) here)
-        p = lt.sub_(lse).exp_()
-        p.scatter_add_(0, yr, torch.full(yr.shape, -1.0, dtype=p.dtype, device=p.device))
-        p.mul_(self.s / b)
+        p = (lt[:, :, :b] - lse).exp_()
+        p.scatter_add_(0, y.view(1, 1, -1).expand(1, R, b),
+                       torch.full((1, R, b), -1.0, dtype=p.dtype, device=p.device))
+        p = p.mul_(self.s / b).permute(1, 2, 0).reshape(R * b, -1)
         dZ = self.buf(tag + "dZ", (R, b, n), Z)
-        torch.mm(p.T, self.model.frozen.W_out, out=dZ.view(R * b, n))
-        torch.ops.aten.threshold_backward.grad_input(dZ, Z, 0.0, grad_input=dZ)
-        return loss, dZ
+        torch.mm(p, W, out=dZ.view(R * b, n))
+        torch.ops.aten.threshold_backward.grad_input(dZ, Z[:, :b], 0.0, grad_input=dZ)
+        return loss, lp, dZ
 
     @torch.no_grad()
     def evaluate(self, blocks: Any, P: Params, n_total: int,
                  budget: int = 8 << 20) -> dict[str, Tensor]:
-        """Test loss and accuracy per run over (prefix, y) blocks, in row chunks sized so one
-        (runs × rows × width) activation stays under `budget` bytes (cache-sized)."""
+        """Test loss and accuracy per run over (prefix, y) blocks.  `x Aᵀ` is one matrix
+        product per block (N = block rows, efficient); Z̄ and the head run in row chunks sized
+        so one (runs × rows × width) activation stays under `budget` bytes (cache-sized)."""
         A = P[f"{self.layer}.A"]
-        R = A.shape[0]
+        A0 = P.get(f"{self.layer}.A0")
+        R, r, _ = A.shape
         tot = torch.zeros(R, dtype=A.dtype, device=A.device)
         correct = torch.zeros(R, dtype=A.dtype, device=A.device)
         for pre, y in blocks:
             x, xW = self._x(pre)
+            nb = x.shape[0]
+            XAt = self.buf("eXAt", (R * r, nb), A)
+            self.xa(x, A, XAt)
+            XA0t = None
+            if A0 is not None:
+                XA0t = self.buf("eXA0t", (R * r, nb), A)
+                self.xa(x, A0, XA0t)
             rows = int(max(8, budget // (R * xW.shape[1] * A.element_size())))
-            for j in range(0, x.shape[0], rows):
-                e = min(j + rows, x.shape[0])
-                Z, _, _ = self.zbar(x[j:e], xW[j:e], P, f"e{e - j}")
+            for j in range(0, nb, rows):
+                e = min(j + rows, nb)
+                XA = XAt[:, j:e].view(R, r, e - j).transpose(1, 2)
+                XA0 = (None if XA0t is None
+                       else XA0t[:, j:e].view(R, r, e - j).transpose(1, 2))
+                Z, _, _ = self.zbar(x[j:e], xW[j:e], P, f"e{e - j}", XA=XA, XA0=XA0)
                 lt = self._logits_t(Z, f"e{e - j}")
                 yr = y[j:e].repeat(R).view(1, -1)
                 lse = torch.logsumexp(lt, 0, keepdim=True)
@@ -211,14 +245,16 @@ class TheoryHead(LoRAHead):
     def _x(self, pre: Any) -> tuple[Tensor, Tensor]:
         return pre.z, pre.Wz
 
-    def _out(self, Z: Tensor, y: Tensor, backward: bool,
-             tag: str) -> tuple[Tensor, Tensor | None]:
-        b = Z.shape[1]
-        Z.sub_(y)
-        loss = 0.5 * torch.linalg.vector_norm(Z, dim=-1).square().mean(-1)
+    def _out(self, Z: Tensor, y: Tensor, yp: Tensor | None, backward: bool,
+             tag: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        b = y.shape[0]
+        Z.sub_(y if yp is None else torch.cat([y, yp]))
+        half_sq = 0.5 * torch.linalg.vector_norm(Z, dim=-1).square()       # (R, rows)
+        loss = half_sq[:, :b].mean(-1)
+        lp = half_sq[:, b:].mean(-1) if yp is not None else None
         if not backward:
-            return loss, None
-        return loss, Z.mul_(self.s / b)          # dZ = s·dZ̄ = s(Z̄ − y)/b, in place
+            return loss, lp, None
+        return loss, lp, Z[:, :b].mul_(self.s / b)     # dZ = s·dZ̄ = s(Z̄ − y)/b, in place
 
 
 __all__ = ["LoRAHead", "TheoryHead", "ToyHead", "for_model"]
