@@ -90,6 +90,11 @@ class InitScheme:
     even_rank: bool = False
 
     @property
+    def shape_only(self) -> bool:
+        """The draw reads only W's shape (Gaussian and orthogonal schemes), not its values."""
+        return getattr(self.draw, "shape_only", False)
+
+    @property
     def display(self) -> str:
         return DISPLAY_NAMES[self.name]
 
@@ -104,17 +109,26 @@ class InitScheme:
         generator (runs drawn one after another) or one per run: run k is then exactly the
         single-run init with generator k."""
         self._check(W, r, init_scale)
-        W64 = W.detach().to(torch.float64)
+        # Draws read W's values only for the schemes built from W; the Gaussian and orthogonal
+        # ones see a free stride-0 float64 stand-in of W's shape (no n × n float64 copy).
+        W64 = (torch.zeros((), dtype=torch.float64, device=W.device).expand(W.shape)
+               if self.shape_only else W.detach().to(torch.float64))
         gens = _generators(generator, runs)
-        if self.random or runs is None:
-            pairs = [self.draw(W64, r, g, init_scale) for g in gens]
-        else:  # deterministic: compute once, copy per run
-            pairs = [self.draw(W64, r, gens[0], init_scale)] * len(gens)
-        A = torch.stack([p[0] for p in pairs]) if runs is not None else pairs[0][0]
-        B = torch.stack([p[1] for p in pairs]) if runs is not None else pairs[0][1]
         cast = {"dtype": W.dtype, "device": W.device}
-        return LoRAInit(A.to(**cast).contiguous(), B.to(**cast).contiguous(),
-                        lora_scale(r, alpha, rslora), W.detach(), self.subtract)
+        if runs is None:
+            A, B = self.draw(W64, r, gens[0], init_scale)
+            A, B = A.to(**cast).contiguous(), B.to(**cast).contiguous()
+        else:       # each run's float64 draw cast straight into its slot (no float64 stack)
+            out_f, in_f = W.shape
+            A = torch.empty((len(gens), r, in_f), **cast)
+            B = torch.empty((len(gens), out_f, r), **cast)
+            pair = None
+            for k, g in enumerate(gens):
+                if pair is None or self.random:   # deterministic: computed once, copied
+                    pair = self.draw(W64, r, g, init_scale)
+                A[k].copy_(pair[0])
+                B[k].copy_(pair[1])
+        return LoRAInit(A, B, lora_scale(r, alpha, rslora), W.detach(), self.subtract)
 
     def _check(self, W: Tensor, r: int, init_scale: float) -> None:
         if W.dim() != 2:
@@ -143,24 +157,21 @@ def _generators(generator, runs: int | None) -> list[torch.Generator]:
 # ---- draws (float64, one run) ----------------------------------------------------------
 
 def _randn(shape: tuple[int, ...], g: torch.Generator, std: float) -> Tensor:
-    return torch.randn(shape, generator=g, dtype=torch.float64, device=g.device) * std
-
-
-def _zeros(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
-    out, inp = W.shape
-    return W.new_zeros(r, inp), W.new_zeros(out, r)
+    return torch.randn(shape, generator=g, dtype=torch.float64, device=g.device).mul_(std)
 
 
 def _gauss(sa: Callable[[int, int, int], float], sb: Callable[[int, int, int], float]) -> Draw:
     """A ~ N(0, β sa²), B ~ N(0, β sb²), A drawn first; a std of 0 gives exact zeros."""
     def draw(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
         out, inp = W.shape
-        za, zb = _zeros(W, r)
         root = math.sqrt(beta)
         std_a, std_b = sa(out, inp, r), sb(out, inp, r)
-        A = _randn((r, inp), g, root * std_a).to(W.device) if std_a else za
-        B = _randn((out, r), g, root * std_b).to(W.device) if std_b else zb
+        A = (_randn((r, inp), g, root * std_a).to(W.device) if std_a
+             else W.new_zeros(r, inp))
+        B = (_randn((out, r), g, root * std_b).to(W.device) if std_b
+             else W.new_zeros(out, r))
         return A, B
+    draw.shape_only = True
     return draw
 
 
@@ -179,6 +190,7 @@ def _ortho(eye: bool, match: bool) -> Draw:
         A = (_randn((inp, r // 2), g, 1.0) @ Q[0::2]).T * (ca * root)
         B = (_randn((r // 2, out), g, 1.0).T @ Q[1::2]) * (cb * root)
         return A.to(W.device), B.to(W.device)
+    draw.shape_only = True
     return draw
 
 

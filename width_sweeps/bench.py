@@ -1,14 +1,21 @@
 """`width-sweep bench`: the same grid with the batched engine and the per-run reference loop.
 
 Both sides share the frozen (pretrained) state, built once before either clock starts.  The
-batched side trains the whole grid of the spec's first width (all shards, shared prefix cache,
-test evaluation); the reference side (`toy_models.train.train_reference`, one run at a time)
-trains `reference_runs` runs spread evenly over the grid, and its time is scaled linearly by
-`runs / reference_runs` (every reference run does the same work, so the scaling is exact up to
-noise).  FLOPs are counted with `torch.utils.flop_counter` (matmuls) on tiny shards and
-extrapolated linearly in runs and steps; the floor is that count at the machine's measured
-dense-GEMM rate.  On a shared machine wall times vary with load: process CPU times
-(`*_cpu_s`, summed over threads) and the 1-minute load average are reported beside them.
+batched side trains the first `batched_shards` shards of the spec's first width (CLI default 1;
+0 or None: the whole grid; shared prefix cache, test evaluation) and is scaled by
+`runs / runs timed` (every shard does the same work; the prefix cache is filled by the first
+shard, so this slightly overestimates); the reference side (`toy_models.train.train_reference`,
+one run at a time) trains `reference_runs` runs spread evenly over the grid, and its time is
+scaled linearly by `runs / reference_runs` (every reference run does the same work, so the
+scaling is exact up to noise).
+
+Floors: FLOPs are counted with `torch.utils.flop_counter` (matmuls) on tiny shards and
+extrapolated linearly in runs and steps; the FLOP floor is that count at the machine's measured
+dense-GEMM rate.  The bandwidth floor is the traffic no implementation avoids — per run and
+step the optimizer reads and writes its state and the parameters and the gradient is written
+and read once (Adam: 8 parameter-sized passes, SGD: 3) — at the measured copy bandwidth (bytes
+read + written).  On a shared machine wall times vary with load: process CPU times (`*_cpu_s`,
+summed over threads) and the 1-minute load average are reported beside them.
 """
 from __future__ import annotations
 
@@ -44,6 +51,20 @@ def gemm_gflops(device: torch.device, dtype: torch.dtype, n: int = 2048, reps: i
     return 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
 
 
+def copy_gbs(device: torch.device, dtype: torch.dtype, mb: int = 256, reps: int = 5) -> float:
+    """Measured memory bandwidth (GB/s, bytes read + written) of a large copy."""
+    n = mb * 2**20 // torch.tensor([], dtype=dtype).element_size()
+    a = torch.randn(n, device=device, dtype=dtype)
+    b = torch.empty_like(a)
+    b.copy_(a)
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        b.copy_(a)
+    _sync(device)
+    return 2 * a.numel() * a.element_size() * reps / (time.perf_counter() - t0) / 1e9
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -51,7 +72,8 @@ def _sync(device: torch.device) -> None:
 
 def _count(model, spec: SweepSpec, runs, device, dtype, steps: int, test: bool) -> int:
     from torch.utils.flop_counter import FlopCounterMode
-    sub = dataclasses.replace(spec, steps=steps, test_eval=test, compile=False)  # same FLOPs
+    # same FLOPs; one thread (the flop counter is a thread-local dispatch mode)
+    sub = dataclasses.replace(spec, steps=steps, test_eval=test, compile=False, workers=1)
     with FlopCounterMode(display=False) as fc:
         engine.train_shard(model, sub, runs, device, dtype, cache=engine.PrefixCache())
     return fc.get_total_flops()
@@ -77,13 +99,25 @@ def grid_flops(model, spec: SweepSpec, device, dtype) -> dict[str, float]:
             "per_run_step_flops": float(d), "shared_step_flops": float(c)}
 
 
-def bench(spec_path: str | None = None, *, reference_runs: int = 4, device: str | None = None,
+def grid_bytes(model, spec: SweepSpec) -> dict[str, float]:
+    """Traffic no implementation avoids: the optimizer's passes over parameter-sized tensors
+    (Adam: read p, g, m, v, write p, m, v, and the gradient written once: 8; SGD: 3), per run
+    and step."""
+    runs = spec.runs(spec.widths[0])
+    one = engine.init_params(model, runs[:1])
+    pbytes = sum(p.numel() * p.element_size() for k, p in one.items() if engine.trainable(k))
+    passes = 8 if spec.optimizer == "adam" else 3
+    return {"param_bytes_per_run": float(pbytes),
+            "grid_bytes": float(pbytes * passes * len(runs) * spec.steps)}
+
+
+def bench(spec_path: str | None = None, *, reference_runs: int = 2, device: str | None = None,
           count_flops: bool = True, spec: SweepSpec | None = None,
           batched_shards: int | None = None) -> dict[str, Any]:
     """Time the batched grid and the (scaled) reference loop; JSON-ready dict.
 
     `batched_shards=k` times only the first k shards of the grid and scales by
-    `runs / runs timed` (every shard does the same work); None times the whole grid."""
+    `runs / runs timed` (every shard does the same work); None or 0 times the whole grid."""
     spec = spec or load_spec(spec_path or default_spec_path())
     dev, dtype = models.pick_device(device or spec.device), models.pick_dtype(spec.dtype)
     width = spec.widths[0]
@@ -95,7 +129,7 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 4, device: str 
         torch.cuda.reset_peak_memory_stats(dev)
     cache = engine.PrefixCache()
     t0, c0 = time.perf_counter(), time.process_time()
-    chunks = spec.chunks(width)[:batched_shards]
+    chunks = spec.chunks(width)[:batched_shards or None]
     timed = sum(len(c) for c in chunks)
     for i, chunk in enumerate(chunks):
         engine.train_shard(model, spec, chunk, dev, dtype, cache=cache)
@@ -132,11 +166,18 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 4, device: str 
     print(json.dumps(out), file=sys.stderr, flush=True)      # timings first, FLOPs after
     if count_flops:
         fl = grid_flops(model, spec, dev, dtype)
-        rate = gemm_gflops(dev, dtype)
+        by = grid_bytes(model, spec)
+        rate, bw = gemm_gflops(dev, dtype), copy_gbs(dev, dtype)
         total = fl["train_flops"] + fl["test_flops"]
+        flop_floor, bw_floor = total / rate / 1e9, by["grid_bytes"] / bw / 1e9
+        floor = max(flop_floor, bw_floor)
         out.update({"grid_tflop": round(total / 1e12, 3), **{k2: float(f"{v:.4g}") for k2, v in
                     fl.items()}, "gemm_gflops": round(rate, 1),
-                    "floor_s": round(total / rate / 1e9, 2),
+                    "grid_gb": round(by["grid_bytes"] / 1e9, 1), "copy_gbs": round(bw, 1),
+                    "flop_floor_s": round(flop_floor, 2), "bandwidth_floor_s": round(bw_floor, 2),
+                    "floor_s": round(floor, 2),
                     "achieved_gflops": round(total / batched_s / 1e9, 1),
-                    "fraction_of_floor": round(total / rate / 1e9 / batched_s, 3)})
+                    "achieved_gflops_cpu": round(total / max(batched_cpu, 1e-9) / 1e9, 1),
+                    "fraction_of_floor": round(floor / batched_s, 3),
+                    "fraction_of_floor_cpu": round(floor / max(batched_cpu, 1e-9), 3)})
     return out

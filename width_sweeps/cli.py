@@ -5,7 +5,8 @@
     width-sweep fit DIR [--format text|json] [--tolerance T] [--level L] [--boot B]
                     [--quantity Q ...] [--step T ...]
     width-sweep report DIR
-    width-sweep bench [--spec SPEC] [--reference-runs K] [--device D]
+    width-sweep bench [--spec SPEC] [--reference-runs K] [--batched-shards K] [--device D]
+                      [--no-flops]
 
 Bad input (a spec, a path, an option) prints one line on stderr and exits 2; no traceback
 (set WIDTH_SWEEP_DEBUG=1 to see one).
@@ -58,10 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--predictions", default=None, help="JSON prediction rows (as for fit)")
     b = sub.add_parser("bench", help="batched engine vs per-run reference loop (JSON)")
     b.add_argument("--spec", default=None, help="default: the packaged fig2-bench.toml")
-    b.add_argument("--reference-runs", type=int, default=4)
+    b.add_argument("--reference-runs", type=int, default=2,
+                   help="reference runs timed, spread over the grid, scaled (default 2)")
     b.add_argument("--device", default=None)
-    b.add_argument("--batched-shards", type=int, default=None,
-                   help="time only the first K shards of the grid and scale (default: all)")
+    b.add_argument("--batched-shards", type=int, default=1,
+                   help="time the first K shards of the grid and scale (default 1; 0: all)")
     b.add_argument("--no-flops", action="store_true")
     return p
 

@@ -7,6 +7,7 @@ in-process (`local`) or on a cluster node (`submitit`, any `AutoExecutor` cluste
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,12 +65,22 @@ def run_job(spec_dict: dict[str, Any], out: str, job: Job, device: str,
     return {"width": job.width, "data_sources": model.data_sources(), "device": str(dev)}
 
 
+def _field_defaults() -> dict[str, Any]:
+    """Defaults of the result-changing spec fields added later (a spec.json written before
+    them means their defaults)."""
+    return {f.name: f.default for f in dataclasses.fields(SweepSpec)
+            if f.name in ("probe_every",)}
+
+
 def _check_spec_dir(spec: SweepSpec, out: Path) -> None:
-    """Resume only with the same spec (sweep-defining fields; `device` may differ)."""
+    """Resume only with the same spec (sweep-defining fields; `device` and the other
+    performance knobs of `SweepSpec.PERF_FIELDS` may differ)."""
     p = out / "spec.json"
-    mine = {k: v for k, v in json.loads(json.dumps(spec.to_dict())).items() if k != "device"}
+    skip = set(SweepSpec.PERF_FIELDS)
+    mine = {k: v for k, v in json.loads(json.dumps(spec.to_dict())).items() if k not in skip}
     if p.exists():
-        old = {k: v for k, v in json.loads(p.read_text()).items() if k != "device"}
+        old = {k: v for k, v in (_field_defaults() | json.loads(p.read_text())).items()
+               if k not in skip}
         if old != mine:
             diff = sorted(k for k in set(old) | set(mine) if old.get(k) != mine.get(k))
             raise SpecError(f"spec field '{diff[0]}': differs from the sweep already in {out}")

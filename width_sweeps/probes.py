@@ -124,3 +124,62 @@ def step(st: ProbeState, A: Tensor, B: Tensor, uA: Tensor, uB: Tensor,
     return {"Z_A": rms(st.ZA), "Z_B": rms(st.ZB), "delta1": rms(d1), "delta2": rms(d2),
             "delta3": rms(d3), "dZ_B": rms(dzb), "nu_A": mean_square(A),
             "nu_B": mean_square(B), "nu_W": nu_lora(s, st.A0, B, st.dA, st.dB, st.gA0)}
+
+
+def za(z: Tensor, A: Tensor) -> Tensor:
+    """`z Aᵀ` for every run (R, P, r): z shared (P, in) → one matrix product; else batched."""
+    if z.dim() == 2:
+        R, r, n = A.shape
+        return (A.reshape(R * r, n) @ z.T).view(R, r, z.shape[0]).transpose(1, 2)
+    return torch.matmul(z, A.transpose(1, 2))
+
+
+class Tracker:
+    """Probes on recorded steps only (engine `probe_every`), from parameters before and after.
+
+    Unlike `ProbeState` (which carries `Z_A`, `Z_B` and the sums of updates every step), it
+    keeps θ₀ and, on a recorded step t, copies θ_{t−1} just before the optimizer step; then
+    `ΔA = A_t − A_{t−1}`, `ΔB = B_t − B_{t−1}` (the reference's definitions), `A_t − A₀`,
+    `B_t − B₀` are taken from the parameters directly.  Nothing runs on unrecorded steps."""
+
+    def __init__(self, s: float, A: Tensor, B: Tensor) -> None:
+        self.s = s
+        self.A0, self.B0 = A.detach().clone(), B.detach().clone()
+        self.gA0 = self.A0 @ self.A0.transpose(1, 2)
+        self.Ap = torch.empty_like(self.A0)
+        self.Bp = torch.empty_like(self.B0)
+        self.ZAp: Tensor | None = None
+        self.z: Tensor | None = None            # z_{t−1}: probe-layer input under θ_{t−1}
+
+    def initial(self, A: Tensor, B: Tensor, ZA: Tensor, ZB: Tensor) -> dict[str, Tensor]:
+        """Step-0 values (θ₀): δ's and grad_nu undefined (NaN), ν[W_LoRA] = 0."""
+        nan = torch.full_like(ZB, float("nan"))
+        return {"Z_A": rms(ZA), "Z_B": ZB, "delta1": nan, "delta2": nan, "delta3": nan,
+                "dZ_B": nan, "nu_A": mean_square(A.detach()), "nu_B": mean_square(B.detach()),
+                "nu_W": torch.zeros_like(nan), "grad_nu": nan}
+
+    @torch.no_grad()
+    def before(self, A: Tensor, B: Tensor) -> None:
+        """θ_{t−1} (call just before the optimizer step of a recorded step t)."""
+        self.Ap.copy_(A)
+        self.Bp.copy_(B)
+        self.ZAp = za(self.z, self.Ap)                         # A_{t−1} z_{t−1}
+
+    @torch.no_grad()
+    def after(self, A: Tensor, B: Tensor) -> dict[str, Tensor]:
+        """δ¹, δ², δ³, dZ_B, ν's of step t (call right after the optimizer step)."""
+        s = self.s
+        dA = torch.sub(A, self.Ap, out=self.Ap)                # ΔA_t (in the A_{t−1} buffer)
+        dZA = za(self.z, dA)                                   # ΔA_t z_{t−1}
+        d1 = s * dZA @ self.Bp.transpose(1, 2)                 # s·B_{t−1}ΔA z
+        dB = torch.sub(B, self.Bp, out=self.Bp)                # ΔB_t
+        dBt = dB.transpose(1, 2)
+        d2 = s * self.ZAp @ dBt                                # s·ΔB A_{t−1} z
+        d3 = s * dZA @ dBt                                     # s·ΔB ΔA z
+        dzb = d1 + d2 + d3
+        vals = {"delta1": rms(d1), "delta2": rms(d2), "delta3": rms(d3), "dZ_B": rms(dzb)}
+        dA = torch.sub(A, self.A0, out=self.Ap)                # A_t − A₀
+        dB = torch.sub(B, self.B0, out=self.Bp)                # B_t − B₀
+        vals.update(nu_A=mean_square(A), nu_B=mean_square(B),
+                    nu_W=nu_lora(s, self.A0, B, dA, dB, self.gA0))
+        return vals

@@ -67,14 +67,16 @@ def _keys_frame(res: ShardResult, model: str) -> pd.DataFrame:
 def steps_frame(res: ShardResult, model: str) -> pd.DataFrame:
     """One row per (run, step, quantity) — probes, then test metrics at the last step."""
     keys = _keys_frame(res, model)[KEYS]
-    T1, _, R = res.values.shape
+    S, _, R = res.values.shape
+    steps = res.step_index()                 # the recorded steps (probe_every), last = T
     idx = np.arange(R)
     parts = []
     for qi, q in enumerate(res.quantities):
-        for t in range(T1):
-            parts.append((np.full(R, t), np.full(R, q, dtype=object), res.values[t, qi], idx))
+        for i in range(S):
+            parts.append((np.full(R, steps[i]), np.full(R, q, dtype=object), res.values[i, qi],
+                          idx))
     for q, v in res.test.items():
-        parts.append((np.full(R, T1 - 1), np.full(R, q, dtype=object), v, idx))
+        parts.append((np.full(R, steps[-1]), np.full(R, q, dtype=object), v, idx))
     step = np.concatenate([p[0] for p in parts])
     quantity = np.concatenate([p[1] for p in parts])
     value = np.concatenate([p[2] for p in parts]).astype(np.float64)

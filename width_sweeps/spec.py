@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 MODELS = ("lora-layer", "toy", "mlp5")
 SCHEMES = ("A", "B", "AB", "AB-practical", "AB+", "ortho-eye-const", "ortho-eye-match",
@@ -88,6 +88,16 @@ class SweepSpec:
     model_options: dict[str, Any] = field(default_factory=dict)
     fit: dict[str, Any] = field(default_factory=dict)
     name: str = "sweep"
+    # how often the probes are recorded: every `probe_every` steps plus step 0 and the last
+    # step (1: every step; 0: step 0 and the last step only).  The probe-batch loss (and the
+    # divergence check on it) is computed every step regardless.
+    probe_every: int = 1
+    # performance knobs (they never change results; not compared when a sweep resumes):
+    block_runs: int = 0          # runs trained together per block (0: auto — 8 on CPU, all on GPU)
+    workers: int = 0             # CPU threads training blocks side by side (0: torch's thread count)
+    fused: bool = True           # hand-written forward/backward where the model has one
+
+    PERF_FIELDS: ClassVar[tuple[str, ...]] = ("device", "compile", "block_runs", "workers", "fused")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -185,6 +195,11 @@ def validate(spec: SweepSpec) -> None:
     _check(spec.diverge_factor > 1, "diverge_factor", "must be > 1")
     _check(spec.alpha is None or spec.alpha > 0, "alpha", "must be > 0")
     _check(isinstance(spec.compile, bool), "compile", "must be true or false")
+    _check(isinstance(spec.fused, bool), "fused", "must be true or false")
+    for name in ("probe_every", "block_runs", "workers"):
+        v = getattr(spec, name)
+        _check(isinstance(v, int) and not isinstance(v, bool) and v >= 0, name,
+               f"{v!r} must be a non-negative integer")
     _check(isinstance(spec.model_options, dict), "model_options", "must be a table")
     _check(isinstance(spec.fit, dict), "fit", "must be a table")
 
