@@ -1,0 +1,56 @@
+"""Largest stable rate per width, found by a grid search, and its fitted exponent (issue 4 §5).
+
+A maxlr sweep is an ordinary sweep whose `eta0` is a log-spaced grid with `lr_exponents = ["0"]`
+and `n0 = 1`, so every grid rate is tried at every width, all in one batched computation.  A run
+is *stable* when it never diverged and its per-step feature update stays bounded,
+`max_t RMS(ΔZ_B^t) ≤ tau` (THEORY §2: stable ⇔ γ[Z_B] = 0, i.e. updates of Θ(1)).  Per (width,
+seed), `η_max` is the largest grid rate below which every rate is stable; the exponent of
+`η_max` against n is fitted with the same seed bootstrap as every other quantity and compared
+with `gamma_calc.api.max_lr`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .fit import FitOptions, fit_table
+from .predict import gamma_calc_max_lr
+from .verdict import judge
+
+GROUP = ["model", "scheme", "init_scale", "optimizer", "lr_exponent", "lr_exponent_b", "eps"]
+
+
+def stability(steps: pd.DataFrame, runs: pd.DataFrame, tau: float) -> pd.DataFrame:
+    """Per run: `stable` (never diverged and max_t dZ_B ≤ tau)."""
+    dz = steps[steps.quantity == "dZ_B"].groupby("run_id", observed=True)["value"].max()
+    out = runs.set_index("run_id")[GROUP + ["width", "seed", "eta0", "status"]].copy()
+    out["max_dZ_B"] = dz.reindex(out.index)
+    out["stable"] = (out.status == "ok") & (out.max_dZ_B <= tau)
+    return out.reset_index()
+
+
+def largest_stable(stab: pd.DataFrame) -> pd.DataFrame:
+    """η_max per (config, width, seed): last grid rate before the first unstable one."""
+    rows = []
+    for key, g in stab.groupby(GROUP + ["width", "seed"], observed=True, sort=True):
+        g = g.sort_values("eta0")
+        ok = g.stable.to_numpy()
+        first_bad = int(np.argmin(ok)) if not ok.all() else len(ok)
+        eta = g.eta0.to_numpy()[first_bad - 1] if first_bad > 0 else np.nan
+        rows.append(dict(zip(GROUP + ["width", "seed"], key), eta_max=eta,
+                         at_grid_edge=first_bad in (0, len(ok))))
+    return pd.DataFrame(rows)
+
+
+def maxlr_table(steps: pd.DataFrame, runs: pd.DataFrame, tau: float,
+                opts: FitOptions = FitOptions(), max_lr_fn=gamma_calc_max_lr) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-width η_max table, fitted exponent of η_max vs n with prediction and verdict)."""
+    best = largest_stable(stability(steps, runs, tau))
+    long = best.rename(columns={"eta_max": "value"}).assign(
+        step=0, quantity="eta_max", eta0=0.0, run_id=np.arange(len(best)))
+    fits = fit_table(long, None, opts)
+    fits["predicted"] = [max_lr_fn(o, s) for o, s in zip(fits.optimizer, fits.scheme)]
+    fits["verdict"] = [judge(p, lo, hi, opts.tolerance)
+                       for p, lo, hi in zip(fits.predicted, fits.ci_low, fits.ci_high)]
+    fits["tolerance"] = opts.tolerance
+    return best, fits.drop(columns=["eta0", "step"])

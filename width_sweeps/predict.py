@@ -1,0 +1,84 @@
+"""Predictions from `gamma_calc` for a sweep config — the one place that calls it.
+
+`predict(...)` returns, per (quantity, step), the exact-rational exponent string of the RMS entry
+(INTERFACES: keys Z_A, Z_B, delta1..3, A, B).  The sweep adds: `nu_A = 2·γ[A]`, `nu_B = 2·γ[B]`
+(mean squares), and `dZ_B = max(δ¹, δ², δ³)` (the γ-sum rule, THEORY §1).  Quantities without a
+prediction map to None.  Tests inject a `PredictFn` instead of importing gamma_calc.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Callable, Optional
+
+Exp = Optional[str]
+PredictFn = Callable[..., dict[tuple[str, int], Exp]]
+DIRECT = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
+
+
+class PredictionUnavailable(RuntimeError):
+    """gamma_calc cannot be imported or cannot predict this config."""
+
+
+def to_frac(e: Exp) -> Fraction | None:
+    """Exact rational of an exponent string; "-oo" → None-like sentinel handled by callers."""
+    if e is None or e == "-oo":
+        return None
+    return Fraction(e)
+
+
+def fmt(f: Fraction) -> str:
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def double(e: Exp) -> Exp:
+    """2·γ (for mean squares); "-oo" stays "-oo"."""
+    return e if e in (None, "-oo") else fmt(2 * Fraction(e))
+
+
+def emax(*es: Exp) -> Exp:
+    """γ of a sum: the max; "-oo" is neutral, None (undefined) makes the result undefined."""
+    if any(e is None for e in es):
+        return None
+    finite = [Fraction(e) for e in es if e != "-oo"]
+    return fmt(max(finite)) if finite else "-oo"
+
+
+def expand(exponents: dict[str, list[Exp]], steps: int) -> dict[tuple[str, int], Exp]:
+    """gamma_calc's per-key lists → the sweep's (quantity, step) map."""
+    out: dict[tuple[str, int], Exp] = {}
+    for t in range(steps + 1):
+        get = (lambda k: exponents[k][t] if k in exponents and t < len(exponents[k]) else None)
+        for q in DIRECT:
+            out[(q, t)] = get(q)
+        out[("nu_A", t)] = double(get("A"))
+        out[("nu_B", t)] = double(get("B"))
+        out[("dZ_B", t)] = emax(get("delta1"), get("delta2"), get("delta3")) if t else None
+    return out
+
+
+def gamma_calc_predict(*, optimizer: str, scheme: str, lr_exponent: str, lr_exponent_b: str,
+                       eps: str, steps: int) -> dict[tuple[str, int], Exp]:
+    """Call `gamma_calc.api.predict` for a named scheme (INTERFACES)."""
+    try:
+        from gamma_calc.api import predict
+    except ImportError as exc:
+        raise PredictionUnavailable(f"gamma_calc.api is not available ({exc})") from None
+    lr_b = None if lr_exponent_b == lr_exponent else lr_exponent_b
+    try:
+        p = predict(optimizer=optimizer, scheme=scheme, lr_a=lr_exponent, lr_b=lr_b, eps=eps,
+                    steps=steps)
+    except (KeyError, ValueError, NotImplementedError) as exc:
+        raise PredictionUnavailable(f"gamma_calc cannot predict {scheme}: {exc}") from None
+    return expand(p.exponents, steps)
+
+
+def gamma_calc_max_lr(optimizer: str, scheme: str) -> Exp:
+    """`gamma_calc.api.max_lr` (largest stable equal-rate exponent), or None if unavailable."""
+    try:
+        from gamma_calc.api import max_lr
+    except ImportError:
+        return None
+    try:
+        return str(max_lr(optimizer, scheme))
+    except Exception:  # noqa: BLE001 — an unpredictable config is reported as "n/a"
+        return None

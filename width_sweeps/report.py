@@ -1,0 +1,123 @@
+"""Human-readable output: the text fit table (`fit`) and the markdown report with log-log plots
+(`report`): verdict table, Theorem-1 table, max-lr table, and per quantity a plot of the seed
+mean (± one standard deviation over seeds) against width per config, on log-log axes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .analyze import analyze
+from .fit import FitOptions
+from .results import load
+
+CORE = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
+SHOW = ["quantity", "step", "scheme", "lr_exponent", "eps", "predicted", "fitted", "ci_low",
+        "ci_high", "local", "n_widths", "verdict"]
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        if np.isnan(v):
+            return "—"
+        return "-oo" if v == -np.inf else f"{v:+.3f}"
+    return "—" if v is None else str(v)
+
+
+def table(df: pd.DataFrame, cols: list[str], markdown: bool = False) -> str:
+    cols = [c for c in cols if c in df.columns]
+    rows = [[_fmt(v) for v in r] for r in df[cols].itertuples(index=False)]
+    if markdown:
+        head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+        return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
+    w = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
+    line = lambda r: "  ".join(x.rjust(w[i]) for i, x in enumerate(r))  # noqa: E731
+    return "\n".join([line(cols)] + [line(r) for r in rows])
+
+
+def summary(df: pd.DataFrame) -> str:
+    c = df.verdict.value_counts() if "verdict" in df else {}
+    return ", ".join(f"{k}: {int(c.get(k, 0))}" for k in ("pass", "fail", "n/a"))
+
+
+def fits_text(fits: pd.DataFrame, t1: pd.DataFrame, opts: FitOptions, notes: list[str]) -> str:
+    """The `fit --format text` output."""
+    out = [f"fits: slope of log q vs log n, {opts.level:.0%} bootstrap CI over seeds "
+           f"({opts.n_boot} draws); verdict pass when the prediction lies in the CI widened "
+           f"by ±{opts.tolerance}", table(fits, SHOW + (["eta_max"] if "eta_max" in fits else [])),
+           f"[{summary(fits)}]"]
+    if len(t1):
+        out += ["", "Theorem 1: slope of fitted γ against ε (theory: −1 bound init, −2 zero)",
+                table(t1, ["quantity", "step", "scheme", "lr_exponent", "eps_values",
+                           "predicted", "fitted", "ci_low", "ci_high", "verdict"])]
+    out += [f"note: {n}" for n in notes]
+    return "\n".join(out)
+
+
+def plot_quantity(steps: pd.DataFrame, runs: pd.DataFrame, q: str, step_list: list[int],
+                  path: Path) -> None:
+    """Seed mean ± sd of `q` against width, one line per (scheme, rate, ε, step)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ok = runs.loc[runs.status == "ok", "run_id"]
+    d = steps[(steps.quantity == q) & steps.step.isin(step_list) & steps.run_id.isin(ok)]
+    d = d[np.isfinite(d.value) & (d.value > 0)]
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    cfg = ["scheme", "lr_exponent", "eps", "init_scale", "eta0"]
+    colors = plt.get_cmap("tab10")
+    styles = ["-", "--", ":", "-."]
+    for ci, (key, gc) in enumerate(d.groupby(cfg, observed=True)):
+        for si, (t, g) in enumerate(gc.groupby("step")):
+            s = g.groupby("width").value.agg(["mean", "std"]).reset_index()
+            label = f"{key[0]} c={key[1]} ε={key[2]} β={key[3]:g} t={t}"
+            ax.errorbar(s.width, s["mean"], yerr=s["std"].fillna(0), marker="o", ms=3,
+                        color=colors(ci % 10), ls=styles[si % 4], label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("width n")
+    ax.set_ylabel(q)
+    ax.set_title(f"{q} vs width")
+    if len(d):
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(out: str | Path) -> Path:
+    """`DIR/report.md` + `DIR/plots/*.png`."""
+    out = Path(out)
+    res = analyze(out)
+    steps, runs = load(out)
+    plots = out / "plots"
+    plots.mkdir(exist_ok=True)
+    md = [f"# Width sweep report: {out.name}", "",
+          f"{len(runs)} runs, widths {sorted(runs.width.unique().tolist())}, "
+          f"{int((runs.status == 'diverged').sum())} diverged.", ""]
+    if len(res.maxlr):
+        md += ["## Largest stable rate", "", table(res.maxlr, ["scheme", "optimizer", "predicted",
+               "fitted", "ci_low", "ci_high", "local", "n_widths", "verdict"], True), ""]
+    if len(res.fits):
+        core = res.fits[res.fits.quantity.isin(CORE) & (res.fits.step >= 1)]
+        md += ["## Verdicts", "", f"Tolerance ±{res.options.tolerance}, "
+               f"{res.options.level:.0%} bootstrap CI over seeds; all quantities: "
+               f"[{summary(res.fits)}], shown ({', '.join(CORE)}, steps ≥ 1): "
+               f"[{summary(core)}]; every row is in `fits.parquet`.", "",
+               table(core, SHOW, True), ""]
+    if len(res.theorem1):
+        md += ["## Theorem 1 (slope of γ against ε)", "", table(res.theorem1, ["quantity",
+               "step", "scheme", "eps_values", "predicted", "fitted", "ci_low", "ci_high",
+               "verdict"], True), ""]
+    T = int(steps.step.max())
+    show = sorted({s for s in (1, 2, 3, T) if s <= T})
+    for q in ("Z_A", "Z_B", "delta1", "delta2", "delta3", "nu_W", "loss"):
+        if (steps.quantity == q).any() and steps.width.nunique() > 1:
+            plot_quantity(steps, runs, q, show, plots / f"{q}.png")
+            md += [f"![{q}](plots/{q}.png)", ""]
+    md += [f"note: {n}" for n in res.notes]
+    path = out / "report.md"
+    path.write_text("\n".join(md) + "\n")
+    return path
