@@ -78,8 +78,12 @@ def grid_flops(model, spec: SweepSpec, device, dtype) -> dict[str, float]:
 
 
 def bench(spec_path: str | None = None, *, reference_runs: int = 4, device: str | None = None,
-          count_flops: bool = True, spec: SweepSpec | None = None) -> dict[str, Any]:
-    """Time the batched grid and the (scaled) reference loop; JSON-ready dict."""
+          count_flops: bool = True, spec: SweepSpec | None = None,
+          batched_shards: int | None = None) -> dict[str, Any]:
+    """Time the batched grid and the (scaled) reference loop; JSON-ready dict.
+
+    `batched_shards=k` times only the first k shards of the grid and scales by
+    `runs / runs timed` (every shard does the same work); None times the whole grid."""
     spec = spec or load_spec(spec_path or default_spec_path())
     dev, dtype = models.pick_device(device or spec.device), models.pick_dtype(spec.dtype)
     width = spec.widths[0]
@@ -91,12 +95,16 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 4, device: str 
         torch.cuda.reset_peak_memory_stats(dev)
     cache = engine.PrefixCache()
     t0, c0 = time.perf_counter(), time.process_time()
-    for i, chunk in enumerate(spec.chunks(width)):
+    chunks = spec.chunks(width)[:batched_shards]
+    timed = sum(len(c) for c in chunks)
+    for i, chunk in enumerate(chunks):
         engine.train_shard(model, spec, chunk, dev, dtype, cache=cache)
-        print(f"bench: shard {i + 1}/{len(spec.chunks(width))} "
-              f"{time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+        print(f"bench: shard {i + 1}/{len(chunks)} {time.perf_counter() - t0:.0f}s",
+              file=sys.stderr, flush=True)
     _sync(dev)
     batched_s, batched_cpu = time.perf_counter() - t0, time.process_time() - c0
+    measured_batched = batched_s
+    batched_s, batched_cpu = batched_s * len(runs) / timed, batched_cpu * len(runs) / timed
     peak = (torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     k = max(1, min(reference_runs, len(runs)))
@@ -113,6 +121,9 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 4, device: str 
         "dtype": spec.dtype, "peak_mem_mb": round(peak, 1), "reference_runs_measured": k,
         "reference_measured_s": round(ref_measured, 2),
         "reference_scaling": f"measured {k} runs spread over the grid, x {len(runs)}/{k}",
+        "batched_runs_measured": timed, "batched_measured_s": round(measured_batched, 2),
+        "batched_scaling": ("whole grid" if timed == len(runs) else
+                            f"measured {len(chunks)} shard(s) = {timed} runs, x {len(runs)}/{timed}"),
         "frozen_build_s": round(build_s, 2), "threads": torch.get_num_threads(),
         "batched_cpu_s": round(batched_cpu, 2),
         "reference_cpu_s": round(ref_cpu * len(runs) / k, 2),

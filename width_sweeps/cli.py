@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--spec", default=None, help="default: the packaged fig2-bench.toml")
     b.add_argument("--reference-runs", type=int, default=4)
     b.add_argument("--device", default=None)
+    b.add_argument("--batched-shards", type=int, default=None,
+                   help="time only the first K shards of the grid and scale (default: all)")
     b.add_argument("--no-flops", action="store_true")
     return p
 
@@ -119,7 +121,8 @@ def _cmd_report(a: argparse.Namespace) -> int:
 def _cmd_bench(a: argparse.Namespace) -> int:
     from .bench import bench
     print(json.dumps(bench(a.spec, reference_runs=a.reference_runs, device=a.device,
-                           count_flops=not a.no_flops), indent=1))
+                           count_flops=not a.no_flops, batched_shards=a.batched_shards),
+                     indent=1))
     return 0
 
 

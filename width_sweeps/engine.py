@@ -129,9 +129,11 @@ def evaluate(model: SweepModel, params: Params, cache: PrefixCache, block: int =
     tot_loss, tot_acc, has_acc = 0.0, 0.0, False
     for i in range(0, X.shape[0], block):
         pre_blk = cache.get(("test", i, block), lambda: model.prefix(X[i:i + block]))
-        for j in range(0, min(block, X.shape[0] - i), chunk):
-            y = Y[i + j:i + j + chunk]
-            out = model.head(slice_rows(pre_blk, j, j + chunk), params)
+        rows = min(block, X.shape[0] - i)
+        for j in range(0, rows, chunk):
+            e = min(j + chunk, rows)
+            y = Y[i + j:i + e]
+            out = model.head(slice_rows(pre_blk, j, e), params)
             tot_loss = tot_loss + model.loss(out, y) * y.shape[0]
             acc = accuracy(out, y)
             if acc is not None:

@@ -126,3 +126,12 @@ def test_compiled_adam_equals_reference() -> None:
     m = models.build(spec, 16, CPU, F64)
     runs = spec.runs(16)
     compare(engine.train_shard(m, spec, runs, CPU, F64), reference.train_reference(m, spec, runs))
+
+
+def test_evaluate_blocks_and_chunks_agree() -> None:
+    spec = small_spec("mlp5", "adam")
+    m = models.build(spec, 16, CPU, F64)
+    params = engine.init_params(m, spec.runs(16)[:5])
+    whole = engine.evaluate(m, params, engine.PrefixCache(), block=1024, budget=1 << 30)
+    parts = engine.evaluate(m, params, engine.PrefixCache(), block=10, budget=1)  # chunks of 8
+    np.testing.assert_allclose(parts["test_loss"], whole["test_loss"], rtol=1e-12)
