@@ -72,7 +72,7 @@ def configs(mode: str) -> list[Config]:
     at which the toy learns well (seed 000 Fig. 2 grid).  The toy uses rank 8 so that small
     widths keep r ≪ n; tolerance 0.1 on the toy (its width range is narrower: 8–32×)."""
     quick = mode == "quick"
-    theory = Config("lora-layer", tuple(2 ** k for k in (range(8, 14) if quick else range(8, 17))),
+    theory = Config("lora-layer", tuple(2 ** k for k in (range(9, 15) if quick else range(8, 17))),
                     4 if quick else 10, 4 if quick else 6, 1.0, 4, 1, 1, "float64", 0.05,
                     CONFIGS)
     toy_w = (64, 128, 256, 512) if quick else (128, 256, 512, 1024, 4096)

@@ -5,7 +5,7 @@ mean over seeds, blow-ups marked — as a plot and as a table like the blog's.
 The blog fine-tuned Qwen2.5-1.5B on no_robots at 7 rates 1e−4…1e−2 with 4 seeds; we fine-tune the
 MNIST-pretrained toy on Fashion-MNIST (Adam, 100 steps, batch 64, r = 32).  Our rate grid keeps
 the blog's 1–2–5 spacing over two decades, shifted to where the toy goes from slow to unstable
-(20× the blog's rates at n = 512, 5× at n = 4096 — Adam's stable rate falls with width).  A run
+(20× the blog's rates at n = 512, 10× at n = 4096 — Adam's stable rate falls with width).  A run
 has *blown up* when it diverged or its Fashion-MNIST test loss ends above ln 10 (worse than a
 uniform guess).  Claims tested (blog's conclusions): Standard reaches the lowest loss; Standard
 tolerates the highest rate; Reversed and Ortho-QR (match) blow up at a lower rate than Standard.
@@ -61,7 +61,7 @@ class Config:
 def config(mode: str) -> Config:
     if mode == "quick":
         return Config(512, 2, 20.0, 500, 2000)
-    return Config(4096, 4, 5.0, 2000, None)
+    return Config(4096, 4, 10.0, 2000, None)
 
 
 def measure(cfg: Config, ctx: Context) -> pd.DataFrame:
