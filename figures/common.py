@@ -12,11 +12,12 @@ import platform
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def device_label(name: str = "auto") -> str:
 def git_revision() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                             capture_output=True, timeout=10).stdout.strip()
+                             capture_output=True, timeout=10, check=False).stdout.strip()
         return out or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"

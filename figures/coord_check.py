@@ -50,13 +50,13 @@ class Config:
     model_options: tuple[tuple[str, object], ...] = ()
 
     def spec(self) -> dict:
-        return dict(name=f"coord-{self.model}", model=self.model, widths=list(self.widths),
-                    schemes=sorted({s for s, _ in self.configs}), optimizer="adam",
-                    eta0=[self.eta0], n0=1, lr_exponents=sorted({c for _, c in self.configs}),
-                    seeds=self.seeds, steps=self.steps, batch_size=self.batch_size,
-                    probe_batch=self.probe_batch, rank=self.rank, dtype=self.dtype,
-                    runs_per_shard=256, test_eval=False, model_options=dict(self.model_options),
-                    fit={"tolerance": self.tolerance, "n_boot": 1000, "local_widths": 3})
+        return {"name": f"coord-{self.model}", "model": self.model, "widths": list(self.widths),
+                    "schemes": sorted({s for s, _ in self.configs}), "optimizer": "adam",
+                    "eta0": [self.eta0], "n0": 1, "lr_exponents": sorted({c for _, c in self.configs}),
+                    "seeds": self.seeds, "steps": self.steps, "batch_size": self.batch_size,
+                    "probe_batch": self.probe_batch, "rank": self.rank, "dtype": self.dtype,
+                    "runs_per_shard": 256, "test_eval": False, "model_options": dict(self.model_options),
+                    "fit": {"tolerance": self.tolerance, "n_boot": 1000, "local_widths": 3}}
 
     def label(self) -> str:
         what = "theory layer" if self.model == "lora-layer" else "MNIST→Fashion-MNIST toy"
@@ -127,7 +127,7 @@ def plot(cfg: Config, steps: pd.DataFrame, runs: pd.DataFrame, fits: pd.DataFram
     T = int(steps.step.max())
     rows = len(cfg.configs)
     with style.rc():
-        fig, axes = style.figure(rows, len(QUANTITIES), size=(11, 1.9 * rows + 1.0),
+        fig, axes = style.figure(rows, len(QUANTITIES), size=(12, 2.1 * rows + 1.0),
                                  footer=common.footer(name, ctx, cfg.label()),
                                  title=f"Coordinate check — {cfg.label().split(',')[0]}: "
                                        f"RMS entry vs width (seed mean ± sd; bold t = {HEADLINE})")
@@ -145,11 +145,10 @@ def plot(cfg: Config, steps: pd.DataFrame, runs: pd.DataFrame, fits: pd.DataFram
                                 alpha=1.0 if bold else 0.25, lw=1.6 if bold else 0.8,
                                 marker="o" if bold else None, ms=3, capsize=0,
                                 label=f"t = {t}" if bold else None)
-                _annotate(ax, fits, s, c, q, g[g.step == HEADLINE])
+                head = f"RMS {LABELS[q]}\n" if i == 0 else ""
+                _annotate(ax, fits, s, c, q, g[g.step == HEADLINE], head)
                 style.log2_width_axis(ax, cfg.widths)
                 ax.set_yscale("log")
-                if i == 0:
-                    ax.set_title(f"RMS {LABELS[q]}")
                 if j == 0:
                     ax.set_ylabel(f"{style.name(s)}\nc = {c}\nRMS entry")
                 if i < rows - 1:
@@ -163,12 +162,13 @@ def _log_err(g: pd.DataFrame) -> np.ndarray:
     return np.vstack([np.exp(m) - np.exp(m - sd), np.exp(m + sd) - np.exp(m)])
 
 
-def _annotate(ax, fits: pd.DataFrame, s: str, c: str, q: str, g: pd.DataFrame) -> None:
+def _annotate(ax, fits: pd.DataFrame, s: str, c: str, q: str, g: pd.DataFrame,
+              head: str = "") -> None:
+    """Predicted slope through the t = 3 data; the fit and verdict as the panel's title."""
     row = fits[(fits.scheme == s) & (fits.lr_exponent == c) & (fits.quantity == q)
                & (fits.step == HEADLINE)]
     if not len(row):
-        ax.text(0.5, 0.5, "exactly 0" if not len(g) else "no fit", transform=ax.transAxes,
-                ha="center", va="center", fontsize=7, color="0.4")
+        ax.set_title(head + ("exactly 0" if not len(g) else "no fit"), fontsize=7.5)
         return
     r = row.iloc[0]
     pred = r.predicted
@@ -179,10 +179,8 @@ def _annotate(ax, fits: pd.DataFrame, s: str, c: str, q: str, g: pd.DataFrame) -
         ax.plot(x, np.exp(anchor + common.frac(pred) * lx), **style.PREDICTION, zorder=0)
     mark = {"pass": "✓", "fail": "✗"}.get(r.verdict, "")
     col = {"pass": "#1a7f37", "fail": "#cf222e"}.get(r.verdict, "0.3")
-    txt = (f"fit {common.fmt_exp(r.fitted)} {common.fmt_ci(r.ci_low, r.ci_high, 2)}\n"
-           f"θ {pred} {mark}")
-    ax.text(0.03, 0.97, txt, transform=ax.transAxes, ha="left", va="top", fontsize=6.5,
-            color=col, bbox=dict(fc="white", ec="none", alpha=0.8, pad=1))
+    ax.set_title(f"{head}fit {common.fmt_exp(r.fitted)} {common.fmt_ci(r.ci_low, r.ci_high, 2)}"
+                 f", θ {pred} {mark}", fontsize=7.5, color=col)
 
 
 def details(cfg: Config, fits: pd.DataFrame) -> str:

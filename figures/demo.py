@@ -39,7 +39,7 @@ def run_all(ctx: common.Context, names: list[str] | None = None) -> list[common.
         try:
             mod = importlib.import_module(f"figures.{name}")
             res = mod.run(ctx)
-        except Exception as exc:  # noqa: BLE001 — recorded as a failure row
+        except Exception as exc:  # noqa: BLE001  (recorded as a failure row)
             res = report.failure_result(name, title, exc, time.perf_counter() - t0)
         res.seconds = res.seconds or time.perf_counter() - t0
         print(f"      {res.seconds:5.0f} s  {report.summary(res.claims)}"

@@ -19,6 +19,7 @@ Prop. 2 "predicts" ν[W_LoRA] when measured/predicted lies in [1/2, 2] (it is a 
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -59,9 +60,9 @@ def config(mode: str) -> Config:
 
 
 def _base(name: str, steps: int, width: int, **kw) -> dict:
-    return dict(name=name, model="mlp5", widths=[width], schemes=["A"], n0=width, seeds=1,
-                steps=steps, batch_size=64, probe_batch=64, rank=R, dtype="float32",
-                test_eval=False, model_options=dict(MLP_OPTS)) | kw
+    return {"name": name, "model": "mlp5", "widths": [width], "schemes": ["A"], "n0": width, "seeds": 1,
+                "steps": steps, "batch_size": 64, "probe_batch": 64, "rank": R, "dtype": "float32",
+                "test_eval": False, "model_options": dict(MLP_OPTS)} | kw
 
 
 # ---- (a) Proposition 1 ---------------------------------------------------------------------
@@ -77,6 +78,7 @@ def measure_a(cfg: Config, ctx: Context) -> pd.DataFrame:
     """One-off reference runs (toy_models.train_reference with mlp5.Prop1Split), float64.
     Tidy (optimizer, setting, step, quantity, value) with ‖A‖/α_A, ‖B‖/α_B of layer L2."""
     import torch
+
     from toy_models.mlp5 import MLP5, Prop1Split, teacher_data
     from toy_models.train import TrainConfig, train_reference
     dev = common.torch_device(ctx.device)
@@ -100,7 +102,7 @@ def measure_a(cfg: Config, ctx: Context) -> pd.DataFrame:
 
 def claims_a(a: pd.DataFrame) -> list[Claim]:
     out, far = [], []
-    base = list(settings())[0]
+    base = next(iter(settings()))
     for opt in ("sgd", "adam"):
         d = a[a.optimizer == opt].pivot_table(index=["quantity", "step"], columns="setting",
                                               values="value")
@@ -177,6 +179,7 @@ def measure_b(cfg: Config, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
 def linear_baseline(cfg: Config, ctx: Context) -> pd.DataFrame:
     """The 'Linear' baseline (LoRA layers replaced by plainly trained V = W), reference loop."""
     import torch
+
     from toy_models.mlp5 import MLP5, teacher_data
     from toy_models.train import TrainConfig, train_reference
     dev = common.torch_device(ctx.device)
@@ -233,7 +236,7 @@ def claims_b(steps: pd.DataFrame, lin: pd.DataFrame, T: int) -> list[Claim]:
     finals = {b: predictions(steps, "A", b) for b in BETAS}
     cells = {b: f[f.step == T].measured.to_numpy() for b, f in finals.items()}
     parts, verdicts = [], []
-    for b0, b1 in zip(BETAS, BETAS[1:]):
+    for b0, b1 in itertools.pairwise(BETAS):
         est, lo, hi = common.bootstrap(cells, lambda m, b0=b0, b1=b1: m[b1] / m[b0])
         parts.append((f"β {b1:g}/{b0:g}: {est:.1f}", f"[{lo:.1f}, {hi:.1f}]"))
         verdicts.append("pass" if lo > 1 else "fail")

@@ -30,12 +30,12 @@ class Config:
     per_octave: int = 4
 
     def spec(self) -> dict:
-        return dict(name="maxlr", model="lora-layer", widths=list(self.widths),
-                    schemes=list(SCHEMES), optimizer="adam",
-                    eta0={"from": self.eta_from, "to": 1.0, "per_octave": self.per_octave},
-                    n0=1, lr_exponents=["0"], seeds=self.seeds, steps=self.steps, batch_size=1,
-                    probe_batch=1, rank=4, dtype="float64", runs_per_shard=1024,
-                    test_eval=False, fit={"maxlr": True, "tau": self.tau, "tolerance": 0.05})
+        return {"name": "maxlr", "model": "lora-layer", "widths": list(self.widths),
+                    "schemes": list(SCHEMES), "optimizer": "adam",
+                    "eta0": {"from": self.eta_from, "to": 1.0, "per_octave": self.per_octave},
+                    "n0": 1, "lr_exponents": ["0"], "seeds": self.seeds, "steps": self.steps, "batch_size": 1,
+                    "probe_batch": 1, "rank": 4, "dtype": "float64", "runs_per_shard": 1024,
+                    "test_eval": False, "fit": {"maxlr": True, "tau": self.tau, "tolerance": 0.05}}
 
     def label(self) -> str:
         return (f"theory layer, Adam, r = 4, rate grid 2^-13…1 (×2^(1/{self.per_octave})), "

@@ -62,12 +62,12 @@ def write_report(results: list[FigureResult], out: Path, *, mode: str, device: s
     out.mkdir(parents=True, exist_ok=True)
     claims = [c for r in results for c in r.claims]
     md = ["# gammakit verification report", "",
-          f"Mode **{mode}** on {device}, gammakit {revision}, "
-          f"{datetime.now().strftime('%Y-%m-%d %H:%M')}, {seconds:.0f} s in all. "
-          f"Verdicts: **{summary(claims)}**.", "",
-          "Each row is one claim of the papers (THEORY.md), the exponent or effect the theory "
-          "predicts (`gamma_calc` where it applies), what we measured, a 95 % bootstrap "
-          "interval over seeds, and the verdict (the rule is in each figure's section below).",
+          (f"Mode **{mode}** on {device}, gammakit {revision}, "
+           f"{datetime.now().strftime('%Y-%m-%d %H:%M')}, {seconds:.0f} s in all. "
+           f"Verdicts: **{summary(claims)}**."), "",
+          ("Each row is one claim of the papers (THEORY.md), the exponent or effect the theory "
+           "predicts (`gamma_calc` where it applies), what we measured, a 95 % bootstrap "
+           "interval over seeds, and the verdict (the rule is in each figure's section below)."),
           "", claims_table(claims), ""]
     for r in results:
         md += [f"## {r.title}", "", f"*{r.tests}*", ""]

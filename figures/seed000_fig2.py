@@ -38,9 +38,10 @@ class Config:
     compile: bool
 
     def spec(self) -> dict:
-        from width_sweeps.spec import load_spec
         from pathlib import Path
+
         import width_sweeps
+        from width_sweeps.spec import load_spec
         base = load_spec(Path(width_sweeps.__file__).parent / "specs" / "fig2.toml").to_dict()
         opts = dict(base.get("model_options", {}))
         if self.pretrain_steps != 2000:
@@ -150,17 +151,17 @@ def plot(cfg: Config, runs: pd.DataFrame, eta_star: float, ctx: Context):
             vals = np.concatenate([g.to_numpy().ravel() for g in gs])
             vals = vals[np.isfinite(vals)]
             if metric == "final_test_acc":
-                kw = dict(cmap="viridis", vmin=0, vmax=max(vals.max(), 1e-3))
-                fmt = lambda v: f"{v:.0f}"  # noqa: E731
+                kw = {"cmap": "viridis", "vmin": 0, "vmax": max(vals.max(), 1e-3)}
+                fmt = lambda v: f"{v:.0f}"
             else:
-                kw = dict(cmap="viridis_r", norm=LogNorm(max(vals.min(), 1e-3), vals.max()))
-                fmt = lambda v: f"{v:.2f}" if v < 10 else f"{v:.0f}"  # noqa: E731
+                kw = {"cmap": "viridis_r", "norm": LogNorm(max(vals.min(), 1e-3), vals.max())}
+                fmt = lambda v: f"{v:.2f}" if v < 10 else f"{v:.0f}"
             for j, s in enumerate(SCHEMES):
                 _heat(axes[i, j], gs[j], kw, fmt, f"{style.name(s)}: {what}"
                       + (" (%)" if metric == "final_test_acc" else ""), fig)
             lim = np.nanmax(np.abs(diff.to_numpy())) or 1.0
-            _heat(axes[i, 2], diff, dict(cmap="RdBu" if metric == "final_test_acc" else "RdBu_r",
-                                         norm=TwoSlopeNorm(0, -lim, lim)),
+            _heat(axes[i, 2], diff, {"cmap": "RdBu" if metric == "final_test_acc" else "RdBu_r",
+                                         "norm": TwoSlopeNorm(0, -lim, lim)},
                   (lambda v: f"{v:+.0f}") if metric == "final_test_acc"
                   else (lambda v: f"{v:+.2f}"),
                   f"Init[AB+] − Init[A]: {what}" + (" (points)" if metric == "final_test_acc"

@@ -46,10 +46,10 @@ class Config:
             opts["pretrain_steps"] = self.pretrain_steps
         if self.n_test:
             opts["n_test"] = self.n_test
-        return dict(name="seed001", model="toy", widths=[self.width], schemes=list(SCHEMES),
-                    optimizer="adam", eta0=self.rates, n0=self.width, seeds=self.seeds,
-                    steps=100, batch_size=64, probe_batch=16, rank=32, dtype="float32",
-                    runs_per_shard=256, test_eval=True, model_options=opts)
+        return {"name": "seed001", "model": "toy", "widths": [self.width], "schemes": list(SCHEMES),
+                    "optimizer": "adam", "eta0": self.rates, "n0": self.width, "seeds": self.seeds,
+                    "steps": 100, "batch_size": 64, "probe_batch": 16, "rank": 32, "dtype": "float32",
+                    "runs_per_shard": 256, "test_eval": True, "model_options": opts}
 
     def label(self) -> str:
         pre = "" if self.pretrain_steps == 2000 else f", pretrained {self.pretrain_steps} steps"

@@ -39,6 +39,7 @@ def config(mode: str) -> Config:
 
 def pretrained_weight(cfg: Config):
     import torch
+
     from toy_models.toy import ToyModel, load_or_pretrain
     frozen, _ = load_or_pretrain(ToyModel(width=cfg.width, pretrain_steps=cfg.pretrain_steps))
     return frozen.W.to(torch.float64)
@@ -56,6 +57,7 @@ def spectra(W) -> dict[str, np.ndarray]:
 def gains(s: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ρ[r], Q[r] for every r in `ranks` (toy_models.spectral's definitions, vectorised)."""
     import torch
+
     from toy_models.spectral import concentration, gain
     st = torch.as_tensor(s)
     rho = np.array([float(concentration(st, int(r))) for r in ranks])
@@ -66,6 +68,7 @@ def gains(s: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def magnitudes(W, r: int) -> dict[str, dict[str, float]]:
     """ν[A₀], ν[B₀], ν[s B₀A₀] and k₁ of registry inits at rank r (s = 1)."""
     import torch
+
     from toy_models.inits import get_scheme
     n, m = W.shape
     out = {}

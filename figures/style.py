@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
-from toy_models.inits import DISPLAY_NAMES, PAPER_NAMES  # noqa: E402
+from toy_models.inits import DISPLAY_NAMES, PAPER_NAMES
 
 COLORS: dict[str, str] = {
     "A": "#0072B2", "B": "#D55E00", "AB": "#009E73", "AB-practical": "#56B4E9",
@@ -32,8 +32,8 @@ _PAPER_ALIAS = {
             "ortho-qr-const": "Ortho QR (Const)", "ortho-qr-match": "Ortho QR (Match)"},
     "003": {"A": "Noise & Zeros"},
 }
-PREDICTION = dict(color="0.25", ls="--", lw=1.0)      # gamma_calc's predicted lines
-REFERENCE = dict(color="0.55", ls=":", lw=1.0)        # guides (−ε, −2ε, …)
+PREDICTION = {"color": "0.25", "ls": "--", "lw": 1.0}      # gamma_calc's predicted lines
+REFERENCE = {"color": "0.55", "ls": ":", "lw": 1.0}        # guides (−ε, −2ε, …)
 
 RC = {
     "font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "legend.fontsize": 7,
@@ -91,7 +91,7 @@ def log2_width_axis(ax, widths=None) -> None:
     from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
     ax.set_xscale("log", base=2)
     if widths is not None:
-        ticks = sorted(set(float(w) for w in widths))
+        ticks = sorted({float(w) for w in widths})
         if len(ticks) > 5:                       # keep the labels apart in small panels
             ticks = ticks[::-2][::-1]
         ax.xaxis.set_major_locator(FixedLocator(ticks))
@@ -115,4 +115,4 @@ def _width_label(v: float, _pos=None) -> str:
     if v <= 0:
         return ""
     k = math.log2(v)
-    return f"$2^{{{int(round(k))}}}$" if abs(k - round(k)) < 1e-9 else f"{v:g}"
+    return f"$2^{{{round(k)}}}$" if abs(k - round(k)) < 1e-9 else f"{v:g}"

@@ -37,11 +37,11 @@ class Config:
     tolerance: float = 0.05
 
     def spec(self) -> dict:
-        return dict(name="theorem1", model="lora-layer", widths=list(self.widths),
-                    schemes=list(SCHEMES), optimizer="adam", eta0=[1.0], n0=1,
-                    lr_exponents=["-1/2"], eps=list(EPS), seeds=self.seeds, steps=self.steps,
-                    batch_size=1, probe_batch=1, rank=4, dtype="float64", runs_per_shard=256,
-                    test_eval=False, fit={"tolerance": self.tolerance, "n_boot": 1000})
+        return {"name": "theorem1", "model": "lora-layer", "widths": list(self.widths),
+                    "schemes": list(SCHEMES), "optimizer": "adam", "eta0": [1.0], "n0": 1,
+                    "lr_exponents": ["-1/2"], "eps": list(EPS), "seeds": self.seeds, "steps": self.steps,
+                    "batch_size": 1, "probe_batch": 1, "rank": 4, "dtype": "float64", "runs_per_shard": 256,
+                    "test_eval": False, "fit": {"tolerance": self.tolerance, "n_boot": 1000}}
 
     def label(self) -> str:
         return (f"theory layer, Adam, η = n^(−1/2 − ε), ε ∈ {{{', '.join(EPS)}}}, r = 4, "
@@ -132,7 +132,8 @@ def plot(cfg: Config, fits: pd.DataFrame, t1: pd.DataFrame, ctx: Context):
                     lab = style.name(s)
                     if len(row):
                         r = row.iloc[0]
-                        mark = {"pass": "✓", "fail": "✗"}.get(r.verdict, "")
+                        mark = {"pass": "✓", "fail": "✗",
+                                "inconclusive": "(inconclusive)"}.get(r.verdict, "")
                         lab += f": slope {r.fitted:+.2f} (θ {r.predicted}) {mark}"
                     ax.errorbar(g.e + off, g.fitted, yerr=yerr, color=style.color(s),
                                 marker="o", ls="none", capsize=2, label=lab)

@@ -8,8 +8,8 @@ import pytest
 from figures import common, demo, report
 from figures.common import Claim, FigureResult
 
-KEYS = dict(model="lora-layer", scheme="A", init_scale=1.0, optimizer="adam",
-            lr_exponent="-1/2", lr_exponent_b="-1/2", eta0=1.0, eps="0")
+KEYS = {"model": "lora-layer", "scheme": "A", "init_scale": 1.0, "optimizer": "adam",
+            "lr_exponent": "-1/2", "lr_exponent_b": "-1/2", "eta0": 1.0, "eps": "0"}
 TRUE = {"Z_A": 0.5, "Z_B": 0.0, "delta1": 0.0, "delta2": 0.0, "delta3": -1.0}
 
 
