@@ -69,6 +69,7 @@ class FigureResult:
     device: str = ""
     seconds: float = 0.0
     details: str = ""             # markdown shown under the figure (tables)
+    rule: str = ""                # how the verdicts are decided
 
 
 # ---- labels --------------------------------------------------------------------------------

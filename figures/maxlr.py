@@ -147,11 +147,14 @@ def run(ctx: Context) -> FigureResult:
     from width_sweeps.report import table
     det = table(fits, ["scheme", "optimizer", "predicted", "fitted", "ci_low", "ci_high", "local",
                        "n_widths", "verdict"], markdown=True)
-    return FigureResult("maxlr", "Largest stable rate against width",
-                        "Does the largest stable Adam rate scale like n^−1/2 for Init[A] and "
-                        "n^−1 for Init[B], as gamma-solve max-lr derives?", claims(fits),
-                        [common.save(fig, "maxlr", ctx)], cfg.label(),
-                        common.device_label(ctx.device), time.perf_counter() - t0, det)
+    res = FigureResult("maxlr", "Largest stable rate against width",
+                       "Does the largest stable Adam rate scale like n^−1/2 for Init[A] and "
+                       "n^−1 for Init[B], as gamma-solve max-lr derives?", claims(fits),
+                       [common.save(fig, "maxlr", ctx)], cfg.label(),
+                       common.device_label(ctx.device), time.perf_counter() - t0, det)
+    res.rule = ("pass when gamma-solve max-lr's exponent lies in the 95 % bootstrap CI of the fitted "
+                'η_max exponent, widened by ±0.05.')
+    return res
 
 
 if __name__ == "__main__":

@@ -71,6 +71,8 @@ def write_report(results: list[FigureResult], out: Path, *, mode: str, device: s
           "", claims_table(claims), ""]
     for r in results:
         md += [f"## {r.title}", "", f"*{r.tests}*", ""]
+        if r.rule:
+            md += [f"Verdict rule: {r.rule}", ""]
         if r.config or r.device:
             md += [f"Configuration: {r.config} — device: {r.device} — {r.seconds:.0f} s.", ""]
         for img in r.images:

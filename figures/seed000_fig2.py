@@ -173,6 +173,8 @@ def plot(cfg: Config, runs: pd.DataFrame, eta_star: float, ctx: Context):
 
 
 def _heat(ax, g: pd.DataFrame, kw: dict, fmt, title: str, fig) -> None:
+    from matplotlib.colors import LogNorm
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
     a = g.to_numpy()
     im = ax.imshow(np.ma.masked_invalid(a), origin="lower", aspect="auto", **kw)
     for (y, x), v in np.ndenumerate(a):
@@ -191,9 +193,10 @@ def _heat(ax, g: pd.DataFrame, kw: dict, fmt, title: str, fig) -> None:
     ax.set_title(title)
     ax.grid(False)
     cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
-    cb.ax.yaxis.set_major_formatter(ScalarFormatter())
-    cb.ax.yaxis.set_minor_formatter(NullFormatter())
+    if isinstance(im.norm, LogNorm):
+        cb.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+        cb.ax.yaxis.set_major_formatter(ScalarFormatter())
+        cb.ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def details(runs: pd.DataFrame) -> str:
@@ -213,12 +216,16 @@ def run(ctx: Context) -> FigureResult:
     runs = measure(cfg, ctx)
     cl, eta_star = claims(runs)
     fig = plot(cfg, runs, eta_star, ctx)
-    return FigureResult("seed000_fig2", "Seed 000 Figure 2: zero vs non-zero init over rate × σ",
-                        "Does zero init (Init[A]) lose accuracy at small rates where the "
-                        "non-zero Init[AB+] does not, without costing accuracy at the best rate?",
-                        cl, [common.save(fig, "seed000_fig2", ctx)], cfg.label(),
-                        common.device_label(ctx.device), time.perf_counter() - t0,
-                        details(runs))
+    res = FigureResult("seed000_fig2", "Seed 000 Figure 2: zero vs non-zero init over rate × σ",
+                       "Does zero init (Init[A]) lose accuracy at small rates where the "
+                       "non-zero Init[AB+] does not, without costing accuracy at the best rate?",
+                       cl, [common.save(fig, "seed000_fig2", ctx)], cfg.label(),
+                       common.device_label(ctx.device), time.perf_counter() - t0,
+                       details(runs))
+    res.rule = ('small-rate rows pass when the 95 % interval excludes 0 on the predicted side; the '
+                'best-rate row passes when its lower bound is above −1 point, fails when its upper '
+                'bound is below, else inconclusive.')
+    return res
 
 
 if __name__ == "__main__":

@@ -182,12 +182,16 @@ def run(ctx: Context) -> FigureResult:
     cfg = config(ctx.mode)
     runs = measure(cfg, ctx)
     fig = plot(cfg, runs, ctx)
-    return FigureResult("seed001_inits", "Seed 001's init sweep on our toy",
-                        "Is Standard (Init[A]) the best and most rate-tolerant of the five inits "
-                        "the blog compared, with Reversed and Ortho-QR (match) blowing up first?",
-                        claims(runs), [common.save(fig, "seed001_inits", ctx)], cfg.label(),
-                        common.device_label(ctx.device), time.perf_counter() - t0,
-                        details(runs))
+    res = FigureResult("seed001_inits", "Seed 001's init sweep on our toy",
+                       "Is Standard (Init[A]) the best and most rate-tolerant of the five inits "
+                       "the blog compared, with Reversed and Ortho-QR (match) blowing up first?",
+                       claims(runs), [common.save(fig, "seed001_inits", ctx)], cfg.label(),
+                       common.device_label(ctx.device), time.perf_counter() - t0,
+                       details(runs))
+    res.rule = ('lowest-loss row: pass when the 95 % CI of Standard − best other is below 0, fail '
+                'when above, else inconclusive; blow-up rows compare, on the rate grid, the largest '
+                'rate with no blow-up (diverged, or loss > ln 10) in any seed.')
+    return res
 
 
 if __name__ == "__main__":

@@ -174,13 +174,16 @@ def run(ctx: Context) -> FigureResult:
     rows = ["| init | ν[A₀] | ν[B₀] | ν[B₀A₀] | k₁ |", "|---|---|---|---|---|"]
     rows += [f"| {style.name(k, '003')} | {v['nu_A']:.3e} | {v['nu_B']:.3e} | {v['nu_BA']:.3e} "
              f"| {v['k1']:.3e} |" for k, v in mags.items()]
-    return FigureResult("spectral_gain", "Spectral gain and LoRAM/PiSSA initial magnitudes",
-                        "Does LoRAM's logarithmic gain ln r / ln min(n, m) reproduce the spectral "
-                        "gain Q[r] of a real pretrained weight, and so PiSSA's initial update "
-                        "magnitude?", claims(spec["pretrained"], q_all, mags, W),
-                        [common.save(fig, "spectral_gain", ctx)], cfg.label(),
-                        common.device_label(ctx.device) + " (SVD on cpu)",
-                        time.perf_counter() - t0, "\n".join(rows))
+    res = FigureResult("spectral_gain", "Spectral gain and LoRAM/PiSSA initial magnitudes",
+                       "Does LoRAM's logarithmic gain ln r / ln min(n, m) reproduce the spectral "
+                       "gain Q[r] of a real pretrained weight, and so PiSSA's initial update "
+                       "magnitude?", claims(spec["pretrained"], q_all, mags, W),
+                       [common.save(fig, "spectral_gain", ctx)], cfg.label(),
+                       common.device_label(ctx.device) + " (SVD on cpu)",
+                       time.perf_counter() - t0, "\n".join(rows))
+    res.rule = ("identities (Q ≤ 1, PiSSA's k₁) to a relative 1e−6; approximations (LoRAM's Q and k₁)"
+                ' within a factor 2.')
+    return res
 
 
 if __name__ == "__main__":
