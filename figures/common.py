@@ -1,0 +1,268 @@
+"""What every figure script shares: the run context, claims (verdict rows), sweeps, saving.
+
+Data flows one way (DESIGN): spec → `width_sweeps` runs → tidy tables → fits → verdicts →
+`Claim` rows + images.  A figure script is `run(ctx) -> FigureResult`; `figures.demo` calls
+each one and `figures.report` turns the results into `report/index.md`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES_DIR = ROOT / "figures"
+MODES = ("quick", "full")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a figure script runs and writes.
+
+    mode: "quick" (CPU minutes, small widths) or "full" (the papers' sizes; GPU-sized).
+    out_dirs: where the PNG (and PDF) go; runs_dir: root of the sweep output directories.
+    """
+    mode: str = "quick"
+    out_dirs: tuple[Path, ...] = (ROOT / "report",)
+    runs_dir: Path = ROOT / "report" / "runs"
+    device: str = "auto"
+    progress: bool = False
+
+    @property
+    def quick(self) -> bool:
+        return self.mode == "quick"
+
+
+@dataclass
+class Claim:
+    """One row of the verdict table: a paper's claim, our prediction and measurement."""
+    figure: str
+    claim: str
+    source: str
+    prediction: str
+    measured: str
+    interval: str = ""
+    verdict: str = "n/a"          # pass | fail | n/a | error
+    note: str = ""
+
+
+@dataclass
+class FigureResult:
+    """What a figure script hands to the report."""
+    name: str
+    title: str
+    tests: str                    # one sentence: what the figure tests
+    claims: list[Claim] = field(default_factory=list)
+    images: list[Path] = field(default_factory=list)
+    config: str = ""
+    device: str = ""
+    seconds: float = 0.0
+    details: str = ""             # markdown shown under the figure (tables)
+    rule: str = ""                # how the verdicts are decided
+
+
+# ---- labels --------------------------------------------------------------------------------
+
+def torch_device(name: str = "auto"):
+    """The torch device of a context (`auto`: CUDA when present)."""
+    from width_sweeps.models import pick_device
+    return pick_device(name)
+
+
+def device_label(name: str = "auto") -> str:
+    """Human-readable device, e.g. 'cpu (2 cores)' or 'cuda (NVIDIA H100 80GB HBM3)'."""
+    import torch
+    dev = torch_device(name)
+    if dev.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(dev)})"
+    return f"cpu ({os.cpu_count()} cores, {platform.machine()})"
+
+
+def git_revision() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                             capture_output=True, timeout=10, check=False).stdout.strip()
+        return out or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def footer(name: str, ctx: Context, config: str) -> str:
+    """The provenance line printed on every image."""
+    return (f"figures/{name}.py · {ctx.mode} mode · {config} · device {device_label(ctx.device)}"
+            f" · gammakit {git_revision()} · {date.today().isoformat()}")
+
+
+# ---- formatting ----------------------------------------------------------------------------
+
+def fmt_exp(e: Any) -> str:
+    """An exponent for tables: exact strings kept ('-1/2'), floats as +0.123, -inf as -oo."""
+    if e is None or (isinstance(e, float) and np.isnan(e)):
+        return "—"
+    if isinstance(e, str):
+        return e
+    if e == -np.inf:
+        return "-oo"
+    return f"{e:+.3f}"
+
+
+def fmt_ci(lo: float, hi: float, digits: int = 3) -> str:
+    if lo == -np.inf and hi == -np.inf:
+        return "exactly 0 (−∞)"
+    return f"[{lo:+.{digits}f}, {hi:+.{digits}f}]"
+
+
+def frac(e: str) -> float:
+    return -np.inf if e == "-oo" else float(Fraction(e))
+
+
+def pow2(n: int) -> str:
+    """512 → '2^9' when n is a power of two, else the number."""
+    k = int(np.log2(n))
+    return f"2^{k}" if 2 ** k == n else str(n)
+
+
+def width_range(widths) -> str:
+    w = sorted(widths)
+    return f"n = {pow2(w[0])}…{pow2(w[-1])} ({len(w)} widths)"
+
+
+# ---- claims from fits ----------------------------------------------------------------------
+
+def combine(verdicts: list[str]) -> str:
+    """pass only if every part passes; fail if any fails; else n/a."""
+    if any(v == "fail" for v in verdicts):
+        return "fail"
+    if verdicts and all(v == "pass" for v in verdicts):
+        return "pass"
+    return "n/a"
+
+
+def claim_from_fits(fits, *, figure: str, claim: str, source: str,
+                    quantities: list[str], labels: dict[str, str] | None = None) -> Claim:
+    """One aggregated row from width_sweeps fits rows (one per quantity, already selected):
+    prediction and measurement list every quantity; the verdict needs all of them to pass."""
+    labels = labels or {}
+    rows = {r.quantity: r for r in fits.itertuples(index=False)}
+    preds, meas, cis, verdicts = [], [], [], []
+    for q in quantities:
+        if q not in rows:
+            preds.append(f"{labels.get(q, q)} ?")
+            meas.append(f"{labels.get(q, q)} missing")
+            verdicts.append("n/a")
+            continue
+        r = rows[q]
+        name = labels.get(q, q)
+        preds.append(f"{name} {fmt_exp(r.predicted)}")
+        meas.append(f"{name} {fmt_exp(r.fitted)}")
+        cis.append(f"{name} {fmt_ci(r.ci_low, r.ci_high, 2)}")
+        verdicts.append(str(r.verdict))
+    n_pass = sum(v == "pass" for v in verdicts)
+    verdict = combine(verdicts)
+    return Claim(figure, claim, source, "; ".join(preds), "; ".join(meas), "; ".join(cis),
+                 verdict, f"{n_pass}/{len(verdicts)} exponents pass")
+
+
+# ---- bootstrap of derived statistics -------------------------------------------------------
+
+def bootstrap(cells: dict[Any, np.ndarray], stat: Callable[[dict[Any, np.ndarray]], np.ndarray],
+              *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+              ) -> tuple[float, float, float]:
+    """(estimate, lo, hi) of `stat` over cell means, seeds resampled independently per cell.
+
+    `cells` maps a key to that cell's seed values; `stat` takes {key: means} where every mean
+    is an array (shape (n_boot,) for the bootstrap, () for the estimate) and returns the
+    statistic elementwise (so it must use numpy operations, e.g. np.mean(np.stack(...), 0))."""
+    rng = np.random.default_rng(seed)
+    est = float(stat({k: np.asarray(np.nanmean(v)) for k, v in cells.items()}))
+    boot = {}
+    for k, v in cells.items():
+        idx = rng.integers(0, len(v), size=(n_boot, len(v)))
+        boot[k] = np.nanmean(v[idx], axis=1)
+    vals = np.asarray(stat(boot), float)
+    a = (1 - level) / 2
+    lo, hi = np.nanquantile(vals, [a, 1 - a])
+    return est, float(lo), float(hi)
+
+
+# ---- sweeps --------------------------------------------------------------------------------
+
+def sweep(spec_dict: dict[str, Any], ctx: Context, name: str) -> Path:
+    """Run (or resume) a width sweep into `ctx.runs_dir/name`; returns the directory.
+
+    A directory left by a different spec (the figure's configuration changed) is replaced."""
+    from width_sweeps.executor import run_sweep
+    from width_sweeps.spec import SpecError, from_dict
+    spec = from_dict({"device": ctx.device, **spec_dict})
+    out = Path(ctx.runs_dir) / name
+    try:
+        run_sweep(spec, out, progress=ctx.progress)
+    except SpecError as exc:
+        if "differs from the sweep already" not in str(exc):
+            raise
+        shutil.rmtree(out)
+        run_sweep(spec, out, progress=ctx.progress)
+    return out
+
+
+# ---- saving --------------------------------------------------------------------------------
+
+MAX_PNG_BYTES = 500_000
+
+
+def save(fig, name: str, ctx: Context, *, dpi: int = 110) -> Path:
+    """Write `name.png` (and `name.pdf`) into every output directory; returns the first PNG.
+
+    Full mode also writes the committed copy next to the scripts (figures/)."""
+    dirs = list(ctx.out_dirs)
+    if ctx.mode == "full" and FIGURES_DIR not in dirs:
+        dirs.append(FIGURES_DIR)
+    first = None
+    for d in dirs:
+        d = Path(d)
+        d.mkdir(parents=True, exist_ok=True)
+        png = d / f"{name}.png"
+        fig.savefig(png, dpi=dpi)
+        fig.savefig(d / f"{name}.pdf")
+        if png.stat().st_size > MAX_PNG_BYTES:   # keep committed images small
+            fig.savefig(png, dpi=int(dpi * 0.75))
+        first = first or png
+    return first
+
+
+# ---- the command line of every figure script ----------------------------------------------
+
+def main(run: Callable[[Context], FigureResult], argv: list[str] | None = None) -> int:
+    """`python -m figures.<name> [--quick] [--out DIR] [--runs DIR] [--device D]`."""
+    p = argparse.ArgumentParser(description=(run.__module__ or "").rsplit(".", 1)[-1])
+    p.add_argument("--quick", action="store_true", help="the quick (CPU minutes) configuration")
+    p.add_argument("--out", default=None,
+                   help="where images go (default: report/ when --quick, figures/ in full mode)")
+    p.add_argument("--runs", default=None, help="sweep directories (default: runs/figures/MODE)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:k]")
+    p.add_argument("--progress", action="store_true")
+    a = p.parse_args(argv)
+    mode = "quick" if a.quick else "full"
+    out = Path(a.out) if a.out else (ROOT / "report" if a.quick else FIGURES_DIR)
+    runs = Path(a.runs) if a.runs else ROOT / "runs" / "figures" / mode
+    ctx = Context(mode, (out,), runs, a.device, a.progress)
+    t0 = time.perf_counter()
+    res = run(ctx)
+    res.seconds = res.seconds or time.perf_counter() - t0
+    from .report import claims_table
+    print(claims_table(res.claims))
+    for img in res.images:
+        print(f"wrote {img}")
+    print(f"{res.name}: {res.seconds:.0f} s on {res.device}")
+    return 0

@@ -1,0 +1,221 @@
+"""Coordinate check with verdicts: RMS of Z_A, Z_B, δ¹, δ², δ³ against width, per scheme and step,
+with fitted slopes (95 % bootstrap CI over seeds) beside gamma_calc's predicted exponents —
+on the single-LoRA-layer theory model and on seed 000's MNIST → Fashion-MNIST toy (THEORY §2).
+
+Grid: Init[A] and Init[B] × equal-rate exponents c ∈ {−1/2, −1} (η = η₀ n^c), Adam.  Theory:
+Init[A] at c = −1/2 is stable and efficient (Z_A ~ n^{1/2}; Z_B, δ¹, δ² ~ 1); Init[B] at
+c = −1/2 is unstable (Z_B ~ n^{1/2}); at its own largest stable rate c = −1 it is stable but
+inefficient (δ² ~ n^{−1}).  Headline step t = 3, the first step at which every recursion has
+settled (Init[A]'s A first moves at step 2).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import common, style
+from .common import Claim, Context, FigureResult
+
+QUANTITIES = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
+LABELS = {"Z_A": "Z_A", "Z_B": "Z_B", "delta1": "δ¹", "delta2": "δ²", "delta3": "δ³"}
+CONFIGS = (("A", "-1/2"), ("B", "-1"), ("B", "-1/2"), ("A", "-1"))
+HEADLINE = 3
+SOURCES = {
+    ("A", "-1/2"): ("Init[A] at c = −1/2 is stable and efficient (Adam)",
+                    "seed 000 Eq. 6, Table 1"),
+    ("B", "-1"): ("Init[B] at its largest stable rate c = −1: stable, δ² = Θ(n⁻¹) (inefficient)",
+                  "seed 000 §3.2 fn. 7; Hayou et al. 2024"),
+    ("B", "-1/2"): ("Init[B] at c = −1/2 is unstable (Z_B grows)", "seed 000 Table 1"),
+    ("A", "-1"): ("Init[A] at c = −1: stable, δ¹ = Θ(n⁻¹) (inefficient)", "seed 000 Eq. 5"),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """One coordinate check (a model): the sweep spec fields that differ by mode."""
+    model: str
+    widths: tuple[int, ...]
+    seeds: int
+    steps: int
+    eta0: float
+    rank: int
+    batch_size: int
+    probe_batch: int
+    dtype: str
+    tolerance: float
+    configs: tuple[tuple[str, str], ...]
+    model_options: tuple[tuple[str, object], ...] = ()
+
+    def spec(self) -> dict:
+        return {"name": f"coord-{self.model}", "model": self.model, "widths": list(self.widths),
+                    "schemes": sorted({s for s, _ in self.configs}), "optimizer": "adam",
+                    "eta0": [self.eta0], "n0": 1, "lr_exponents": sorted({c for _, c in self.configs}),
+                    "seeds": self.seeds, "steps": self.steps, "batch_size": self.batch_size,
+                    "probe_batch": self.probe_batch, "rank": self.rank, "dtype": self.dtype,
+                    "runs_per_shard": 256, "test_eval": False, "model_options": dict(self.model_options),
+                    "fit": {"tolerance": self.tolerance, "n_boot": 1000, "local_widths": 3}}
+
+    def label(self) -> str:
+        what = "theory layer" if self.model == "lora-layer" else "MNIST→Fashion-MNIST toy"
+        return (f"{what}, Adam, η = {self.eta0:g}·n^c, r = {self.rank}, "
+                f"{common.width_range(self.widths)}, {self.seeds} seeds, {self.steps} steps")
+
+
+def configs(mode: str) -> list[Config]:
+    """Theory layer (float64, one data point, as THEORY §2) and the toy (float32, batch 64).
+
+    η₀ = 1 at n₀ = 1 on the theory layer makes the update terms dominate the init terms by
+    √n ≥ 16 from n = 2^8 on.  The toy's η₀ = 0.25 gives η = 0.011 (Init[A]) at n = 512, a rate
+    at which the toy learns well (seed 000 Fig. 2 grid).  The toy uses rank 8 so that small
+    widths keep r ≪ n; tolerance 0.1 on the toy (its width range is narrower: 8–32×)."""
+    quick = mode == "quick"
+    theory = Config("lora-layer", tuple(2 ** k for k in (range(9, 15) if quick else range(8, 17))),
+                    4 if quick else 10, 4 if quick else 6, 1.0, 4, 1, 1, "float64", 0.05,
+                    CONFIGS)
+    toy_w = (64, 128, 256, 512) if quick else (128, 256, 512, 1024, 4096)
+    toy = Config("toy", toy_w, 4 if quick else 8, 4 if quick else 6, 0.25, 8, 64, 16,
+                 "float32", 0.1, CONFIGS[:2],
+                 (("pretrain_steps", 500),) if quick else ())
+    return [theory, toy]
+
+
+def measure(cfg: Config, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(steps, runs, fits with predictions and verdicts) of one model's sweep."""
+    from width_sweeps.analyze import analyze
+    from width_sweeps.results import load
+    out = common.sweep(cfg.spec(), ctx, f"coord-{cfg.model}")
+    steps, runs = load(out)
+    fits = analyze(out).fits
+    keep = pd.Series(False, index=steps.index)
+    for s, c in cfg.configs:                          # the product grid has extra configs
+        keep |= (steps.scheme == s) & (steps.lr_exponent == c)
+    return steps[keep], runs, fits
+
+
+def claims(cfg: Config, fits: pd.DataFrame) -> list[Claim]:
+    what = "theory layer" if cfg.model == "lora-layer" else "toy"
+    # The theory's premise: the LoRA layer's input z has Θ(1) entries at every width.  With
+    # Init[A], Z_A at t = 0 is A₀z with A₀ ~ N(0, 1/n): its RMS is RMS(z) (up to noise).
+    z = fits[(fits.scheme == "A") & (fits.step == 0) & (fits.quantity == "Z_A")].head(1)
+    out = [common.claim_from_fits(
+        z, figure="coord_check", claim=f"{what}: premise — the LoRA layer's input z has Θ(1) "
+        "entries (γ of RMS A₀z at t = 0, Init[A])", source="THEORY §2 (z = Θ(1))",
+        quantities=["Z_A"], labels={"Z_A": "A₀z"})]
+    for s, c in cfg.configs:
+        sel = fits[(fits.scheme == s) & (fits.lr_exponent == c) & (fits.step == HEADLINE)
+                   & fits.quantity.isin(QUANTITIES)]
+        text, src = SOURCES[(s, c)]
+        out.append(common.claim_from_fits(
+            sel, figure="coord_check", claim=f"{what}: {text}; γ at t = {HEADLINE}",
+            source=src, quantities=list(QUANTITIES), labels=LABELS))
+    return out
+
+
+def plot(cfg: Config, steps: pd.DataFrame, runs: pd.DataFrame, fits: pd.DataFrame,
+         ctx: Context, name: str):
+    """Rows: configs; columns: quantities.  Seed mean ± sd per step (t = 3 bold, others faint),
+    gamma_calc's predicted slope (dashed) through the t = 3 data, the fit and its verdict."""
+    ok = runs.loc[runs.status == "ok", "run_id"]
+    d = steps[steps.run_id.isin(ok) & steps.quantity.isin(QUANTITIES) & (steps.step >= 1)]
+    d = d[np.isfinite(d.value) & (d.value > 0)]
+    agg = (d.assign(logv=np.log(d.value)).groupby(
+        ["scheme", "lr_exponent", "quantity", "step", "width"], observed=True)
+        .logv.agg(["mean", "std"]).reset_index())
+    T = int(steps.step.max())
+    rows = len(cfg.configs)
+    with style.rc():
+        fig, axes = style.figure(rows, len(QUANTITIES), size=(12, 2.1 * rows + 1.0),
+                                 footer=common.footer(name, ctx, cfg.label()),
+                                 title=f"Coordinate check — {cfg.label().split(',')[0]}: "
+                                       f"RMS entry vs width (seed mean ± sd; bold t = {HEADLINE})")
+        for i, (s, c) in enumerate(cfg.configs):
+            for j, q in enumerate(QUANTITIES):
+                ax = axes[i, j]
+                g = agg[(agg.scheme == s) & (agg.lr_exponent == c) & (agg.quantity == q)]
+                for t in range(1, T + 1):
+                    gt = g[g.step == t]
+                    if not len(gt):
+                        continue
+                    bold = t == HEADLINE
+                    ax.errorbar(gt.width, np.exp(gt["mean"]),
+                                yerr=_log_err(gt), color=style.color(s),
+                                alpha=1.0 if bold else 0.25, lw=1.6 if bold else 0.8,
+                                marker="o" if bold else None, ms=3, capsize=0,
+                                label=f"t = {t}" if bold else None)
+                head = f"RMS {LABELS[q]}\n" if i == 0 else ""
+                _annotate(ax, fits, s, c, q, g[g.step == HEADLINE], head)
+                style.log2_width_axis(ax, cfg.widths)
+                ax.set_yscale("log")
+                if j == 0:
+                    ax.set_ylabel(f"{style.name(s)}\nc = {c}\nRMS entry")
+                if i < rows - 1:
+                    ax.set_xlabel("")
+    return fig
+
+
+def _log_err(g: pd.DataFrame) -> np.ndarray:
+    """Asymmetric error bars of exp(mean ± sd) in log space."""
+    m, sd = g["mean"].to_numpy(), np.nan_to_num(g["std"].to_numpy())
+    return np.vstack([np.exp(m) - np.exp(m - sd), np.exp(m + sd) - np.exp(m)])
+
+
+def _annotate(ax, fits: pd.DataFrame, s: str, c: str, q: str, g: pd.DataFrame,
+              head: str = "") -> None:
+    """Predicted slope through the t = 3 data; the fit and verdict as the panel's title."""
+    row = fits[(fits.scheme == s) & (fits.lr_exponent == c) & (fits.quantity == q)
+               & (fits.step == HEADLINE)]
+    if not len(row):
+        ax.set_title(head + ("exactly 0" if not len(g) else "no fit"), fontsize=7.5)
+        return
+    r = row.iloc[0]
+    pred = r.predicted
+    if isinstance(pred, str) and pred != "-oo" and len(g):
+        x = g.width.to_numpy(float)
+        lx = np.log(x)
+        anchor = g["mean"].mean() - common.frac(pred) * lx.mean()
+        ax.plot(x, np.exp(anchor + common.frac(pred) * lx), **style.PREDICTION, zorder=0)
+    mark = {"pass": "✓", "fail": "✗"}.get(r.verdict, "")
+    col = {"pass": "#1a7f37", "fail": "#cf222e"}.get(r.verdict, "0.3")
+    ax.set_title(f"{head}fit {common.fmt_exp(r.fitted)} {common.fmt_ci(r.ci_low, r.ci_high, 2)}"
+                 f", θ {pred} {mark}", fontsize=7.5, color=col)
+
+
+def details(cfg: Config, fits: pd.DataFrame) -> str:
+    from width_sweeps.report import SHOW, table
+    sel = fits[fits.quantity.isin(QUANTITIES) & (fits.step >= 1)]
+    keep = pd.Series(False, index=sel.index)
+    for s, c in cfg.configs:
+        keep |= (sel.scheme == s) & (sel.lr_exponent == c)
+    sel = sel[keep].sort_values(["scheme", "lr_exponent", "step", "quantity"])
+    return (f"<details><summary>All fits, {cfg.label()} (tolerance ±{cfg.tolerance})"
+            f"</summary>\n\n{table(sel, SHOW, markdown=True)}\n\n</details>")
+
+
+def run(ctx: Context) -> FigureResult:
+    t0 = time.perf_counter()
+    res = FigureResult("coord_check", "Coordinate check with verdicts",
+                       "Do the measured width exponents of Z_A, Z_B, δ¹, δ², δ³ match "
+                       "gamma_calc's predictions, per scheme and step (THEORY §2)?",
+                       device=common.device_label(ctx.device))
+    labels = []
+    for cfg in configs(ctx.mode):
+        steps, runs, fits = measure(cfg, ctx)
+        name = f"coord_check_{'theory' if cfg.model == 'lora-layer' else 'toy'}"
+        fig = plot(cfg, steps, runs, fits, ctx, name)
+        res.images.append(common.save(fig, name, ctx))
+        res.claims += claims(cfg, fits)
+        res.details += details(cfg, fits) + "\n\n"
+        labels.append(cfg.label())
+    res.config = "; ".join(labels)
+    res.rule = ("an exponent passes when gamma_calc's prediction lies in the 95 % bootstrap CI "
+                "(seeds) of the fitted slope over all widths, widened by ±0.05 (theory layer) "
+                "or ±0.1 (toy); a row passes when all its exponents do.")
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+if __name__ == "__main__":
+    raise SystemExit(common.main(run))

@@ -1,0 +1,124 @@
+"""The report builder: verdict rows from a synthetic sweep table, failure rows, index.md."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from figures import common, demo, report
+from figures.common import Claim, FigureResult
+
+KEYS = {"model": "lora-layer", "scheme": "A", "init_scale": 1.0, "optimizer": "adam",
+            "lr_exponent": "-1/2", "lr_exponent_b": "-1/2", "eta0": 1.0, "eps": "0"}
+TRUE = {"Z_A": 0.5, "Z_B": 0.0, "delta1": 0.0, "delta2": 0.0, "delta3": -1.0}
+
+
+def synthetic_steps(seed: int = 0) -> pd.DataFrame:
+    """Tidy steps table with known exponents (RMS ∝ n^e, 2 % log-normal noise per seed)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    rid = 0
+    for n in (64, 128, 256, 512, 1024):
+        for s in range(6):
+            for q, e in TRUE.items():
+                rows.append(dict(run_id=rid, width=n, seed=s, step=3, quantity=q,
+                                 value=n ** e * np.exp(0.02 * rng.standard_normal()), **KEYS))
+            rid += 1
+    return pd.DataFrame(rows)
+
+
+def fake_predict(**_) -> dict:
+    """gamma_calc stand-in: right for Z_A, Z_B, δ¹, δ³; wrong for δ² (predicts −1)."""
+    pred = {"Z_A": "1/2", "Z_B": "0", "delta1": "0", "delta2": "-1", "delta3": "-1"}
+    return {(q, 3): p for q, p in pred.items()}
+
+
+def judged_fits() -> pd.DataFrame:
+    from width_sweeps.fit import FitOptions, fit_table
+    from width_sweeps.verdict import add_verdicts, attach_predictions
+    fits = fit_table(synthetic_steps(), None, FitOptions(n_boot=300))
+    fits, _ = attach_predictions(fits, fake_predict)
+    return add_verdicts(fits, 0.05)
+
+
+def test_claim_from_synthetic_fits_reports_each_exponent_and_fails_on_one_wrong() -> None:
+    fits = judged_fits()
+    assert dict(zip(fits.quantity, fits.verdict))["delta2"] == "fail"
+    good = common.claim_from_fits(fits[fits.quantity != "delta2"], figure="coord_check",
+                                  claim="c", source="s", quantities=["Z_A", "Z_B", "delta1"])
+    assert good.verdict == "pass" and good.note == "3/3 exponents pass"
+    assert "Z_A 1/2" in good.prediction and "Z_A +0.5" in good.measured
+    bad = common.claim_from_fits(fits, figure="coord_check", claim="c", source="s",
+                                 quantities=list(TRUE), labels={"delta2": "δ²"})
+    assert bad.verdict == "fail" and bad.note == "4/5 exponents pass"
+    assert "δ² -1" in bad.prediction
+    missing = common.claim_from_fits(fits.iloc[:0], figure="x", claim="c", source="s",
+                                     quantities=["Z_A"])
+    assert missing.verdict == "n/a"
+
+
+def test_claims_table_is_one_markdown_row_per_claim() -> None:
+    claims = [Claim("f", "a | b", "seed 000", "1/2", "+0.49", "[+0.4, +0.6]", "pass"),
+              Claim("f", "second", "seed 001", "< 0", "+0.1", "", "fail", "note")]
+    md = report.claims_table(claims).splitlines()
+    assert len(md) == 2 + len(claims)
+    assert md[2].count(" | ") == len(report.COLUMNS) - 1     # the '|' in the claim is escaped
+    assert "a \\| b" in md[2] and "✅ pass" in md[2] and "❌ fail (note)" in md[3]
+
+
+def test_failing_figure_becomes_an_error_row_and_the_others_survive(tmp_path, monkeypatch) -> None:
+    import figures.maxlr
+    import figures.theorem1
+
+    def good(ctx):
+        return FigureResult("theorem1", "T", "tests", [Claim("theorem1", "ok", "s", "-1", "-1.0",
+                                                             "[-1.1, -0.9]", "pass")])
+
+    def broken(ctx):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(figures.theorem1, "run", good)
+    monkeypatch.setattr(figures.maxlr, "run", broken)
+    monkeypatch.setattr(demo, "FIGURES", (("theorem1", "T"), ("maxlr", "M"),
+                                          ("no_such_figure", "N")))
+    code = demo.main(["--out", str(tmp_path)])
+    assert code == 1                                    # an errored figure fails the job
+    text = (tmp_path / "index.md").read_text()
+    rows = [r for r in text.splitlines() if r.startswith("| ") and r[2].isdigit()]
+    assert len(rows) == 3
+    assert "✅ pass" in rows[0]
+    assert "💥 error" in rows[1] and "RuntimeError: boom second line" in rows[1]
+    assert "ModuleNotFoundError" in rows[2]
+    assert "1 pass, 0 fail, 2 error" in text
+
+
+def test_one_line_error_names_type_and_place() -> None:
+    try:
+        raise ValueError("bad\n  value")
+    except ValueError as exc:
+        line = report.one_line_error(exc)
+    assert line.startswith("ValueError: bad value [test_report.py:")
+    assert "\n" not in line
+
+
+def test_bootstrap_interval_covers_a_known_difference() -> None:
+    rng = np.random.default_rng(1)
+    cells = {"a": 1.0 + 0.1 * rng.standard_normal(20), "b": 0.5 + 0.1 * rng.standard_normal(20)}
+    est, lo, hi = common.bootstrap(cells, lambda m: m["a"] - m["b"])
+    assert lo < est < hi and lo < 0.5 < hi and hi - lo < 0.2
+
+
+@pytest.mark.parametrize("scheme", ["A", "B", "AB", "AB-practical", "AB+", "pissa", "loram"])
+def test_style_has_a_colour_and_the_papers_name(scheme) -> None:
+    from figures import style
+    from toy_models.inits import DISPLAY_NAMES
+    assert style.color(scheme) in style.COLORS.values()
+    assert style.name(scheme) == DISPLAY_NAMES[scheme]
+
+
+def test_style_uses_the_blogs_names() -> None:
+    from figures import style
+    assert style.name("A", "001") == "Standard (Init[A])"
+    assert style.short("ortho-qr-match", "001") == "Ortho QR (Match)"
+    assert style.name("A", "003") == "Noise & Zeros (Init[A])"
+    assert len(set(style.COLORS.values())) == len(style.COLORS)     # no two schemes alike
