@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from width_sweeps import bench, engine, models  # noqa: E402
-from width_sweeps.spec import from_dict, load_spec  # noqa: E402
+from width_sweeps import bench, engine, models
+from width_sweeps.spec import from_dict, load_spec
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from .exponent import Lin
 from .lp import EQ, LE, LT
-from .polyhedron import Constraint, Region
+from .polyhedron import Constraint, Region, gauss_jordan
 
 OWN_RATE = {"A0": "c_A", "B0": "c_B"}
 INIT_VARS = ("A0", "B0")
@@ -21,19 +21,8 @@ INIT_VARS = ("A0", "B0")
 
 def _echelon(eqs: list[Lin], order: Sequence[str]) -> list[Lin]:
     """Gauss–Jordan on affine equalities ``ℓ = 0`` with the given pivot preference."""
-    rows = [e for e in eqs]
-    out: list[tuple[str, Lin]] = []
-    for v in order:
-        piv = next((r for r in rows if r.coef(v) != 0), None)
-        if piv is None:
-            continue
-        rows.remove(piv)
-        piv = piv.scale(1 / piv.coef(v))
-        rows = [r - piv.scale(r.coef(v)) for r in rows]
-        out = [(p, e - piv.scale(e.coef(v))) for p, e in out]
-        out.append((v, piv))
-    rest = [r for r in rows if not r.is_const()]
-    return [e for _, e in out] + rest
+    pivots, rows = gauss_jordan(eqs, order)
+    return [e for _, e in pivots] + [r for r in rows if not r.is_const()]
 
 
 def _eliminate(lin: Lin, var: str, eq: Lin) -> Lin:

@@ -180,6 +180,26 @@ def simplify(cons: Iterable[Constraint]) -> list[Constraint] | None:
 PIVOT_ORDER = ("A0", "B0", "c_B", "c", "c_A")
 
 
+def gauss_jordan(eqs: Sequence[Lin], order: Sequence[str]
+                 ) -> tuple[list[tuple[str, Lin]], list[Lin]]:
+    """Gauss–Jordan elimination on affine equalities ``ℓ = 0``, pivoting on the variables of
+    ``order`` in turn: ``(pivots, rest)``, each pivot row normalised to coefficient 1 and free of
+    the other pivots; ``rest`` holds the rows left without a pivot (constants when ``order``
+    covers every variable: a non-zero one means the system is inconsistent)."""
+    rows = list(eqs)
+    pivots: list[tuple[str, Lin]] = []
+    for v in order:
+        row = next((e for e in rows if e.coef(v) != 0), None)
+        if row is None:
+            continue
+        rows.remove(row)
+        row = row.scale(1 / row.coef(v))
+        rows = [e - row.scale(e.coef(v)) for e in rows]
+        pivots = [(p, e - row.scale(e.coef(v))) for p, e in pivots]
+        pivots.append((v, row))
+    return pivots, rows
+
+
 def _canonical_equalities(cs: list[Constraint]) -> list[Constraint] | None:
     """Equalities in reduced echelon form (pivots by :data:`PIVOT_ORDER`, then by name) with
     the pivot variables substituted out of the inequalities: a unique description of the affine
@@ -188,16 +208,7 @@ def _canonical_equalities(cs: list[Constraint]) -> list[Constraint] | None:
     others = [c for c in cs if c.rel != EQ]
     names = sorted(set().union(*(e.vars for e in eqs))) if eqs else []
     order = [v for v in PIVOT_ORDER if v in names] + [v for v in names if v not in PIVOT_ORDER]
-    pivots: list[tuple[str, Lin]] = []
-    for v in order:
-        row = next((e for e in eqs if e.coef(v) != 0), None)
-        if row is None:
-            continue
-        eqs.remove(row)
-        row = row.scale(1 / row.coef(v))
-        eqs = [e - row.scale(e.coef(v)) for e in eqs]
-        pivots = [(p, e - row.scale(e.coef(v))) for p, e in pivots]
-        pivots.append((v, row))
+    pivots, eqs = gauss_jordan(eqs, order)
     if any(e.is_const() and e.const != 0 for e in eqs):
         return None
     out = [Constraint.make(row, EQ) for _, row in pivots]

@@ -1,8 +1,6 @@
 """Hypothesis strategies for exponents over a few parameters."""
 from __future__ import annotations
 
-from fractions import Fraction
-
 from hypothesis import strategies as st
 
 from gamma_calc.exponent import Exponent, Lin

@@ -4,7 +4,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gamma_calc.exponent import NEG_INF, NEG_INF_VALUE, Exponent, ExponentError, Lin
 

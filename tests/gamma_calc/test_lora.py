@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gamma_calc.exponent import Exponent
 from gamma_calc.lora import model_for, unroll

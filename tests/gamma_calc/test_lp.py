@@ -1,10 +1,9 @@
 """The exact simplex against an independent LP solver (scipy HiGHS), and strictness."""
 from __future__ import annotations
 
-from fractions import Fraction
-
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from gamma_calc.exponent import Lin

@@ -4,7 +4,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gamma_calc import conditions as C
 from gamma_calc.feasible import max_lr

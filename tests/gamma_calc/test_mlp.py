@@ -54,7 +54,7 @@ def _two_sgd_steps(n: int, var: dict, lr: dict, seed: int) -> dict[str, float]:
         W2 = W2 - 0.1 * n ** lr["hidden"] * np.outer(dh2, x1)
         W1 = W1 - 0.1 * n ** lr["input"] * np.outer(dh1, x)
     h1, h2, f = forward(W1, W2, Wo)
-    rms = lambda v: float(np.sqrt(np.mean(v ** 2)))  # noqa: E731
+    rms = lambda v: float(np.sqrt(np.mean(v ** 2)))
     return {"dh1": rms(h1 - h1_0), "dh2": rms(h2 - h2_0), "df": rms(f - f_0)}
 
 
@@ -62,8 +62,8 @@ def _slopes(var: dict, lr: dict) -> dict[str, float]:
     logs = {k: [] for k in ("dh1", "dh2", "df")}
     for n in WIDTHS:
         runs = [_two_sgd_steps(n, var, lr, s) for s in range(3)]
-        for k in logs:
-            logs[k].append(0.5 * np.log(np.mean([r[k] ** 2 for r in runs])))
+        for k, log in logs.items():
+            log.append(0.5 * np.log(np.mean([r[k] ** 2 for r in runs])))
     return {k: float(np.polyfit(np.log(WIDTHS), v, 1)[0]) for k, v in logs.items()}
 
 

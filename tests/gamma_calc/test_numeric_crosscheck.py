@@ -47,9 +47,9 @@ def fitted_slopes(a_entry, b_entry, c, adam) -> dict[str, list[float]]:
     logs = {k: np.zeros((len(WIDTHS), STEPS)) for k in ("Z_A", "Z_B", "delta1", "delta2", "delta3")}
     for i, n in enumerate(WIDTHS):
         runs = [simulate(n, a_entry, b_entry, c, adam, s) for s in range(SEEDS)]
-        for k in logs:  # RMS pooled over seeds (SignSGD steps of equal size can cancel exactly)
+        for k, log in logs.items():  # RMS pooled over seeds (SignSGD steps of equal size can cancel exactly)
             with np.errstate(divide="ignore"):  # exact zeros (zero inits at t = 1) give -inf
-                logs[k][i] = 0.5 * np.log(np.mean([np.square(r[k]) for r in runs], axis=0))
+                log[i] = 0.5 * np.log(np.mean([np.square(r[k]) for r in runs], axis=0))
     x = np.log(WIDTHS)
     with np.errstate(divide="ignore", invalid="ignore"):
             return {k: [_slope(x, logs[k][:, t]) for t in range(STEPS)] for k in logs}
@@ -60,7 +60,7 @@ def _slope(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _num(e: str) -> float | None:
-    return None if e == "-oo" else float(eval(e))  # noqa: S307 - "-1/2"-style strings only
+    return None if e == "-oo" else float(eval(e))
 
 
 CASES = [("A", "-1/2"), ("B", "-1"), ("AB", "-1/2"), ("AB-practical", "-1/2"), ("A", "-3/4"),

@@ -1,9 +1,8 @@
 """Simplification and union merging change descriptions, never sets (checked on points)."""
 from __future__ import annotations
 
-from fractions import Fraction
-
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gamma_calc.exponent import Lin
 from gamma_calc.lp import EQ, LE, LT

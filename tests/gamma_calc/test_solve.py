@@ -2,15 +2,17 @@
 system evaluated numerically (gamma_calc.check, no case splits, no LP), points outside do not."""
 from __future__ import annotations
 
+import itertools
 import random
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gamma_calc.check import evaluate_flags, robustness
-from gamma_calc.exponent import NEG_INF_VALUE, Exponent, Lin
+from gamma_calc.exponent import NEG_INF_VALUE, Lin
 from gamma_calc.feasible import Query, feasible_set
 from gamma_calc.lora import model_for
 from gamma_calc.lp import maximize
@@ -25,7 +27,7 @@ QUERIES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def solved(name: str):
     return feasible_set(QUERIES[name])
 
@@ -81,7 +83,7 @@ def test_points_sampled_inside_each_region_satisfy_the_conditions(name):
                 res = maximize(obj, cons + box)
                 assert res.status == "optimal"
                 pts.append({v: res.point.get(v, Fraction(0)) for v in vars_})
-            pts += [{v: (a[v] + b[v]) / 2 for v in vars_} for a, b in zip(pts, pts[1:])]
+            pts += [{v: (a[v] + b[v]) / 2 for v in vars_} for a, b in itertools.pairwise(pts)]
             for p in pts:
                 p.update({z: NEG_INF_VALUE for z in zeros})
                 assert solved(name).contains(p)

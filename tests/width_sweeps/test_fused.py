@@ -24,9 +24,9 @@ def _params(m, runs, seed=0):
     """Init parameters moved off the init (B ≠ 0 everywhere) so every gradient term is live."""
     g = torch.Generator().manual_seed(seed)
     P = {k: v.to(F64) for k, v in engine.init_params(m, runs).items()}
-    for k in P:
+    for k, v in P.items():
         if engine.trainable(k):
-            P[k] = P[k] + 0.3 * torch.randn(P[k].shape, generator=g, dtype=F64)
+            P[k] = v + 0.3 * torch.randn(v.shape, generator=g, dtype=F64)
     return P
 
 
@@ -107,8 +107,8 @@ def test_fused_adam_equals_eager_kernel():
                  .transpose(1, 2) for k, v in p0.items()}          # non-contiguous grads too
         fused_opt.step(pf, grads, torch.ones(R, dtype=F64))
         eager_opt.step(pe, grads, torch.ones(R, dtype=F64))
-        for k in pf:
-            torch.testing.assert_close(pf[k], pe[k], rtol=1e-13, atol=1e-15)
+        for k, v in pf.items():
+            torch.testing.assert_close(v, pe[k], rtol=1e-13, atol=1e-15)
 
 
 def test_optimizer_state_is_allocated_once():
@@ -145,8 +145,8 @@ def test_blocks_workers_and_fused_never_change_results(model):
     m = models.build(spec, 16, CPU, F64)
     runs = spec.runs(16)
     base = engine.train_shard(m, spec, runs, CPU, F64)
-    variants = [dict(block_runs=1, workers=1), dict(block_runs=5, workers=2),
-                dict(block_runs=len(runs), workers=1), dict(fused=False, block_runs=7)]
+    variants = [{"block_runs": 1, "workers": 1}, {"block_runs": 5, "workers": 2},
+                {"block_runs": len(runs), "workers": 1}, {"fused": False, "block_runs": 7}]
     for v in variants:
         got = engine.train_shard(m, small_spec(model, "adam", schemes=["A", "AB", "AB+"], **v),
                                  runs, CPU, F64)
