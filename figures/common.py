@@ -98,9 +98,9 @@ def git_revision() -> str:
         return "unknown"
 
 
-def footer(name: str, ctx: Context, config: str) -> str:
+def footer(script: str, ctx: Context, config: str) -> str:
     """The provenance line printed on every image."""
-    return (f"figures/{name}.py · {ctx.mode} mode · {config} · device {device_label(ctx.device)}"
+    return (f"figures/{script}.py · {ctx.mode} mode · {config} · device {device_label(ctx.device)}"
             f" · gammakit {git_revision()} · {date.today().isoformat()}")
 
 

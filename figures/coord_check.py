@@ -11,7 +11,7 @@ settled (Init[A]'s A first moves at step 2).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -48,9 +48,26 @@ class Config:
     tolerance: float
     configs: tuple[tuple[str, str], ...]
     model_options: tuple[tuple[str, object], ...] = ()
+    variant: str = ""          # "init": the toy at its Kaiming init (not pretrained), a control
+
+    @property
+    def key(self) -> str:
+        """Short name: `theory`, `toy`, `toy_init` (image and sweep names)."""
+        base = "theory" if self.model == "lora-layer" else self.model
+        return f"{base}_{self.variant}" if self.variant else base
+
+    @property
+    def sweep_name(self) -> str:
+        return f"coord-{self.model}" + (f"-{self.variant}" if self.variant else "")
+
+    def what(self, short: bool = False) -> str:
+        if self.model == "lora-layer":
+            return "theory layer"
+        toy = "toy" if short else "MNIST→Fashion-MNIST toy"
+        return f"{toy} at its Kaiming init (not pretrained, a control)" if self.variant else toy
 
     def spec(self) -> dict:
-        return {"name": f"coord-{self.model}", "model": self.model, "widths": list(self.widths),
+        return {"name": self.sweep_name, "model": self.model, "widths": list(self.widths),
                     "schemes": sorted({s for s, _ in self.configs}), "optimizer": "adam",
                     "eta0": [self.eta0], "n0": 1, "lr_exponents": sorted({c for _, c in self.configs}),
                     "seeds": self.seeds, "steps": self.steps, "batch_size": self.batch_size,
@@ -59,8 +76,7 @@ class Config:
                     "fit": {"tolerance": self.tolerance, "n_boot": 1000, "local_widths": 3}}
 
     def label(self) -> str:
-        what = "theory layer" if self.model == "lora-layer" else "MNIST→Fashion-MNIST toy"
-        return (f"{what}, Adam, η = {self.eta0:g}·n^c, r = {self.rank}, "
+        return (f"{self.what()}, Adam, η = {self.eta0:g}·n^c, r = {self.rank}, "
                 f"{common.width_range(self.widths)}, {self.seeds} seeds, {self.steps} steps")
 
 
@@ -79,14 +95,17 @@ def configs(mode: str) -> list[Config]:
     toy = Config("toy", toy_w, 4 if quick else 8, 4 if quick else 6, 0.25, 8, 64, 16,
                  "float32", 0.1, CONFIGS[:2],
                  (("pretrain_steps", 500),) if quick else ())
-    return [theory, toy]
+    # Control: the same toy with no pretraining, where THEORY §2's premise z = Θ(1) holds by
+    # construction (Kaiming W_in); separates "the premise fails" from "the exponents are wrong".
+    toy_init = replace(toy, model_options=(("pretrain_steps", 0),), variant="init")
+    return [theory, toy, toy_init]
 
 
 def measure(cfg: Config, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(steps, runs, fits with predictions and verdicts) of one model's sweep."""
     from width_sweeps.analyze import analyze
     from width_sweeps.results import load
-    out = common.sweep(cfg.spec(), ctx, f"coord-{cfg.model}")
+    out = common.sweep(cfg.spec(), ctx, cfg.sweep_name)
     steps, runs = load(out)
     fits = analyze(out).fits
     keep = pd.Series(False, index=steps.index)
@@ -96,7 +115,7 @@ def measure(cfg: Config, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
 
 
 def claims(cfg: Config, fits: pd.DataFrame) -> list[Claim]:
-    what = "theory layer" if cfg.model == "lora-layer" else "toy"
+    what = cfg.what(short=True)
     # The theory's premise: the LoRA layer's input z has Θ(1) entries at every width.  With
     # Init[A], Z_A at t = 0 is A₀z with A₀ ~ N(0, 1/n): its RMS is RMS(z) (up to noise).
     z = fits[(fits.scheme == "A") & (fits.step == 0) & (fits.quantity == "Z_A")].head(1)
@@ -128,8 +147,8 @@ def plot(cfg: Config, steps: pd.DataFrame, runs: pd.DataFrame, fits: pd.DataFram
     rows = len(cfg.configs)
     with style.rc():
         fig, axes = style.figure(rows, len(QUANTITIES), size=(12, 2.1 * rows + 1.0),
-                                 footer=common.footer(name, ctx, cfg.label()),
-                                 title=f"Coordinate check — {cfg.label().split(',')[0]}: "
+                                 footer=common.footer("coord_check", ctx, cfg.label()),
+                                 title=f"Coordinate check — {cfg.what()}: "
                                        f"RMS entry vs width (seed mean ± sd; bold t = {HEADLINE})")
         for i, (s, c) in enumerate(cfg.configs):
             for j, q in enumerate(QUANTITIES):
@@ -203,7 +222,7 @@ def run(ctx: Context) -> FigureResult:
     labels = []
     for cfg in configs(ctx.mode):
         steps, runs, fits = measure(cfg, ctx)
-        name = f"coord_check_{'theory' if cfg.model == 'lora-layer' else 'toy'}"
+        name = f"coord_check_{cfg.key}"
         fig = plot(cfg, steps, runs, fits, ctx, name)
         res.images.append(common.save(fig, name, ctx))
         res.claims += claims(cfg, fits)

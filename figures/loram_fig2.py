@@ -135,7 +135,7 @@ def plot_a(cfg: Config, a: pd.DataFrame, ctx: Context):
     blues = ["#9ecae1", "#4292c6", "#08519c", "#08306b"]
     with style.rc():
         fig, axes = style.figure(2, 4, size=(13, 6.2), footer=common.footer(
-            "loram_fig2a", ctx, cfg.label()), title="LoRAM Figure 2(a), Proposition 1 on "
+            "loram_fig2", ctx, cfg.label()), title="LoRAM Figure 2(a), Proposition 1 on "
             "the 5-layer MLP (Noise & Zeros, probed layer L2): splits of α = 16 coincide; "
             "α = 1, η × 4 does not")
         for i, opt in enumerate(("sgd", "adam")):
@@ -285,7 +285,7 @@ def plot_bc(cfg: Config, steps: pd.DataFrame, lin: pd.DataFrame, k1: pd.DataFram
     shades = {1.0: 1.0, 4.0: 0.65, 16.0: 0.4}
     with style.rc():
         fig, axes = style.figure(1, 2, size=(12, 4.8), footer=common.footer(
-            "loram_fig2b", ctx, cfg.label()), title="LoRAM Figure 2(b), Proposition 2 "
+            "loram_fig2", ctx, cfg.label()), title="LoRAM Figure 2(b), Proposition 2 "
             "(SGD, s = 1): growth of ν[W_LoRA^t]; and k₁ against width")
         ax = axes[0, 0]
         configs = [("A", b) for b in BETAS] + [("AB+", 1.0)]
