@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # CPU wheel on this machine; on a CUDA machine run e.g. `make demo TORCH_SPEC=torch`.
 TORCH_SPEC ?= torch==2.13.0
+# the optional peft bridge is installed too, so `make test` covers it
+EXTRAS ?= dev,peft
 export GAMMAKIT_DATA ?= $(HOME)/.cache/gammakit/data
 DEMO ?= quick
 PYTEST_ARGS ?=
@@ -21,7 +23,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[$(EXTRAS)]"
 	@touch $@
 
 setup: $(VENV)/.installed
