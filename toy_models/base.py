@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from .inits import get_scheme
+from .lora import lora_delta
 
 __all__ = ["TRAINABLE", "LoRAModel", "batch_schedule", "init_lora_params", "run_generator", "seeded"]
 
@@ -92,6 +93,18 @@ def layer_params(lora: dict[str, Tensor], name: str) -> tuple[Tensor, Tensor, Te
     """(A, B, A0, B0) of one layer from a parameter dict."""
     return (lora[f"{name}.A"], lora[f"{name}.B"], lora.get(f"{name}.A0"),
             lora.get(f"{name}.B0"))
+
+
+def lora_head(z: Tensor, zW: Tensor, lora: dict[str, Tensor], name: str, scale: float,
+              taps: dict[str, Tensor] | None = None) -> Tensor:
+    """z̄ = z Wᵀ + s·(B A − B₀A₀) z for every run, from the shared prefix (z, z Wᵀ); records
+    the probes' taps (the layer input per run and z̄) when asked."""
+    A, B, A0, B0 = layer_params(lora, name)
+    zbar = zW + lora_delta(z, A, B, scale, A0, B0)
+    if taps is not None:
+        taps["z"] = z.expand(A.shape[0], *z.shape)
+        taps["zbar"] = zbar
+    return zbar
 
 
 def batch_schedule(n_data: int, batch_size: int, steps: int, data_seed: int) -> Tensor:

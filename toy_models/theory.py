@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .base import layer_params, seeded
-from .lora import lora_delta, lora_scale
+from .base import lora_head, seeded
+from .lora import lora_scale
 
 __all__ = ["TheoryFrozen", "TheoryLayer", "TheoryPrefix", "make_theory_data"]
 
@@ -74,12 +74,7 @@ class TheoryLayer:
 
     def head(self, frozen: TheoryFrozen, p: TheoryPrefix, lora: dict[str, Tensor],
              taps: dict[str, Tensor] | None = None) -> Tensor:
-        A, B, A0, B0 = layer_params(lora, "W")
-        zbar = p.Wz + lora_delta(p.z, A, B, self.scale, A0, B0)
-        if taps is not None:
-            taps["z"] = p.z.expand(A.shape[0], *p.z.shape)
-            taps["zbar"] = zbar
-        return zbar
+        return lora_head(p.z, p.Wz, lora, "W", self.scale, taps)
 
     def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
         """½ Σ_outputs (Z̄ − y)², averaged over the batch → (runs,)."""

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import batch_schedule, layer_params, seeded
-from .lora import lora_delta, lora_scale
+from .base import batch_schedule, lora_head, seeded
+from .lora import lora_scale
 
 __all__ = [
     "PRETRAIN_LR",
@@ -112,11 +112,7 @@ class ToyModel:
 
     def head(self, frozen: ToyFrozen, p: ToyPrefix, lora: dict[str, Tensor],
              taps: dict[str, Tensor] | None = None) -> Tensor:
-        A, B, A0, B0 = layer_params(lora, "W")
-        zbar = p.hW + lora_delta(p.h, A, B, self.scale, A0, B0)
-        if taps is not None:
-            taps["z"] = p.h.expand(A.shape[0], *p.h.shape)
-            taps["zbar"] = zbar
+        zbar = lora_head(p.h, p.hW, lora, "W", self.scale, taps)
         return torch.relu(zbar) @ frozen.W_out.T
 
     def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
