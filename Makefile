@@ -48,7 +48,7 @@ bench: setup
 	$(BIN)/width-sweep bench
 
 lint: setup
-	$(BIN)/python -m ruff check gamma_calc toy_models width_sweeps figures tests
+	$(BIN)/python -m ruff check gamma_calc toy_models width_sweeps figures tests benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

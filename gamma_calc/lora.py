@@ -11,8 +11,10 @@ trained. Raw gradients (seed 000 App. C Eq. 23–24 for the scalar case):
   step 2);
 * SGD: ``g`` = the raw gradient (seed 000 App. C).
 
-Recorded per step ``t``: ``Z_A = A_t z``, ``Z_B = s B_t A_t z`` and the decomposition of seed 000
-Eq. 2, ``δ¹_t = s B_{t−1} ΔA_t z``, ``δ²_t = s ΔB_t A_{t−1} z``, ``δ³_t = s ΔB_t ΔA_t z``, plus
+Recorded per step ``t``: ``Z_A = A_t z``, its update part ``dZ_A = (A_t − A_0) z`` (the sum of
+the updates; ``Z_A``'s γ is the max of ``γ[A_0 z]`` and ``γ[dZ_A]``, and a sweep that measures
+both sees which term dominates at finite width), ``Z_B = s B_t A_t z`` and the decomposition of
+seed 000 Eq. 2, ``δ¹_t = s B_{t−1} ΔA_t z``, ``δ²_t = s ΔB_t A_{t−1} z``, ``δ³_t = s ΔB_t ΔA_t z``, plus
 the entry exponents of ``A_t`` and ``B_t``. Nothing here assumes Eq. 3–4: they come out of the
 typed contractions (:mod:`gamma_calc.quantity`).
 """
@@ -24,7 +26,7 @@ from .exponent import ZERO, Exponent
 from .quantity import Dim, Tensor, outer, sign
 from .schemes import RANK, WIDTH, FactorInit
 
-QUANTITIES = ("Z_A", "Z_B", "delta1", "delta2", "delta3", "A", "B")
+QUANTITIES = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "A", "B")
 OPTIMIZERS = ("adam", "sgd")
 
 
@@ -80,7 +82,8 @@ def unroll(model: LoRAModel, steps: int) -> Trajectory:
     s = model.scale
     traj = Trajectory({q: [] for q in QUANTITIES})
     record = _record_cancelled if model.cancel_init_product else _record
-    record(traj, A, B, z, s, None)
+    moved = Tensor.zero(A.dims)                    # A_t − A_0, the sum of the updates
+    record(traj, A, B, z, s, None, moved)
     for _ in range(steps):
         Az = A @ z
         grad_A = outer((B.T @ dZ).scale(s), z)
@@ -91,16 +94,17 @@ def unroll(model: LoRAModel, steps: int) -> Trajectory:
             dA, dB = grad_A.scale(model.lr_A), grad_B.scale(model.lr_B)
         dAz = dA @ z
         deltas = ((B @ dAz).scale(s), (dB @ Az).scale(s), (dB @ dAz).scale(s))
-        A, B = A + dA, B + dB
-        record(traj, A, B, z, s, deltas)
+        A, B, moved = A + dA, B + dB, moved + dA
+        record(traj, A, B, z, s, deltas, moved)
     return traj
 
 
 def _record(traj: Trajectory, A: Tensor, B: Tensor, z: Tensor, s: Exponent,
-            deltas: tuple[Tensor, Tensor, Tensor] | None) -> None:
+            deltas: tuple[Tensor, Tensor, Tensor] | None, moved: Tensor) -> None:
     Az = A @ z
     v = traj.values
     v["Z_A"].append(Az.exponent)
+    v["dZ_A"].append((moved @ z).exponent)
     v["Z_B"].append((B @ Az).scale(s).exponent)
     for name, d in zip(("delta1", "delta2", "delta3"), deltas or (None,) * 3):
         v[name].append(None if d is None else d.exponent)
@@ -116,11 +120,11 @@ def _split(T: Tensor, tags: tuple) -> tuple[Tensor, Tensor]:
 
 
 def _record_cancelled(traj: Trajectory, A: Tensor, B: Tensor, z: Tensor, s: Exponent,
-                      deltas: tuple[Tensor, Tensor, Tensor] | None) -> None:
+                      deltas: tuple[Tensor, Tensor, Tensor] | None, moved: Tensor) -> None:
     """As :func:`_record`, with the exact cancellation ``B_0 A_0 = 0`` marked by the user:
     ``B_t A_t z = B_0 (A_t − A_0) z + (B_t − B_0) A_t z`` (THEORY §1: sums are max-plus unless
     the terms cancel exactly). Needs random factors, whose tags identify the init parts."""
-    _record(traj, A, B, z, s, deltas)
+    _record(traj, A, B, z, s, deltas, moved)
     _A0, dA = _split(A, (None, ("A0", 1)))
     B0, dB = _split(B, (("B0", 0), None))
     traj.values["Z_B"][-1] = ((B0 @ (dA @ z)) + (dB @ (A @ z))).scale(s).exponent

@@ -15,8 +15,8 @@ from .mlp import MLPResult
 from .polyhedron import Region
 
 SHOWN = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
-TEX_NAMES = {"Z_A": "Z_A", "Z_B": "Z_B", "delta1": r"\delta^1", "delta2": r"\delta^2",
-             "delta3": r"\delta^3", "A": "A", "B": "B"}
+TEX_NAMES = {"Z_A": "Z_A", "dZ_A": r"\Delta Z_A", "Z_B": "Z_B", "delta1": r"\delta^1",
+             "delta2": r"\delta^2", "delta3": r"\delta^3", "A": "A", "B": "B"}
 
 
 def _s(e: Exponent | None) -> str | None:

@@ -5,7 +5,8 @@ quantity is defined here once (THEORY §2 Eq. 2, §4):
 
 * step t = 0 … T; row t holds the state after t updates (row 0: the init).
 * `loss`   — loss on the fixed probe batch with θ_t;
-* `Z_A`    — RMS entry of A_t z;  `Z_B` — RMS entry of s·B_t A_t z (z: the probe layer's
+* `Z_A`    — RMS entry of A_t z;  `dZ_A` — RMS entry of (A_t − A₀) z, Z_A's update part;
+  `Z_B` — RMS entry of s·B_t A_t z (z: the probe layer's
   input on the probe batch under θ_t; the subtracted s·B₀A₀ z is not part of Z_B);
 * `delta1/2/3` (t ≥ 1) — RMS entries of s·B_{t−1}ΔA_t z, s·ΔB_t A_{t−1} z, s·ΔB_tΔA_t z with
   z = z_{t−1} (their sum is exactly ΔZ_B);
@@ -39,7 +40,7 @@ __all__ = [
     "train_reference",
 ]
 
-QUANTITIES = ("loss", "Z_A", "Z_B", "delta1", "delta2", "delta3", "nu_A", "nu_B", "nu_W",
+QUANTITIES = ("loss", "Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "nu_A", "nu_B", "nu_W",
               "grad_nu")
 
 
@@ -134,7 +135,8 @@ class _Probe:
         s, L = self.model.scale, self.layer
         A, B = p[f"{L}.A"], p[f"{L}.B"]
         ZA = z @ A.T
-        rec = {"Z_A": _rms(ZA), "Z_B": _rms(s * ZA @ B.T), "nu_A": float(A.pow(2).mean()),
+        rec = {"Z_A": _rms(ZA), "dZ_A": _rms(z @ (A - self.init[f"{L}.A"]).T),
+               "Z_B": _rms(s * ZA @ B.T), "nu_A": float(A.pow(2).mean()),
                "nu_B": float(B.pow(2).mean()),
                "nu_W": _nu_prod(s, A, B, self.init[f"{L}.A"], self.init[f"{L}.B"])}
         if prev is not None:

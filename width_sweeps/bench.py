@@ -38,8 +38,12 @@ def default_spec_path() -> str:
     return str(resources.files("width_sweeps") / "specs" / "fig2-bench.toml")
 
 
-def gemm_gflops(device: torch.device, dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:
-    """Measured dense matmul rate (GFLOP/s) on this device: the floor's denominator."""
+def gemm_gflops(device: torch.device, dtype: torch.dtype, n: int | None = None,
+                reps: int | None = None) -> float:
+    """Measured dense matmul rate (GFLOP/s) on this device: the floor's denominator (on CUDA at
+    the engine's matmul precision: TF32 only where `torch.backends.cuda.matmul.allow_tf32`)."""
+    gpu = device.type == "cuda"
+    n, reps = n or (8192 if gpu else 2048), reps or (20 if gpu else 5)
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b
@@ -51,8 +55,11 @@ def gemm_gflops(device: torch.device, dtype: torch.dtype, n: int = 2048, reps: i
     return 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
 
 
-def copy_gbs(device: torch.device, dtype: torch.dtype, mb: int = 256, reps: int = 5) -> float:
+def copy_gbs(device: torch.device, dtype: torch.dtype, mb: int | None = None,
+             reps: int | None = None) -> float:
     """Measured memory bandwidth (GB/s, bytes read + written) of a large copy."""
+    gpu = device.type == "cuda"
+    mb, reps = mb or (2048 if gpu else 256), reps or (20 if gpu else 5)
     n = mb * 2**20 // torch.tensor([], dtype=dtype).element_size()
     a = torch.randn(n, device=device, dtype=dtype)
     b = torch.empty_like(a)
@@ -163,6 +170,9 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 2, device: str 
         "reference_cpu_s": round(ref_cpu * len(runs) / k, 2),
         "speedup_cpu": round(ref_cpu * len(runs) / k / max(batched_cpu, 1e-9), 2),
         "load_avg_1min": round(os.getloadavg()[0], 2)}
+    if dev.type == "cuda":
+        out.update({"gpu": torch.cuda.get_device_name(dev), "torch": torch.__version__,
+                    "tf32": torch.backends.cuda.matmul.allow_tf32})
     print(json.dumps(out), file=sys.stderr, flush=True)      # timings first, FLOPs after
     if count_flops:
         fl = grid_flops(model, spec, dev, dtype)

@@ -347,7 +347,7 @@ def _train_block(model: SweepModel, spec: SweepSpec, runs: list[RunConfig], allp
         ok = torch.isfinite(loss) & torch.isfinite(lp) & (lp <= spec.diverge_factor * state["ref"])
         div = torch.where(alive & ~ok, torch.full_like(div, t), div)
         if t in row:
-            vals.update(Z_A=probes.rms(ZA), Z_B=ZB, loss=lp)
+            vals.update(Z_A=probes.rms(ZA), dZ_A=tr.update_part(params[kA]), Z_B=ZB, loss=lp)
             rec[row[t]] = _nan_where_dead(div < 0, torch.stack([vals[q] for q in Q]))
 
     prev: tuple[Tensor | None, dict[str, Tensor]] = (None, {})

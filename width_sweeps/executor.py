@@ -15,7 +15,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from . import engine, models, results
+from . import engine, models, probes, results
 from .spec import SpecError, SweepSpec, from_dict
 
 
@@ -87,6 +87,16 @@ def _check_spec_dir(spec: SweepSpec, out: Path) -> None:
     else:
         out.mkdir(parents=True, exist_ok=True)
         p.write_text(json.dumps(spec.to_dict(), indent=2))
+        (out / "probes.json").write_text(json.dumps(list(probes.QUANTITIES)))
+
+
+def _check_probes(out: Path) -> None:
+    """Extend a sweep only with the probe set it was measured with (a finished sweep of an
+    older gammakit stays readable: it lacks the newer quantities, nothing is mixed)."""
+    q = out / "probes.json"
+    if not q.exists() or json.loads(q.read_text()) != list(probes.QUANTITIES):
+        raise SpecError(f"probed quantities: differs from the sweep already in {out} (an older "
+                        "gammakit began it); remove it or choose another --out")
 
 
 def _submitit(jobs: list[Job], spec: SweepSpec, out: Path, device: str,
@@ -122,6 +132,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: str = "local",
     device = device or spec.device
     _check_spec_dir(spec, out)
     jobs = plan(spec, out)
+    if jobs:
+        _check_probes(out)
     if executor == "local":
         infos = [run_job(spec.to_dict(), str(out), j, device, progress)
                  for j in tqdm(jobs, desc="widths", unit="width", disable=not progress)]

@@ -1,7 +1,7 @@
 """Predictions from `gamma_calc` for a sweep config — the one place that calls it.
 
 `predict(...)` returns, per (quantity, step), the exact-rational exponent string of the RMS entry
-(INTERFACES: keys Z_A, Z_B, delta1..3, A, B).  The sweep adds: `nu_A = 2·γ[A]`, `nu_B = 2·γ[B]`
+(INTERFACES: keys Z_A, dZ_A, Z_B, delta1..3, A, B).  The sweep adds: `nu_A = 2·γ[A]`, `nu_B = 2·γ[B]`
 (mean squares), and `dZ_B = max(δ¹, δ², δ³)` (the γ-sum rule, THEORY §1).  Quantities without a
 prediction map to None.  Tests inject a `PredictFn` instead of importing gamma_calc.
 """
@@ -12,7 +12,7 @@ from fractions import Fraction
 
 Exp = str | None
 PredictFn = Callable[..., dict[tuple[str, int], Exp]]
-DIRECT = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
+DIRECT = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3")
 
 
 class PredictionUnavailable(RuntimeError):

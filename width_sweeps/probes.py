@@ -3,7 +3,9 @@
 Definitions are those of the reference loop (`toy_models.train`), batched over runs.  With
 `z_t` the layer's input on the probe batch under θ_t, `s` its scale, and parameters before
 (`A_{t−1}, B_{t−1}`) and after (`A_t, B_t`) step t:
-* `Z_A = A_t z_t`, `Z_B = s·B_t A_t z_t` (the subtracted `s·B₀A₀z` is not part of Z_B);
+* `Z_A = A_t z_t`, its update part `dZ_A = (A_t − A₀) z_t` (gamma_calc predicts both: when
+  `A₀z` is Θ(1) and the update part grows, Z_A's finite-width slope mixes the two),
+  `Z_B = s·B_t A_t z_t` (the subtracted `s·B₀A₀z` is not part of Z_B);
 * `δ¹ = s·B_{t−1}ΔA_t z_{t−1}`, `δ² = s·ΔB_t A_{t−1} z_{t−1}`, `δ³ = s·ΔB_tΔA_t z_{t−1}`, and
   `dZ_B = δ¹+δ²+δ³` (an extra: the per-step feature update, used by the max-lr search);
 * `ν[M] = ‖M‖²_F/(rows·cols)` of `A_t`, `B_t` and `W_LoRA = s(B_tA_t − B₀A₀)` — the last from
@@ -11,17 +13,13 @@ Definitions are those of the reference loop (`toy_models.train`), batched over r
 * `grad_nu = ν[G]`, `G = dZ̄ᵀ z` (out×in, the layer's weight gradient on the training batch),
   from b×b Gram matrices.
 All are means over entries (probe batch included), one value per run, kept on the device.
-When z is shared by the runs (stride-0 run dim: theory layer, toy) `Z_A`, `Z_B` are carried
-forward exactly (`Z_B^t = Z_B^{t−1} + dZ_B`), saving two matmuls per step.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-QUANTITIES = ("Z_A", "Z_B", "delta1", "delta2", "delta3", "dZ_B", "nu_A", "nu_B", "nu_W",
+QUANTITIES = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "dZ_B", "nu_A", "nu_B", "nu_W",
               "grad_nu", "loss")
 TEST = ("test_loss", "test_acc")
 
@@ -62,70 +60,6 @@ def grad_nu(dzbar: Tensor, z: Tensor) -> Tensor:
     return (gd * gz).flatten(1).sum(1) / (dzbar.shape[2] * z.shape[-1])
 
 
-def _za(z: Tensor, A: Tensor) -> Tensor:
-    """A z for every run: (R, P, r); z shared (P, in) or per run (R, P, in)."""
-    return torch.matmul(z, A.transpose(1, 2))
-
-
-@dataclass
-class ProbeState:
-    """What the probes carry from step to step (all on device, updated in place)."""
-    s: float
-    A0: Tensor
-    gA0: Tensor          # A₀A₀ᵀ   (R, r, r)
-    dA: Tensor           # A_t − A₀ (sum of the updates)
-    dB: Tensor           # B_t − B₀
-    z: Tensor            # z_t: (P, in) shared or (R, P, in)
-    ZA: Tensor           # A_t z_t   (R, P, r)
-    ZB: Tensor           # s B_t A_t z_t   (R, P, out)
-    buf: Tensor          # (4, R, P, out): δ¹, δ², δ³, dZ_B
-
-
-def start(z: Tensor, s: float, A: Tensor, B: Tensor) -> tuple[ProbeState, dict[str, Tensor]]:
-    """Probe state and step-0 values; `z` is the tapped input (R, P, in)."""
-    zs = shared(z)
-    z = zs if zs is not None else z
-    A, B = A.detach(), B.detach()
-    ZA = _za(z, A)
-    ZB = s * ZA @ B.transpose(1, 2)
-    A0 = A.clone()
-    st = ProbeState(s, A0, A0 @ A0.transpose(1, 2), torch.zeros_like(A), torch.zeros_like(B),
-                    z, ZA, ZB, ZB.new_empty((4, *ZB.shape)))
-    nan = torch.full_like(rms(ZA), float("nan"))
-    vals = {"Z_A": rms(ZA), "Z_B": rms(ZB), "delta1": nan, "delta2": nan, "delta3": nan,
-            "dZ_B": nan, "nu_A": mean_square(A), "nu_B": mean_square(B),
-            "nu_W": torch.zeros_like(nan), "grad_nu": nan}
-    return st, vals
-
-
-@torch.no_grad()
-def step(st: ProbeState, A: Tensor, B: Tensor, uA: Tensor, uB: Tensor,
-         z_new: Tensor) -> dict[str, Tensor]:
-    """Probe values of one step from the new parameters and the updates `u = θ_t − θ_{t−1}`
-    (all but grad_nu and loss); updates `st` in place.  δ¹ uses `B_{t−1} = B_t − ΔB_t`:
-    `s·B_{t−1}ΔA z = s·B_tΔA z − δ³`."""
-    s, (d1, d2, d3, dzb) = st.s, st.buf
-    dZA = _za(st.z, uA)                                     # ΔA_t z_{t−1}   (R, P, r)
-    uBt = uB.transpose(1, 2)
-    torch.bmm(dZA, uBt, out=d3).mul_(s)
-    torch.bmm(dZA, B.transpose(1, 2), out=d1).mul_(s).sub_(d3)
-    torch.bmm(st.ZA, uBt, out=d2).mul_(s)
-    torch.add(d1, d2, out=dzb).add_(d3)
-    st.dA.add_(uA)
-    st.dB.add_(uB)
-    zs = shared(z_new)
-    if zs is not None:                                      # z_t = z_{t−1}: exact carry
-        st.ZA.add_(dZA)
-        st.ZB.add_(dzb)
-    else:
-        st.z = z_new
-        st.ZA = _za(z_new, A)
-        st.ZB = s * st.ZA @ B.transpose(1, 2)
-    return {"Z_A": rms(st.ZA), "Z_B": rms(st.ZB), "delta1": rms(d1), "delta2": rms(d2),
-            "delta3": rms(d3), "dZ_B": rms(dzb), "nu_A": mean_square(A),
-            "nu_B": mean_square(B), "nu_W": nu_lora(s, st.A0, B, st.dA, st.dB, st.gA0)}
-
-
 def za(z: Tensor, A: Tensor) -> Tensor:
     """`z Aᵀ` for every run (R, P, r): z shared (P, in) → one matrix product; else batched."""
     if z.dim() == 2:
@@ -137,8 +71,7 @@ def za(z: Tensor, A: Tensor) -> Tensor:
 class Tracker:
     """Probes on recorded steps only (engine `probe_every`), from parameters before and after.
 
-    Unlike `ProbeState` (which carries `Z_A`, `Z_B` and the sums of updates every step), it
-    keeps θ₀ and, on a recorded step t, copies θ_{t−1} just before the optimizer step; then
+    It keeps θ₀ and, on a recorded step t, copies θ_{t−1} just before the optimizer step; then
     `ΔA = A_t − A_{t−1}`, `ΔB = B_t − B_{t−1}` (the reference's definitions), `A_t − A₀`,
     `B_t − B₀` are taken from the parameters directly.  Nothing runs on unrecorded steps."""
 
@@ -154,9 +87,14 @@ class Tracker:
     def initial(self, A: Tensor, B: Tensor, ZA: Tensor, ZB: Tensor) -> dict[str, Tensor]:
         """Step-0 values (θ₀): δ's and grad_nu undefined (NaN), ν[W_LoRA] = 0."""
         nan = torch.full_like(ZB, float("nan"))
-        return {"Z_A": rms(ZA), "Z_B": ZB, "delta1": nan, "delta2": nan, "delta3": nan,
+        return {"Z_A": rms(ZA), "dZ_A": torch.zeros_like(ZB), "Z_B": ZB, "delta1": nan, "delta2": nan, "delta3": nan,
                 "dZ_B": nan, "nu_A": mean_square(A.detach()), "nu_B": mean_square(B.detach()),
                 "nu_W": torch.zeros_like(nan), "grad_nu": nan}
+
+    @torch.no_grad()
+    def update_part(self, A: Tensor) -> Tensor:
+        """RMS of `(A_t − A₀) z_t` (`self.z` = z_t, the input under θ_t)."""
+        return rms(za(self.z, A - self.A0))
 
     @torch.no_grad()
     def before(self, A: Tensor, B: Tensor) -> None:

@@ -19,6 +19,17 @@ SHOW = ["quantity", "step", "scheme", "lr_exponent", "eps", "predicted", "fitted
         "ci_high", "local", "n_widths", "verdict"]
 
 
+VARYING = ["model", "optimizer", "init_scale", "eta0", "lr_exponent_b"]
+
+
+def shown(df: pd.DataFrame, base: list[str] = SHOW) -> list[str]:
+    """`base` plus the config columns that vary within `df` (after `scheme`): rows of a sweep
+    over several η₀ or init scales stay distinguishable."""
+    extra = [c for c in VARYING if c in df.columns and df[c].nunique(dropna=False) > 1]
+    i = base.index("scheme") + 1 if "scheme" in base else len(base)
+    return base[:i] + extra + base[i:]
+
+
 EXPONENTS = {"fitted", "ci_low", "ci_high", "local", "local_low", "local_high"}
 
 
@@ -28,9 +39,7 @@ def _fmt(v, exponent: bool = False) -> str:
             return "—"
         if v == -np.inf:
             return "-oo"
-        if exponent or (0.01 <= abs(v) < 1000) or v == 0:
-            return f"{v:+.3f}"
-        return f"{v:.3g}"
+        return f"{v:+.3f}" if exponent else f"{v:.4g}"
     return "—" if v is None else str(v)
 
 
@@ -55,7 +64,7 @@ def fits_text(fits: pd.DataFrame, t1: pd.DataFrame, opts: FitOptions, notes: lis
     """The `fit --format text` output."""
     out = [(f"fits: slope of log q vs log n, {opts.level:.0%} bootstrap CI over seeds "
            f"({opts.n_boot} draws); verdict pass when the prediction lies in the CI widened "
-           f"by ±{opts.tolerance}"), table(fits, SHOW + (["eta_max"] if "eta_max" in fits else [])),
+           f"by ±{opts.tolerance}"), table(fits, shown(fits) + (["eta_max"] if "eta_max" in fits else [])),
            f"[{summary(fits)}]"]
     if len(t1):
         out += ["", "Theorem 1: slope of fitted γ against ε (theory: −1 bound init, −2 zero)",
@@ -130,7 +139,7 @@ def write_report(out: str | Path, predict_fn: PredictFn = gamma_calc_predict) ->
                f"{res.options.level:.0%} bootstrap CI over seeds; all quantities: "
                f"[{summary(res.fits)}], shown ({', '.join(CORE)}, steps ≥ 1): "
                f"[{summary(core)}]; every row is in `fits.parquet`."), "",
-               table(core, SHOW, True), ""]
+               table(core, shown(core), True), ""]
     if len(res.theorem1):
         md += ["## Theorem 1 (slope of γ against ε)", "", table(res.theorem1, ["quantity",
                "step", "scheme", "eps_values", "predicted", "fitted", "ci_low", "ci_high",

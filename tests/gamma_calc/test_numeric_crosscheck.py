@@ -14,6 +14,7 @@ from gamma_calc.schemes import get_scheme
 
 WIDTHS = (2 ** 8, 2 ** 10, 2 ** 12, 2 ** 14)
 RANK, STEPS, SEEDS, ETA0 = 5, 4, 4, 0.5  # odd rank: no exact ±1 cancellations in sums
+KEYS = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3")
 
 
 def simulate(n: int, a_entry: float | None, b_entry: float | None, c: float, adam: bool,
@@ -24,7 +25,8 @@ def simulate(n: int, a_entry: float | None, b_entry: float | None, c: float, ada
     B = np.zeros((n, RANK)) if b_entry is None else rng.standard_normal((n, RANK)) * n ** b_entry
     eta = ETA0 * n ** c
     mA, vA, mB, vB = (np.zeros_like(A), np.zeros_like(A), np.zeros_like(B), np.zeros_like(B))
-    rec: dict[str, list[float]] = {k: [] for k in ("Z_A", "Z_B", "delta1", "delta2", "delta3")}
+    rec: dict[str, list[float]] = {k: [] for k in KEYS}
+    A0 = A.copy()
     for t in range(1, STEPS + 1):
         gA, gB = np.outer(B.T @ u, z), np.outer(u, A @ z)  # loss <u, Z̄>: dZ̄ = u
         if adam:
@@ -37,14 +39,14 @@ def simulate(n: int, a_entry: float | None, b_entry: float | None, c: float, ada
         dA, dB = -eta * sA, -eta * sB
         d1, d2, d3 = B @ (dA @ z), dB @ (A @ z), dB @ (dA @ z)
         A, B = A + dA, B + dB
-        for k, v in (("Z_A", A @ z), ("Z_B", B @ (A @ z)), ("delta1", d1), ("delta2", d2),
-                     ("delta3", d3)):
+        for k, v in (("Z_A", A @ z), ("dZ_A", (A - A0) @ z), ("Z_B", B @ (A @ z)),
+                     ("delta1", d1), ("delta2", d2), ("delta3", d3)):
             rec[k].append(float(np.sqrt(np.mean(v ** 2))))
     return rec
 
 
 def fitted_slopes(a_entry, b_entry, c, adam) -> dict[str, list[float]]:
-    logs = {k: np.zeros((len(WIDTHS), STEPS)) for k in ("Z_A", "Z_B", "delta1", "delta2", "delta3")}
+    logs = {k: np.zeros((len(WIDTHS), STEPS)) for k in KEYS}
     for i, n in enumerate(WIDTHS):
         runs = [simulate(n, a_entry, b_entry, c, adam, s) for s in range(SEEDS)]
         for k, log in logs.items():  # RMS pooled over seeds (SignSGD steps of equal size can cancel exactly)

