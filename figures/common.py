@@ -222,9 +222,11 @@ MAX_PNG_BYTES = 500_000
 
 
 def save(fig, name: str, ctx: Context, *, dpi: int = 110) -> Path:
-    """Write `name.png` (and `name.pdf`) into every output directory; returns the first PNG.
+    """Write `name.png` into every output directory; returns the first PNG.
 
-    Full mode also writes the committed copy next to the scripts (figures/)."""
+    Full mode also writes `name.pdf` (vector, for papers) and the committed PNG next to the
+    scripts (figures/); quick mode (CI, `make demo`) skips the PDF, which doubles the time of a
+    save of the many-panel figures."""
     dirs = list(ctx.out_dirs)
     if ctx.mode == "full" and FIGURES_DIR not in dirs:
         dirs.append(FIGURES_DIR)
@@ -234,7 +236,8 @@ def save(fig, name: str, ctx: Context, *, dpi: int = 110) -> Path:
         d.mkdir(parents=True, exist_ok=True)
         png = d / f"{name}.png"
         fig.savefig(png, dpi=dpi)
-        fig.savefig(d / f"{name}.pdf")
+        if ctx.mode == "full":
+            fig.savefig(d / f"{name}.pdf")
         if png.stat().st_size > MAX_PNG_BYTES:   # keep committed images small
             fig.savefig(png, dpi=int(dpi * 0.75))
         first = first or png
