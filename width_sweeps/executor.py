@@ -86,8 +86,8 @@ def _check_spec_dir(spec: SweepSpec, out: Path) -> None:
             raise SpecError(f"spec field '{diff[0]}': differs from the sweep already in {out}")
     else:
         out.mkdir(parents=True, exist_ok=True)
+        (out / "probes.json").write_text(json.dumps(list(probes.QUANTITIES)))   # before spec.json
         p.write_text(json.dumps(spec.to_dict(), indent=2))
-        (out / "probes.json").write_text(json.dumps(list(probes.QUANTITIES)))
 
 
 def _check_probes(out: Path) -> None:
