@@ -48,7 +48,17 @@ def predict(optimizer: str = "adam", a_entry: str | None = None, a_kind: str = "
             lr_b: str | None = None, eps: str = "0", steps: int = DEFAULT_STEPS,
             scheme: str | None = None, from_step: int = DEFAULT_FROM,
             out_width: bool | None = None, grad: str = "0") -> Prediction:
-    """Exponents of ``Z_A, Z_B, delta1..3, A, B`` at ``t = 0..steps`` for rates ``c − eps``."""
+    """Exponents of ``Z_A, dZ_A, Z_B, delta1..3, A, B`` at ``t = 0..steps`` for rates ``c − eps``.
+
+    ``optimizer``: ``"adam"`` (normalised updates) or ``"sgd"`` (raw gradients). The model
+    geometry (docs/theory.md §2–3): ``out_width=True`` — B has ``n`` rows (the LoRA layer of
+    seed 000 §3), ``False`` — a fixed output dimension (seed 000 App. C's LoRA+ model),
+    ``None`` — the optimiser's default (Adam: width, SGD: fixed); ``grad`` — the exponent
+    ``γ[dZ̄]`` of the backpropagated signal's entries (a finite number; for Adam it only
+    matters through exact zeros). Rates ``lr_a``/``lr_b`` and init entries are exponent
+    strings (``"-1/2"``, ``"-0.5"``, ``"-oo"`` for a zero init). Raises ``ValueError`` (or
+    ``KeyError`` for an unknown scheme) on bad arguments.
+    """
     A0, B0, cancel = _factors(scheme, a_entry, a_kind, b_entry, b_kind)
     res = check(optimizer, A0, B0, lr_a, lr_b, eps, steps, min(from_step, steps),
                 out_width=out_width, grad=grad, cancel_init_product=cancel)
@@ -63,7 +73,9 @@ def predict(optimizer: str = "adam", a_entry: str | None = None, a_kind: str = "
 def max_lr(optimizer: str = "adam", scheme: str | None = None, a_entry: str | None = None,
            a_kind: str = "random", b_entry: str | None = None, b_kind: str = "random",
            internal: bool = False, out_width: bool | None = None, grad: str = "0") -> str:
-    """Largest equal-rate exponent keeping ``Z_B`` bounded (``"oo"``: no limit, ``"none"``)."""
+    """Largest equal-rate exponent keeping ``Z_B`` bounded for every step (``"oo"``: no upper
+    limit — nothing moves ``Z_B``; ``"none"``: unbounded at every rate); same geometry
+    arguments as :func:`predict`."""
     A0, B0, cancel = _factors(scheme, a_entry, a_kind, b_entry, b_kind)
     return str(_max_lr(optimizer, A0, B0, internal=internal, out_width=out_width, grad=grad,
                        cancel_init_product=cancel))

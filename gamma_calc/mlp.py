@@ -1,23 +1,38 @@
 """Beyond the papers: an MLP's width-scaling conditions, derived with the same algebra.
 
-Network: input layer ``W_1 ∈ R^{n×d}`` (fixed fan-in ``d``), ``L`` hidden layers
-``W_l ∈ R^{n×n}``, readout ``W_o ∈ R^{k×n}`` (fixed ``k``); ``h_1 = W_1 x``, ``h_l = W_l φ(h_{l−1})``,
-``f = W_o φ(h_{L+1})``, ReLU ``φ`` (exponent-preserving, homogeneous), one data point ``x`` with
-``Θ(1)`` entries, loss derivative ``df = Θ(1)``. Per role (``input``, ``hidden``, ``output``) an
-init-variance exponent ``v`` (entries ``N(0, n^v)``, entry exponent ``v/2``) and a learning-rate
-exponent ``c`` (``η = n^c``), no multipliers; SGD or Adam (normalised updates).
+docs/theory.md §7. Network: input layer ``W_1 ∈ R^{n×d}`` (fixed fan-in ``d``), ``L`` hidden
+layers ``W_l ∈ R^{n×n}``, readout ``W_o ∈ R^{k×n}`` (fixed ``k``); ``h_1 = W_1 x``,
+``h_l = W_l φ(h_{l−1})``, ``f = W_o φ(h_{L+1})``, ReLU ``φ`` (exponent-preserving, homogeneous),
+one data point ``x`` with ``Θ(1)`` entries, loss derivative ``df = Θ(1)``. Per role (``input``,
+``hidden``, ``output``; or per hidden layer) an init-variance exponent ``v`` (entries
+``N(0, n^v)``, entry exponent ``v/2``) and a learning-rate exponent ``c`` (``η = n^c``), no
+multipliers; SGD (raw gradients) or Adam (normalised updates: ``sign`` of the gradient).
 
-Unrolled for ``T`` steps with the typed contractions of :mod:`gamma_calc.quantity`. The readout's
-backward signal ``W_oᵀ df`` sums over the fixed ``k`` and stays coherent with ``W_o``, so
-``W_o Δx`` is an aligned sum (``+1``) — the term that forces the readout variance ``≤ n^{−2}``.
+Unrolled for ``T`` steps with the typed contractions of :mod:`gamma_calc.quantity`.
+
+**Alignment rule** (Tensor Programs IV, Yang & Hu 2021, arXiv 2011.14522, Thm 4.1; Tensor
+Programs V, Yang et al. 2022, arXiv 2203.03466): a feature change caused by a gradient step is
+built from the transposed weights downstream — SGD: ``Δh_l ∝ W_{l+1}ᵀ δ_{l+1}`` (through the
+ReLU mask), Adam: its sign pattern. When those weights meet it again on the next forward pass,
+``W_{l+1} Δh_l ≈ n σ² δ_{l+1}`` is *coherent with* ``δ_{l+1}`` (the back-contraction rule of
+:mod:`gamma_calc.quantity`), and so on up to the readout, whose backward signal ``W_oᵀ df``
+started the chain: ``W_o Δx_{L+1}`` is an aligned sum (``+1``) for every layer's
+gradient-driven update, not an independent one (``+1/2``). Random-init terms (``W_0 h_0``) stay
+CLT sums. This term is what forces ``c_input + v_output ≤ −1`` (SGD) and
+``2 c_input + v_output ≤ −2`` (Adam) into the stable set: the input layer's update reaches the
+output through the hidden layers' own weights.
 
 Conditions (Yang & Hu's abc-analysis, restated in γ):
+
 * **stable** — pre-activations ``Θ(1)`` at init (``γ[h_l^0] = 0``), output ``γ[f^0] ≤ 0``, and for
   ``t = 1..T`` every change ``γ[Δh_l^t] ≤ 0``, ``γ[Δf^t] ≤ 0``;
 * **maximal update** (μP's "every layer learns") — each layer's own update moves its output by
   ``Θ(1)``: ``γ[ΔW_l x_{l−1}^t] = 0`` for every layer and ``t = 1..T`` (feature learning follows).
+
 The maximal-update parametrization reported is the point of that set with the largest init
-variances (any smaller readout variance is also allowed under Adam; SGD pins it).
+variances (any smaller readout variance is also allowed under Adam; SGD pins it): μP (TP5
+Table 3). ``T = 2`` is the default: SGD's readout update feeds back into the hidden updates at
+step 2; unrolling a third step changes no set for one to three hidden layers.
 """
 from __future__ import annotations
 

@@ -73,3 +73,29 @@ def test_fixed_dimension_sum_adds_nothing_and_zero_propagates():
     assert (B @ v).exponent == Exponent.parse("-1/2")
     assert (Tensor.zero((N, R)) @ v).is_zero
     assert sign(Tensor.zero((R, N))).is_zero
+
+
+@pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
+def test_back_contraction_keeps_the_readout_direction(adam):
+    """A hidden feature update built from ``Wᵀ`` of the readout's signal (SGD: ``Wᵀ W_oᵀ df``,
+    Adam: its sign) meets ``W`` again and then the readout: ``W (Wᵀ v) ≈ nσ² v`` keeps ``v``'s
+    direction, so ``W_o W (Wᵀ W_oᵀ df)`` is an aligned sum — ``n^{-1}`` (SGD) and ``n^0``
+    (Adam) for ``W_o`` entries ``n^{-1}``, where a fresh CLT direction would give
+    ``n^{-3/2}`` and ``n^{-1/2}``."""
+    rng = np.random.default_rng(3)
+    meas, widths = [], (256, 512, 1024, 2048)
+    for n in widths:
+        vals = []
+        for _ in range(4):
+            Wo = rng.standard_normal((3, n)) / n
+            W = rng.standard_normal((n, n)) / np.sqrt(n)
+            back = W.T @ (Wo.T @ np.ones(3))
+            vals.append(rms(Wo @ (W @ (np.sign(back) if adam else back))))
+        meas.append(float(np.sqrt(np.mean(np.square(vals)))))
+    wo = Tensor.random("Wo", (K, N), Exponent.const(-1))
+    w = Tensor.random("W", (N, N), Exponent.parse("-1/2"))
+    back_t = w.T @ (wo.T @ Tensor.aligned((K,), Exponent.const(0), (None,)))
+    typed = wo @ (w @ (sign(back_t) if adam else back_t))
+    assert predicted(typed) == (0 if adam else -1)
+    fitted = float(np.polyfit(np.log(widths), np.log(meas), 1)[0])
+    assert fitted == pytest.approx(predicted(typed), abs=0.08)
