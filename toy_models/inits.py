@@ -113,14 +113,14 @@ class InitScheme:
         W64 = (torch.zeros((), dtype=torch.float64, device=W.device).expand(W.shape)
                if self.shape_only else W.detach().to(torch.float64))
         gens = _generators(generator, runs)
-        cast = {"dtype": W.dtype, "device": W.device}
         if runs is None:
             A, B = self.draw(W64, r, gens[0], init_scale)
-            A, B = A.to(**cast).contiguous(), B.to(**cast).contiguous()
+            A = A.to(dtype=W.dtype, device=W.device).contiguous()
+            B = B.to(dtype=W.dtype, device=W.device).contiguous()
         else:       # each run's float64 draw cast straight into its slot (no float64 stack)
             out_f, in_f = W.shape
-            A = torch.empty((len(gens), r, in_f), **cast)
-            B = torch.empty((len(gens), out_f, r), **cast)
+            A = torch.empty((len(gens), r, in_f), dtype=W.dtype, device=W.device)
+            B = torch.empty((len(gens), out_f, r), dtype=W.dtype, device=W.device)
             pair = None
             for k, g in enumerate(gens):
                 if pair is None or self.random:   # deterministic: computed once, copied
@@ -170,7 +170,7 @@ def _gauss(sa: Callable[[int, int, int], float], sb: Callable[[int, int, int], f
         B = (_randn((out, r), g, root * std_b).to(W.device) if std_b
              else W.new_zeros(out, r))
         return A, B
-    draw.shape_only = True
+    draw.shape_only = True  # type: ignore[attr-defined]
     return draw
 
 
@@ -189,7 +189,7 @@ def _ortho(eye: bool, match: bool) -> Draw:
         A = (_randn((inp, r // 2), g, 1.0) @ Q[0::2]).T * (ca * root)
         B = (_randn((r // 2, out), g, 1.0).T @ Q[1::2]) * (cb * root)
         return A.to(W.device), B.to(W.device)
-    draw.shape_only = True
+    draw.shape_only = True  # type: ignore[attr-defined]
     return draw
 
 
