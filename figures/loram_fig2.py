@@ -254,7 +254,7 @@ def measure_c(cfg: Config, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-run k̂₁ = ν[W^1] / (η² σ_L²(1)) and its fitted width exponent (vs −1)."""
     from width_sweeps.fit import FitOptions, fit_table
     from width_sweeps.results import load
-    from width_sweeps.verdict import judge
+    from width_sweeps.verdict import add_verdicts
     spec = _base("loram-k1", 1, cfg.width, widths=list(cfg.k1_widths), n0=1, optimizer="sgd",
                  eta0=[ETA["sgd"]], alpha=float(R), seeds=cfg.k1_seeds,
                  model_options={"n_train": 256, "n_test": 64})
@@ -268,9 +268,7 @@ def measure_c(cfg: Config, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     opts = FitOptions(tolerance=0.05)
     fits = fit_table(long, None, opts)
     fits["predicted"] = "-1"
-    fits["verdict"] = [judge("-1", lo, hi, opts.tolerance) for lo, hi in
-                       zip(fits.ci_low, fits.ci_high)]
-    return long, fits
+    return long, add_verdicts(fits, opts.rule())
 
 
 def claim_c(fits: pd.DataFrame) -> Claim:

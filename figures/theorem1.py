@@ -56,36 +56,13 @@ def config(mode: str) -> Config:
     return Config(tuple(2 ** k for k in range(8, 17)), 8)
 
 
-def slope_tolerance(eps: list[float], tol: float) -> float:
-    """Worst-case change of the least-squares slope when every point moves by ±tol."""
-    x = np.asarray(eps, float)
-    d = x - x.mean()
-    return float(tol * np.abs(d).sum() / (d * d).sum())
-
-
 def measure(cfg: Config, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(fits of δ¹, δ² per ε and step, Theorem-1 slope table with our verdicts)."""
+    """(fits of δ¹, δ² per ε and step, Theorem-1 slope table with its verdicts:
+    width_sweeps.theorem1, the verdict rule with the rival hypothesis −1 ↔ −2)."""
     from width_sweeps.analyze import analyze
     res = analyze(common.sweep(cfg.spec(), ctx, "theorem1"))
     fits = res.fits[res.fits.quantity.isin(list(LABELS)) & res.fits.step.isin(STEPS)]
-    t1 = res.theorem1[res.theorem1.step.isin(STEPS)].copy()
-    tol = slope_tolerance([float(Fraction(e)) for e in EPS], cfg.tolerance)
-    t1["tolerance"] = tol
-    t1["verdict"] = [verdict(p, lo, hi, tol) for p, lo, hi in zip(t1.predicted, t1.ci_low,
-                                                                    t1.ci_high)]
-    return fits, t1
-
-
-def verdict(pred: str | None, lo: float, hi: float, tol: float) -> str:
-    """width_sweeps' rule (prediction inside the CI widened by `tol`), plus: when the widened
-    CI also holds the other hypothesis (−1 ↔ −2) the data cannot tell them apart →
-    "inconclusive"."""
-    from width_sweeps.verdict import judge
-    v = judge(pred, lo, hi, tol)
-    other = {"-1": -2.0, "-2": -1.0}.get(str(pred))
-    if v == "pass" and other is not None and lo - tol <= other <= hi + tol:
-        return "inconclusive"
-    return v
+    return fits, res.theorem1[res.theorem1.step.isin(STEPS)].copy()
 
 
 def claims(t1: pd.DataFrame) -> list[Claim]:
