@@ -175,6 +175,12 @@ def width_range(widths) -> str:
 
 # ---- claims from fits ----------------------------------------------------------------------
 
+def rule_text(tolerance: float = 0.05) -> str:
+    """The verdict rule for fitted exponents at this tolerance (width_sweeps.verdict.Rule)."""
+    from width_sweeps.verdict import Rule
+    return Rule(tolerance=tolerance).text()
+
+
 def combine(verdicts: list[str]) -> str:
     """One verdict from a claim's parts (width_sweeps.verdict.combine)."""
     from width_sweeps.verdict import combine as _combine
