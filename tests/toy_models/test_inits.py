@@ -31,7 +31,7 @@ def test_registry_names_match_interfaces():
     assert scheme_names() == ["A", "B", "AB", "AB-practical", "AB+", "ortho-eye-const",
                               "ortho-eye-match", "ortho-qr-const", "ortho-qr-match", "pissa",
                               "milora", "olora", "loram", "inilora", "inilora-alpha",
-                              "inilora-beta", "zero"]
+                              "inilora-beta", "zero", "gaussian"]
     assert set(scheme_names()) <= set(DISPLAY_NAMES)
     assert DISPLAY_NAMES["A"] == "Init[A]" and DISPLAY_NAMES["AB+"] == "Init[AB+]"
     assert get_init("Standard").name == "A" and get_init("reversed").name == "B"
