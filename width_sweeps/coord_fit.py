@@ -15,10 +15,12 @@
   marked `premise fails` instead of being judged.  (z does not depend on the LoRA seeds below
   the first adapter, so its interval over seeds can be a point: the frozen base is one draw per
   width, and the tolerance absorbs its finite-width wobble.)
-Fits and verdicts are `width_sweeps.fit.fit_table` and `width_sweeps.verdict.judge`.
+Fits and verdicts are `width_sweeps.fit.fit_table` and the verdict rule of
+`width_sweeps.verdict` (docs/theory.md §9.6).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -28,7 +30,7 @@ import pandas as pd
 from gamma_calc.vocab import NEG_INF_TEXT
 
 from .fit import FitOptions, fit_table
-from .verdict import judge
+from .verdict import add_verdicts
 
 PREMISE = "z"
 PREMISE_TOL = 0.25
@@ -150,9 +152,10 @@ def fit_check(table: pd.DataFrame, geometry: pd.DataFrame, canonical: dict[str, 
                 notes.append(f"{row.module} ({row.scheme}): {note}")
         preds.append(cache[key].get((row.quantity, int(row.step))))
     fits["predicted"] = preds
-    fits["verdict"] = [judge(p, lo, hi, PREMISE_TOL if q == PREMISE else opts.tolerance)
-                       for p, lo, hi, q in zip(fits.predicted, fits.ci_low, fits.ci_high,
-                                               fits.quantity)]
+    is_z = fits.quantity == PREMISE
+    premise_rule = replace(opts.rule(), tolerance=PREMISE_TOL)
+    fits = pd.concat([add_verdicts(fits[~is_z], opts.rule()),
+                      add_verdicts(fits[is_z], premise_rule)]).sort_index()
     fits = _mark_premise(fits)
     return fits, notes
 

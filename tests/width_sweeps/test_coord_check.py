@@ -37,13 +37,13 @@ def data(b=8, d_in=12, classes=3):
 
 def test_toy_model_end_to_end():
     before = matplotlib.get_backend()
-    cc = coord_check(toy_mlp, data(), widths=[32, 64, 128], seeds=3, steps=2,
+    cc = coord_check(toy_mlp, data(), widths=[16, 32, 64, 128], seeds=3, steps=2,
                      schemes=("A", "AB"))
     assert list(cc.table.columns) == COLUMNS
     mods = set(cc.table.module)
     assert mods == {"2", "(model)"}
     assert set(cc.table[cc.table.module == "2"].quantity) == QS
-    assert len(cc.table) == 3 * 3 * 2 * 3 * (len(QS) + 1) - 3 * 2 * 3 * 3  # δ's undefined at t=0
+    assert len(cc.table) == 4 * 3 * 2 * 3 * (len(QS) + 1) - 4 * 2 * 3 * 3  # δ's undefined at t=0
     f = cc.fits
     for col in ("module", "quantity", "step", "scheme", "lr_exponent", "predicted", "fitted",
                 "ci_low", "ci_high", "verdict", "premise"):
