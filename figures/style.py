@@ -2,9 +2,9 @@
 
 Colours are fixed per scheme (Okabe–Ito first, for the schemes most figures show), so Init[A]
 is the same blue everywhere.  Legend names come from the one mapping table
-`toy_models.inits.DISPLAY_NAMES`; a figure reproducing a given paper may ask for that paper's
+`gamma_calc.schemes.DISPLAY_NAMES`; a figure reproducing a given paper may ask for that paper's
 own name (`name("A", paper="001")` → "Standard (Init[A])").  Figures are built on
-`matplotlib.figure.Figure` (Agg, no pyplot state) inside `rc()`.
+`matplotlib.figure.Figure` (no pyplot state, the caller's backend untouched) inside `rc()`.
 """
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ import contextlib
 from collections.abc import Iterator
 
 import matplotlib
-
-matplotlib.use("Agg")
 from matplotlib.figure import Figure
 
-from toy_models.inits import DISPLAY_NAMES, PAPER_NAMES
+from gamma_calc.schemes import DISPLAY_NAMES, PAPER_NAMES
 
 COLORS: dict[str, str] = {
     "A": "#0072B2", "B": "#D55E00", "AB": "#009E73", "AB-practical": "#56B4E9",
@@ -87,19 +85,9 @@ def figure(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float] = (6.4, 
 
 
 def log2_width_axis(ax, widths=None) -> None:
-    """x = width n on a log₂ axis; ticks at `widths` (2^k labels for powers of two)."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
-    ax.set_xscale("log", base=2)
-    if widths is not None:
-        ticks = sorted({float(w) for w in widths})
-        if len(ticks) > 5:                       # keep the labels apart in small panels
-            ticks = ticks[::-2][::-1]
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_minor_locator(NullLocator())
-    else:
-        ax.xaxis.set_major_locator(LogLocator(base=2))
-    ax.xaxis.set_major_formatter(FuncFormatter(_width_label))
-    ax.set_xlabel("width n")
+    """x = width n on a log₂ axis (the one implementation: `width_sweeps.plots`)."""
+    from width_sweeps.plots import log2_width_axis as axis
+    axis(ax, widths)
 
 
 def plain_log_axis(ax, axis: str = "y") -> None:
@@ -108,11 +96,3 @@ def plain_log_axis(ax, axis: str = "y") -> None:
     a = ax.yaxis if axis == "y" else ax.xaxis
     a.set_major_formatter(LogFormatterSciNotation())
     a.set_minor_formatter(NullFormatter())
-
-
-def _width_label(v: float, _pos=None) -> str:
-    import math
-    if v <= 0:
-        return ""
-    k = math.log2(v)
-    return f"$2^{{{round(k)}}}$" if abs(k - round(k)) < 1e-9 else f"{v:g}"

@@ -24,6 +24,7 @@ EXAMPLES = """examples:
   gamma-solve solve --optimizer adam --convention paper
   gamma-solve solve --optimizer sgd --equal-lr
   gamma-solve table --optimizer adam --lr -1/2
+  gamma-solve table --peft
   gamma-solve max-lr --optimizer adam --init B --format json
   gamma-solve mlp --optimizer sgd --hidden-layers 2
   gamma-solve claims
@@ -142,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     _optimizer(p)
     p.add_argument("--lr", default="-1/2", metavar="C", type=finite_exponent,
                    help="equal-rate exponent (default -1/2)")
+    p.add_argument("--peft", action="store_true",
+                   help="rows for peft's init_lora_weights values and the schemes they draw")
     _formats(p)
 
     p = add("max-lr", "largest equal-rate exponent keeping Z_B = O(1) for every step",

@@ -93,6 +93,12 @@ def table_rows(optimizer: str, lr: str) -> list[dict]:
 
 def cmd_table(args: argparse.Namespace) -> str:
     lr = str(Exponent.parse(args.lr))
+    if getattr(args, "peft", False):
+        from . import peft
+        prow = peft.table_rows(args.optimizer, lr)
+        text = lambda: peft.table_text(prow, args.optimizer, lr)
+        return _render(args.format, {"optimizer": args.optimizer, "lr": lr, "rows": prow},
+                       text, text)
     rows = table_rows(args.optimizer, lr)
     return _render(args.format, {"optimizer": args.optimizer, "lr": lr, "rows": rows},
                    lambda: render.table_text(rows, args.optimizer, lr),

@@ -1,6 +1,6 @@
 """The init-scheme registry: every LoRA init the seeds name, behind one signature.
 
-    scheme = get_scheme("AB")
+    scheme = get_init("AB")
     ini = scheme.init(W, r, generator=g, init_scale=1.0, runs=None, alpha=None, rslora=False)
     ini.A (r × in | runs × r × in), ini.B (out × r | runs × out × r), ini.W_residual, ini.scale
 
@@ -26,6 +26,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from gamma_calc import schemes as gamma_schemes
+from gamma_calc.schemes import DISPLAY_NAMES, MODIFIERS, PAPER_NAMES, UnknownSchemeError
+
 from . import inits_spectral as spec
 from .lora import lora_scale
 
@@ -37,19 +40,12 @@ __all__ = [
     "LoRAInit",
     "Modifiers",
     "UnknownSchemeError",
-    "get_scheme",
+    "get_init",
     "parse_modifiers",
     "scheme_names",
 ]
 
 Draw = Callable[[Tensor, int, torch.Generator, float], tuple[Tensor, Tensor]]
-
-
-class UnknownSchemeError(KeyError):
-    """Unknown scheme or modifier name; `str()` is one line listing the valid names."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -81,13 +77,13 @@ class InitScheme:
 
     name: str
     summary: str
-    a: tuple[str, str]
-    b: tuple[str, str]
-    subtract: bool
     draw: Draw
     from_weight: bool = False   # factors computed from W: `init_scale` does not apply
     random: bool = True         # uses the generator
     even_rank: bool = False
+    # `bind(W64, r)` → the per-run draw for this W, computed once per `init` call (statistics
+    # of W, e.g. a target magnitude from its spectrum, shared by every run); None: `draw`.
+    bind: Callable[[Tensor, int], Draw] | None = None
 
     @property
     def shape_only(self) -> bool:
@@ -98,9 +94,15 @@ class InitScheme:
     def display(self) -> str:
         return DISPLAY_NAMES[self.name]
 
+    @property
+    def subtract(self) -> bool:
+        """The scheme rewrites W ← W − s·B₀A₀ (the vocabulary's table)."""
+        return gamma_schemes.get_scheme(self.name).subtract
+
     def asymptotics(self) -> dict[str, tuple[str, str]]:
-        """{"A": (entry exponent, kind), "B": (...)} for a square n × n Kaiming W, fixed r."""
-        return {"A": self.a, "B": self.b}
+        """{"A": (entry exponent, kind), "B": (...)} for a square n × n Kaiming W, fixed r:
+        the vocabulary's table (gamma_calc.schemes), which the asymptotics tests measure."""
+        return gamma_schemes.get_scheme(self.name).asymptotics()
 
     def init(self, W: Tensor, r: int, *, generator: torch.Generator | Sequence[torch.Generator],
              init_scale: float = 1.0, runs: int | None = None, alpha: float | None = None,
@@ -114,18 +116,19 @@ class InitScheme:
         W64 = (torch.zeros((), dtype=torch.float64, device=W.device).expand(W.shape)
                if self.shape_only else W.detach().to(torch.float64))
         gens = _generators(generator, runs)
-        cast = {"dtype": W.dtype, "device": W.device}
+        draw = self.bind(W64, r) if self.bind is not None else self.draw
         if runs is None:
-            A, B = self.draw(W64, r, gens[0], init_scale)
-            A, B = A.to(**cast).contiguous(), B.to(**cast).contiguous()
+            A, B = draw(W64, r, gens[0], init_scale)
+            A = A.to(dtype=W.dtype, device=W.device).contiguous()
+            B = B.to(dtype=W.dtype, device=W.device).contiguous()
         else:       # each run's float64 draw cast straight into its slot (no float64 stack)
             out_f, in_f = W.shape
-            A = torch.empty((len(gens), r, in_f), **cast)
-            B = torch.empty((len(gens), out_f, r), **cast)
+            A = torch.empty((len(gens), r, in_f), dtype=W.dtype, device=W.device)
+            B = torch.empty((len(gens), out_f, r), dtype=W.dtype, device=W.device)
             pair = None
             for k, g in enumerate(gens):
                 if pair is None or self.random:   # deterministic: computed once, copied
-                    pair = self.draw(W64, r, g, init_scale)
+                    pair = draw(W64, r, g, init_scale)
                 A[k].copy_(pair[0])
                 B[k].copy_(pair[1])
         return LoRAInit(A, B, lora_scale(r, alpha, rslora), W.detach(), self.subtract)
@@ -171,7 +174,7 @@ def _gauss(sa: Callable[[int, int, int], float], sb: Callable[[int, int, int], f
         B = (_randn((out, r), g, root * std_b).to(W.device) if std_b
              else W.new_zeros(out, r))
         return A, B
-    draw.shape_only = True
+    draw.shape_only = True  # type: ignore[attr-defined]
     return draw
 
 
@@ -190,7 +193,7 @@ def _ortho(eye: bool, match: bool) -> Draw:
         A = (_randn((inp, r // 2), g, 1.0) @ Q[0::2]).T * (ca * root)
         B = (_randn((r // 2, out), g, 1.0).T @ Q[1::2]) * (cb * root)
         return A.to(W.device), B.to(W.device)
-    draw.shape_only = True
+    draw.shape_only = True  # type: ignore[attr-defined]
     return draw
 
 
@@ -211,91 +214,91 @@ def _inilora(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor
     return spec.inilora_fit(W, r, A0, B0)
 
 
+def _loram_orth(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
+    A, B = spec.loram_orth(W, r, g)
+    root = math.sqrt(beta)
+    return A * root, B * root
+
+
+def _noise_zeros_matched(W: Tensor, r: int) -> Draw:
+    """Noise & Zeros whose k₁ equals PiSSA's on this W (The Primacy of Magnitude in Low-Rank
+    Adaptation, arXiv 2507.06558, Prop. 2, Eq. 6, 10): B₀ = 0 and A₀ a Gaussian rescaled so
+    that ν[A₀] = β σ_A² exactly, σ_A⁴ = k₁(PiSSA)/(r m) — so k₁ = β² k₁(PiSSA) exactly."""
+    out, inp = W.shape
+    var = spec.noise_zeros_std(spec.pissa_update_rate(W, r), r, inp) ** 2
+
+    def draw(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
+        G = _randn((r, inp), g, 1.0).to(W.device)
+        A = G * math.sqrt(beta * var / float(G.pow(2).mean())) if beta else G.zero_()
+        return A, W.new_zeros(out, r)
+    return draw
+
+
 K = spec.kaiming_std
-_R, _AL, _Z = "random", "aligned", "zero"
 _SCHEMES: dict[str, InitScheme] = {s.name: s for s in [
     InitScheme("A", "A ~ N(0, 1/in), B = 0; W kept (standard LoRA)",
-               ("-1/2", _R), ("-oo", _Z), False, _gauss(lambda o, i, r: K(i), lambda *_: 0.0)),
+               _gauss(lambda o, i, r: K(i), lambda *_: 0.0)),
     InitScheme("B", "A = 0, B ~ N(0, 1/r) (Kaiming, fan-in r); W kept",
-               ("-oo", _Z), ("0", _R), False, _gauss(lambda *_: 0.0, lambda o, i, r: K(r))),
+               _gauss(lambda *_: 0.0, lambda o, i, r: K(r))),
     InitScheme("AB", "A ~ N(0, 1), B ~ N(0, 1/out); W − s·B₀A₀ (Theorem 1's robust point)",
-               ("0", _R), ("-1/2", _R), True, _gauss(lambda *_: 1.0, lambda o, i, r: K(o))),
+               _gauss(lambda *_: 1.0, lambda o, i, r: K(o))),
     InitScheme("AB-practical", "A, B ~ N(0, 1/in) (σ_A = σ_B); W − s·B₀A₀",
-               ("-1/2", _R), ("-1/2", _R), True,
                _gauss(lambda o, i, r: K(i), lambda o, i, r: K(i))),
     InitScheme("AB+", "A, B ~ N(0, 1/in) (σ_A = σ_B); W kept (noise left in)",
-               ("-1/2", _R), ("-1/2", _R), False,
                _gauss(lambda o, i, r: K(i), lambda o, i, r: K(i))),
     InitScheme("ortho-eye-const", "Q = I_r rows split, Gaussians × 1/10; BA = 0; W kept",
-               ("0", _R), ("0", _R), False, _ortho(True, False), even_rank=True),
+               _ortho(True, False), even_rank=True),
     InitScheme("ortho-eye-match", "Q = I_r rows split, A × √(1/in), B × √(1/r); BA = 0",
-               ("-1/2", _R), ("0", _R), False, _ortho(True, True), even_rank=True),
+               _ortho(True, True), even_rank=True),
     InitScheme("ortho-qr-const", "Q = qr(randn(r, r)) rows split, Gaussians × 1/10; BA = 0",
-               ("0", _R), ("0", _R), False, _ortho(False, False), even_rank=True),
+               _ortho(False, False), even_rank=True),
     InitScheme("ortho-qr-match", "Q = qr(randn(r, r)) rows split, A × √(1/in), B × √(1/r)",
-               ("-1/2", _R), ("0", _R), False, _ortho(False, True), even_rank=True),
+               _ortho(False, True), even_rank=True),
     InitScheme("pissa", "top-r SVD triplets, √S split; residual W − s·B₀A₀",
-               ("-1/2", _AL), ("-1/2", _AL), True, _from_w(spec.pissa), True, False),
+               _from_w(spec.pissa), True, False),
     InitScheme("milora", "bottom-r SVD triplets, √S split; residual W − s·B₀A₀",
-               ("-1", _AL), ("-1", _AL), True, _from_w(spec.milora), True, False),
+               _from_w(spec.milora), True, False),
     InitScheme("olora", "W = QR: A = R[:r], B = Q[:, :r]; residual W − s·B₀A₀",
-               ("-1/2", _AL), ("-1/2", _AL), True, _from_w(spec.olora), True, False),
+               _from_w(spec.olora), True, False),
     InitScheme("loram", "A = β Φ_mᵀ[:r], B = β Φ_n[:, :r] (DST-I), β⁴ = Q ν[W] mn/r; residual",
-               ("-1/4", _R), ("-1/4", _R), True, _from_w(spec.loram, scaled=True),
+               _from_w(spec.loram, scaled=True),
                random=False),
     InitScheme("inilora", "Adam fit of BA ≈ W from N(0, σ̄²); frozen residual W − s·B₀A₀",
-               ("-1/2", _AL), ("-1/2", _AL), True, _inilora, from_weight=True),
-    InitScheme("inilora-alpha", "A, B ~ N(0, 0.5²); W kept (IniLoRA-α)",
-               ("0", _R), ("0", _R), False, _gauss(lambda *_: 0.5, lambda *_: 0.5)),
-    InitScheme("inilora-beta", "A ~ N(0, 1/in), B ~ N(0, 1/r) (Kaiming both); W kept",
-               ("-1/2", _R), ("0", _R), False,
+               _inilora, from_weight=True),
+    InitScheme("inilora-alpha", "A, B ~ N(0, 0.5²); residual W − s·B₀A₀ (IniLoRA-α)",
+               _gauss(lambda *_: 0.5, lambda *_: 0.5)),
+    InitScheme("inilora-beta", "A ~ N(0, 1/in), B ~ N(0, 1/r) (Kaiming both); residual",
                _gauss(lambda o, i, r: K(i), lambda o, i, r: K(r))),
+    InitScheme("loram-orth", "LoRAM's β times Haar-random orthonormal bases; residual",
+               _loram_orth),
+    InitScheme("loram-pissa", "DST bases, β with PiSSA's k₁ (tracking mode); residual",
+               _from_w(spec.loram_tracking(spec.pissa), scaled=True), random=False),
+    InitScheme("loram-milora", "DST bases, β with MiLoRA's k₁ (tracking mode); residual",
+               _from_w(spec.loram_tracking(spec.milora), scaled=True), random=False),
+    InitScheme("A-match-pissa", "A Gaussian with ν[A] set so k₁ = PiSSA's, B = 0; W kept",
+               lambda W, r, g, b: _noise_zeros_matched(W, r)(W, r, g, b),
+               bind=_noise_zeros_matched),
     InitScheme("zero", "A = 0, B = 0 (no gradient ever flows: a control)",
-               ("-oo", _Z), ("-oo", _Z), False, _gauss(lambda *_: 0.0, lambda *_: 0.0),
+               _gauss(lambda *_: 0.0, lambda *_: 0.0),
                random=False),
+    InitScheme("gaussian", "A ~ N(0, 1/r²), B = 0; W kept (peft's init_lora_weights='gaussian')",
+               _gauss(lambda o, i, r: 1.0 / r, lambda *_: 0.0)),
 ]}
-
-# The one mapping to the papers' names (figures import it for legends).
-DISPLAY_NAMES: dict[str, str] = {
-    "A": "Init[A]", "B": "Init[B]", "AB": "Init[AB]", "AB-practical": "Init[AB] (practical)",
-    "AB+": "Init[AB+]", "ortho-eye-const": "Ortho-Eye (const)",
-    "ortho-eye-match": "Ortho-Eye (match)", "ortho-qr-const": "Ortho-QR (const)",
-    "ortho-qr-match": "Ortho-QR (match)", "pissa": "PiSSA", "milora": "MiLoRA",
-    "olora": "OLoRA", "loram": "LoRAM", "inilora": "IniLoRA", "inilora-alpha": "IniLoRA-α",
-    "inilora-beta": "IniLoRA-β", "zero": "Zero", "rslora": "rsLoRA", "loraplus": "LoRA+",
-}
-# Every name a paper uses for a scheme (first = DISPLAY_NAMES); get_scheme accepts these too.
-PAPER_NAMES: dict[str, tuple[str, ...]] = {
-    "A": ("Init[A]", "Standard", "Noise & Zeros"), "B": ("Init[B]", "Reversed"),
-    "ortho-eye-const": ("Ortho-Eye (const)", "Ortho (Eye)", "Orthogonal Eye"),
-    "ortho-qr-const": ("Ortho-QR (const)", "Ortho QR (Const)"),
-    "ortho-qr-match": ("Ortho-QR (match)", "Ortho QR (Match)"),
-}
-_ALIASES = {alias.lower(): name for name, names in PAPER_NAMES.items() for alias in names}
-_ALIASES.update({DISPLAY_NAMES[n].lower(): n for n in _SCHEMES})
-
 
 def scheme_names() -> list[str]:
     """The registry's names, in the INTERFACES order."""
     return list(_SCHEMES)
 
 
-def get_scheme(name: str) -> InitScheme:
-    """Look a scheme up by its name (or a paper's name for it, case-insensitive)."""
-    if name in _SCHEMES:
-        return _SCHEMES[name]
-    key = _ALIASES.get(str(name).lower())
-    if key is None:
-        raise UnknownSchemeError(f"unknown init scheme {name!r}; valid: "
-                                 + ", ".join(_SCHEMES))
-    return _SCHEMES[key]
+def get_init(name: str | bool) -> InitScheme:
+    """The init of a scheme, by its name (or a paper's or peft's name for it,
+    case-insensitive)."""
+    return _SCHEMES[gamma_schemes.canonical_scheme(name)]
 
 
 # ---- modifiers (not inits) --------------------------------------------------------------
 
 LORAPLUS_DEFAULT_RATIO = 16.0  # LoRA+ (Hayou et al. 2024a) recommends λ = 2⁴
-MODIFIERS = {"rslora": "scale s = α/√r instead of α/r (Kalajdzievski 2023)",
-             "loraplus": f"rate ratio λ = η_B/η_A (default {LORAPLUS_DEFAULT_RATIO:g})"}
 
 
 @dataclass(frozen=True)

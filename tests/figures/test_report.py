@@ -8,7 +8,7 @@ import pytest
 from figures import common, demo, report
 from figures.common import Claim, FigureResult
 
-KEYS = {"model": "lora-layer", "scheme": "A", "init_scale": 1.0, "optimizer": "adam",
+KEYS = {"model": "theory-layer", "scheme": "A", "init_scale": 1.0, "optimizer": "adam",
             "lr_exponent": "-1/2", "lr_exponent_b": "-1/2", "eta0": 1.0, "eps": "0"}
 TRUE = {"Z_A": 0.5, "Z_B": 0.0, "delta1": 0.0, "delta2": 0.0, "delta3": -1.0}
 
@@ -35,10 +35,11 @@ def fake_predict(**_) -> dict:
 
 def judged_fits() -> pd.DataFrame:
     from width_sweeps.fit import FitOptions, fit_table
-    from width_sweeps.verdict import add_verdicts, attach_predictions
+    from width_sweeps.predict import attach_predictions
+    from width_sweeps.verdict import Rule, add_verdicts
     fits = fit_table(synthetic_steps(), None, FitOptions(n_boot=300))
     fits, _ = attach_predictions(fits, fake_predict)
-    return add_verdicts(fits, 0.05)
+    return add_verdicts(fits, Rule())
 
 
 def test_claim_from_synthetic_fits_reports_each_exponent_and_fails_on_one_wrong() -> None:
@@ -46,15 +47,15 @@ def test_claim_from_synthetic_fits_reports_each_exponent_and_fails_on_one_wrong(
     assert dict(zip(fits.quantity, fits.verdict))["delta2"] == "fail"
     good = common.claim_from_fits(fits[fits.quantity != "delta2"], figure="coord_check",
                                   claim="c", source="s", quantities=["Z_A", "Z_B", "delta1"])
-    assert good.verdict == "pass" and good.note == "3/3 exponents pass"
+    assert good.verdict == "pass" and good.note == "3 pass"
     assert "Z_A 1/2" in good.prediction and "Z_A +0.5" in good.measured
     bad = common.claim_from_fits(fits, figure="coord_check", claim="c", source="s",
                                  quantities=list(TRUE), labels={"delta2": "δ²"})
-    assert bad.verdict == "fail" and bad.note == "4/5 exponents pass"
+    assert bad.verdict == "fail" and bad.note.startswith("4 pass, 1 fail — δ²: interval")
     assert "δ² -1" in bad.prediction
     missing = common.claim_from_fits(fits.iloc[:0], figure="x", claim="c", source="s",
                                      quantities=["Z_A"])
-    assert missing.verdict == "n/a"
+    assert missing.verdict == "inconclusive" and "not measured" in missing.note
 
 
 def test_claims_table_is_one_markdown_row_per_claim() -> None:
@@ -111,7 +112,7 @@ def test_bootstrap_interval_covers_a_known_difference() -> None:
 @pytest.mark.parametrize("scheme", ["A", "B", "AB", "AB-practical", "AB+", "pissa", "loram"])
 def test_style_has_a_colour_and_the_papers_name(scheme) -> None:
     from figures import style
-    from toy_models.inits import DISPLAY_NAMES
+    from gamma_calc.schemes import DISPLAY_NAMES
     assert style.color(scheme) in style.COLORS.values()
     assert style.name(scheme) == DISPLAY_NAMES[scheme]
 

@@ -11,7 +11,7 @@ from width_sweeps.spec import SpecError, from_dict, load_spec
 
 SPEC = """
 name = "t"
-model = "lora-layer"
+model = "theory-layer"
 widths = [64, 128, 256]
 schemes = ["A", "B"]
 eta0 = [1.0]
@@ -51,8 +51,10 @@ def test_run_fit_report(spec_file, tmp_path, capsys) -> None:
     assert cli.main(["fit", str(out), "--format", "json", "--predictions", str(preds),
                      "--quantity", "Z_A", "--step", "2"]) == 0
     got = {(r["scheme"], r["eps"]): r for r in json.loads(capsys.readouterr().out)}
-    assert got["A", "0"]["predicted"] == "1/2" and got["A", "0"]["verdict"] in ("pass", "fail")
-    assert got["A", "1/4"]["verdict"] == "fail" and got["B", "0"]["verdict"] == "n/a"
+    # 3 widths: too few to decide (docs/theory.md §9.6), whatever the prediction
+    assert got["A", "0"]["predicted"] == "1/2" and got["A", "0"]["verdict"] == "inconclusive"
+    assert got["A", "1/4"]["verdict"] == "inconclusive" and got["B", "0"]["verdict"] == "n/a"
+    assert "3 widths" in got["A", "1/4"]["reason"]
     assert cli.main(["report", str(out)]) == 0
     md = (out / "report.md").read_text()
     assert "## Verdicts" in md and (out / "plots" / "Z_A.png").exists()
@@ -85,7 +87,7 @@ def test_bad_paths_and_options(tmp_path, capsys) -> None:
 
 def test_yaml_spec_and_eta_grid(tmp_path) -> None:
     p = tmp_path / "s.yaml"
-    p.write_text("model: lora-layer\nwidths: [8, 16]\nschemes: [A]\n"
+    p.write_text("model: theory-layer\nwidths: [8, 16]\nschemes: [A]\n"
                  "eta0: {from: 0.25, to: 1.0, per_octave: 2}\nseeds: 2\n")
     s = load_spec(p)
     assert s.eta0 == [0.25, 0.25 * 2 ** 0.5, 0.5, 0.5 * 2 ** 0.5, 1.0]
@@ -95,7 +97,7 @@ def test_yaml_spec_and_eta_grid(tmp_path) -> None:
 
 
 def test_rates_follow_the_spec() -> None:
-    s = from_dict({"model": "lora-layer", "widths": [4, 16], "schemes": ["A"], "eta0": [0.5],
+    s = from_dict({"model": "theory-layer", "widths": [4, 16], "schemes": ["A"], "eta0": [0.5],
                    "n0": 4, "lr_exponents": ["-1/2", "-1,0"], "eps": ["1/2"], "lr_ratio": 2.0})
     r = {(x.width, x.lr_exponent): x for x in s.runs()}
     assert r[16, "-1/2"].lr_a == pytest.approx(0.5 * 4 ** -1.0)
