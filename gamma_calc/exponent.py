@@ -177,7 +177,7 @@ class Exponent:
     def terms(self) -> tuple[Lin, ...]:
         """The canonical (essential) terms, computed on first use."""
         if self._canon is None:
-            from .polyhedron import essential_terms  # local: polyhedron imports this module
+            from .essential import essential_terms  # local: it imports this module
 
             self._canon = tuple(essential_terms(list(self._raw), []))
             self._raw = self._canon
@@ -298,7 +298,7 @@ class Exponent:
 
     def simplify(self, domain: Iterable[Constraint] = ()) -> Exponent:
         """Drop terms that are never the unique maximum on ``domain`` (constraints)."""
-        from .polyhedron import essential_terms  # local: polyhedron imports this module
+        from .essential import essential_terms  # local: it imports this module
 
         out = Exponent(())
         out._raw = out._canon = tuple(essential_terms(list(self.terms), list(domain)))
@@ -366,7 +366,7 @@ _EAGER = 8  # canonicalise at once beyond this many terms (keeps products small)
 def _essential_on(terms: tuple[Lin, ...], domain: tuple) -> tuple[Lin, ...]:
     if len(terms) <= 1:
         return terms
-    from .polyhedron import essential_terms  # local: polyhedron imports this module
+    from .essential import essential_terms  # local: it imports this module
 
     return tuple(essential_terms(list(terms), list(domain)))
 

@@ -112,49 +112,6 @@ def implies(cons: Sequence[Constraint], c: Constraint) -> bool:
     return all(not feasible(list(cons) + [n]) for n in c.negations())
 
 
-def essential_terms(terms: list[Lin], domain: Sequence[Constraint]) -> list[Lin]:
-    """Terms ``ℓ_i`` for which ``{ℓ_i > ℓ_j ∀ j ≠ i} ∩ domain`` is non-empty (kept in order).
-
-    Cheap first pass (no domain): a term that is the unique maximum at one of a few fixed
-    rational sample points is essential; only the others need an exact LP.
-    """
-    if len(terms) <= 1:
-        return list(terms)
-    proven = _sample_winners(terms) if not domain else set()
-    keep = list(terms)
-    i = 0
-    while i < len(keep) and len(keep) > 1:
-        t = keep[i]
-        if t in proven:
-            i += 1
-            continue
-        region = list(domain) + [Constraint.make(o - t, LT) for j, o in enumerate(keep) if j != i]
-        if feasible(region):
-            i += 1
-        else:
-            keep.pop(i)
-    return keep
-
-
-_SAMPLES = 48
-
-
-def _sample_winners(terms: list[Lin]) -> set[Lin]:
-    names = sorted(set().union(*(t.vars for t in terms)))
-    won: set[Lin] = set()
-    state = 12345
-    for _ in range(_SAMPLES):
-        env = {}
-        for v in names:  # a fixed linear congruential sequence: deterministic sample points
-            state = (1103515245 * state + 12345) % 2 ** 31
-            env[v] = Fraction(state % 97 - 48, 8)
-        vals = [t.evaluate(env) for t in terms]
-        top = max(vals)
-        if vals.count(top) == 1:
-            won.add(terms[vals.index(top)])
-    return won
-
-
 def simplify(cons: Iterable[Constraint]) -> list[Constraint] | None:
     """Irredundant description of a polyhedron (``None`` if empty): implicit equalities made
     explicit, then constraints implied by the rest dropped; sorted for a canonical display."""
