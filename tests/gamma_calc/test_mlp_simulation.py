@@ -1,18 +1,20 @@
 """The MLP stable set against a plain-numpy simulation that shares no code with the derivation.
 
-For every region of ``solve_mlp``'s stable set: random rational points inside it, and a point on
-each side of every inequality facet (an exponent 1/2 inside / outside: ``mlp_points``). Each is
-trained in float64 over five widths (``mlp_sim``: ReLU MLP, one data point, linear loss, SGD or
-Adam) and the largest fitted exponent of ``f^0``, ``Δh_l^t``, ``Δf^t`` is compared with 0:
-bounded inside (``≤ INSIDE_TOL``), growing outside (``≥ OUTSIDE_MIN``). Over widths 2^5…2^10 an
-exponent 1/2 above its bound is fitted at 0.15…1.3 (pre-asymptotic: the blow-up term starts
-small), while interior and boundary points fit at most +0.02, hence the thresholds.
+For every region of ``solve_mlp``'s stable set: every vertex away from the sampling box, random
+interior points, and a point on each side of every inequality facet (``MARGIN`` in exponent
+inside / outside: ``mlp_points``). Each is trained in float64 over five widths (``mlp_sim``:
+ReLU MLP, one data point, linear loss, SGD or Adam) and the largest fitted exponent of ``f^0``,
+``Δh_l^t``, ``Δf^t`` is compared with 0: bounded inside (``≤ INSIDE_TOL``), growing outside
+(``≥ OUTSIDE_MIN``). Measured over 2^6…2^10 (``L = 1…3``, per role and per layer, SGD and Adam):
+inside at most +0.03; an exponent 1/2 outside a facet fits at +0.12…+2.1 — below 1/2 where the
+blow-up term starts with a small constant (pre-asymptotic), hence the thresholds.
 
 One layer per role (SGD, Adam) runs by default on widths 2^5…2^9; deeper nets and the
 per-layer parametrisation (one variance and rate per hidden layer) are slow tests on 2^6…2^10.
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import cache
 
 import pytest
@@ -24,6 +26,10 @@ from .mlp_points import Probe, exponents, probes
 from .mlp_sim import growth, slopes
 
 INSIDE_TOL, OUTSIDE_MIN = 0.08, 0.1
+# how far (in exponent) probes sit from each facet: the input layer's update reaches the readout
+# through L back-contractions whose constants shrink with depth, so with three hidden layers an
+# exponent 1/2 above `c_input + v_output <= -1` still fits at only +0.12 over 2^6…2^10
+MARGIN = {1: Fraction(1, 2), 2: Fraction(1, 2), 3: Fraction(3, 4)}
 FAST_WIDTHS = tuple(2 ** k for k in range(5, 10))
 SLOW_WIDTHS = tuple(2 ** k for k in range(6, 11))
 STEPS = 2  # as the derivation (its default); one layer: unrolling 3 steps gives the same sets
@@ -34,10 +40,10 @@ def solved(optimizer: str, layers: int, per_layer: bool) -> MLPResult:
     return solve_mlp(optimizer, layers, STEPS, per_layer)
 
 
-def _probes(r: MLPResult, inside: int) -> list[Probe]:
+def _probes(r: MLPResult, inside: int, margin: Fraction) -> list[Probe]:
     out = []
     for i, region in enumerate(r.stable):
-        out += probes(region, r.stable, seed=i, inside=inside)
+        out += probes(region, r.stable, seed=i, inside=inside, margin=margin)
     return out
 
 
@@ -45,7 +51,7 @@ def _check(optimizer: str, layers: int, per_layer: bool, widths: tuple[int, ...]
            inside: int) -> None:
     r = solved(optimizer, layers, per_layer)
     assert r.stable, "the stable set is empty"
-    pts = _probes(r, inside)
+    pts = _probes(r, inside, MARGIN[layers])
     assert sum(p.inside for p in pts) >= inside and sum(not p.inside for p in pts) >= 3
     wrong = []
     for p in pts:
