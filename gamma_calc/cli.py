@@ -30,7 +30,7 @@ EXAMPLES = """examples:
   gamma-solve claims
   gamma-solve schemes"""
 
-MLP_MAX_LAYERS = 4  # the per-layer solve grows with L; 4 keeps `mlp` to seconds
+MLP_MAX_LAYERS = 4  # per role: seconds (per layer: at most 3, checked in commands)
 EXPONENT_OPTS = {"--lr", "--lr-b", "--eps", "--a-entry", "--b-entry", "--grad-exponent"}
 MAX_ABS_EXPONENT = 1000  # n^1000 already overflows a float at n = 2
 

@@ -114,7 +114,13 @@ def cmd_max_lr(args: argparse.Namespace) -> str:
                    lambda: render.max_lr_latex(m))
 
 
+MLP_PER_LAYER_MAX = 3  # the per-layer solve grows quickly with depth (SGD, L = 4: minutes)
+
+
 def cmd_mlp(args: argparse.Namespace) -> str:
+    if args.per_layer and args.hidden_layers > MLP_PER_LAYER_MAX:
+        raise UserError(f"--per-layer supports --hidden-layers up to {MLP_PER_LAYER_MAX} (got "
+                        f"{args.hidden_layers}); per role up to 4")
     r = solve_mlp(args.optimizer, args.hidden_layers, args.steps, args.per_layer)
     return _render(args.format, render.mlp_json(r), lambda: render.mlp_text(r),
                    lambda: render.regions_latex(r.maximal))

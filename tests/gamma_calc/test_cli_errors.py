@@ -56,6 +56,7 @@ BAD = [
     (["mlp", "--hidden-layers", "-2"], "--hidden-layers: -2 is out of range"),
     (["mlp", "--hidden-layers", "1000000"], "--hidden-layers: 1000000 is out of range"),
     (["mlp", "--hidden-layers", "10" * 400], "is out of range"),
+    (["mlp", "--hidden-layers", "4", "--per-layer"], "--per-layer supports --hidden-layers up to 3"),
     (["mlp", "--steps", "0"], "--steps: 0 is out of range (1..3)"),
     (["mlp", "--steps", "4"], "--steps: 4 is out of range"),
     (["mlp", "--optimizer", "lion"], "invalid choice: 'lion'"),

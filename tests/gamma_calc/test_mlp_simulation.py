@@ -28,7 +28,8 @@ from .mlp_sim import growth, slopes
 INSIDE_TOL, OUTSIDE_MIN = 0.08, 0.1
 # how far (in exponent) probes sit from each facet: the input layer's update reaches the readout
 # through L back-contractions whose constants shrink with depth, so with three hidden layers an
-# exponent 1/2 above `c_input + v_output <= -1` still fits at only +0.12 over 2^6…2^10
+# exponent 1/2 above `c_input + v_output <= -1` (SGD) or `2*c_hidden1 + v_output <= -4` (Adam)
+# still fits at only +0.12 / +0.13 over 2^6…2^10
 MARGIN = {1: Fraction(1, 2), 2: Fraction(1, 2), 3: Fraction(3, 4)}
 FAST_WIDTHS = tuple(2 ** k for k in range(5, 10))
 SLOW_WIDTHS = tuple(2 ** k for k in range(6, 11))
