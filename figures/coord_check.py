@@ -19,12 +19,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from gamma_calc.vocab import PREDICTED, label
+
 from . import common, style
 from .common import Claim, Context, FigureResult
 
-QUANTITIES = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3")
-LABELS = {"Z_A": "Z_A", "dZ_A": "(A−A₀)z", "Z_B": "Z_B", "delta1": "δ¹", "delta2": "δ²",
-          "delta3": "δ³"}
+QUANTITIES = PREDICTED
+LABELS = {q: label(q) for q in QUANTITIES}
 CONFIGS = (("A", "-1/2"), ("B", "-1"), ("B", "-1/2"), ("A", "-1"))
 HEADLINE = 3
 SOURCES = {
@@ -58,7 +59,7 @@ class Config:
     @property
     def key(self) -> str:
         """Short name: `theory`, `toy`, `toy_init` (image and sweep names)."""
-        base = "theory" if self.model == "lora-layer" else self.model
+        base = "theory" if self.model == "theory-layer" else self.model
         return f"{base}_{self.variant}" if self.variant else base
 
     @property
@@ -66,7 +67,7 @@ class Config:
         return f"coord-{self.model}" + (f"-{self.variant}" if self.variant else "")
 
     def what(self, short: bool = False) -> str:
-        if self.model == "lora-layer":
+        if self.model == "theory-layer":
             return "theory layer"
         toy = "toy" if short else "MNIST→Fashion-MNIST toy"
         if not self.variant:
@@ -96,7 +97,7 @@ def configs(mode: str) -> list[Config]:
     at which the toy learns well (seed 000 Fig. 2 grid).  The toy uses rank 8 so that small
     widths keep r ≪ n; tolerance 0.1 on the toy (its width range is narrower: 8–32×)."""
     quick = mode == "quick"
-    theory = Config("lora-layer", tuple(2 ** k for k in (range(9, 15) if quick else range(8, 17))),
+    theory = Config("theory-layer", tuple(2 ** k for k in (range(9, 15) if quick else range(8, 17))),
                     4 if quick else 10, 4 if quick else 6, 1.0, 4, 1, 1, "float64", 0.05,
                     CONFIGS)
     toy_w = (64, 128, 256, 512) if quick else (128, 256, 512, 1024, 4096)

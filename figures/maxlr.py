@@ -30,7 +30,7 @@ class Config:
     per_octave: int = 4
 
     def spec(self) -> dict:
-        return {"name": "maxlr", "model": "lora-layer", "widths": list(self.widths),
+        return {"name": "maxlr", "model": "theory-layer", "widths": list(self.widths),
                     "schemes": list(SCHEMES), "optimizer": "adam",
                     "eta0": {"from": self.eta_from, "to": 1.0, "per_octave": self.per_octave},
                     "n0": 1, "lr_exponents": ["0"], "seeds": self.seeds, "steps": self.steps, "batch_size": 1,

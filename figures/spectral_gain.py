@@ -69,11 +69,11 @@ def magnitudes(W, r: int) -> dict[str, dict[str, float]]:
     """ν[A₀], ν[B₀], ν[s B₀A₀] and k₁ of registry inits at rank r (s = 1)."""
     import torch
 
-    from toy_models.inits import get_scheme
+    from toy_models.inits import get_init
     n, m = W.shape
     out = {}
     for name in ("A", "pissa", "loram", "olora"):
-        ini = get_scheme(name).init(W, r, generator=torch.Generator().manual_seed(0))
+        ini = get_init(name).init(W, r, generator=torch.Generator().manual_seed(0))
         na, nb = float(ini.A.pow(2).mean()), float(ini.B.pow(2).mean())
         out[name] = {"nu_A": na, "nu_B": nb, "nu_BA": float((ini.B @ ini.A).pow(2).mean()),
                      "k1": r * (m * na ** 2 + n * nb ** 2)}

@@ -2,9 +2,9 @@
 
 Colours are fixed per scheme (Okabe–Ito first, for the schemes most figures show), so Init[A]
 is the same blue everywhere.  Legend names come from the one mapping table
-`toy_models.inits.DISPLAY_NAMES`; a figure reproducing a given paper may ask for that paper's
+`gamma_calc.schemes.DISPLAY_NAMES`; a figure reproducing a given paper may ask for that paper's
 own name (`name("A", paper="001")` → "Standard (Init[A])").  Figures are built on
-`matplotlib.figure.Figure` (Agg, no pyplot state) inside `rc()`.
+`matplotlib.figure.Figure` (no pyplot state, the caller's backend untouched) inside `rc()`.
 """
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ import contextlib
 from collections.abc import Iterator
 
 import matplotlib
-
-matplotlib.use("Agg")
 from matplotlib.figure import Figure
 
-from toy_models.inits import DISPLAY_NAMES, PAPER_NAMES
+from gamma_calc.schemes import DISPLAY_NAMES, PAPER_NAMES
 
 COLORS: dict[str, str] = {
     "A": "#0072B2", "B": "#D55E00", "AB": "#009E73", "AB-practical": "#56B4E9",

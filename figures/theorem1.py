@@ -19,6 +19,8 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from gamma_calc.vocab import label
+
 from . import common, style
 from .common import Claim, Context, FigureResult
 
@@ -26,7 +28,7 @@ SCHEMES = ("A", "AB-practical", "AB")
 EPS = ("0", "1/8", "1/4", "3/8")
 STEPS = (2, 3)
 HEADLINE = 3
-LABELS = {"delta1": "δ¹", "delta2": "δ²"}
+LABELS = {q: label(q) for q in ("delta1", "delta2")}
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Config:
     tolerance: float = 0.05
 
     def spec(self) -> dict:
-        return {"name": "theorem1", "model": "lora-layer", "widths": list(self.widths),
+        return {"name": "theorem1", "model": "theory-layer", "widths": list(self.widths),
                     "schemes": list(SCHEMES), "optimizer": "adam", "eta0": [1.0], "n0": 1,
                     "lr_exponents": ["-1/2"], "eps": list(EPS), "seeds": self.seeds, "steps": self.steps,
                     "batch_size": 1, "probe_batch": 1, "rank": 4, "dtype": "float64", "runs_per_shard": 256,

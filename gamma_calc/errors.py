@@ -84,7 +84,7 @@ def run_cli(prog: str, main: Callable[[list[str]], int], argv: Sequence[str] | N
             raise
         print(f"{prog}: error: {first_line(exc)}", file=sys.stderr)
         return EXIT_USER
-    except Exception as exc:  # noqa: BLE001 — a bug: one line unless --debug
+    except Exception as exc:
         if debug:
             raise
         print(f"{prog}: internal error: {type(exc).__name__}: {first_line(exc)} "

@@ -96,7 +96,13 @@ def paper_offset(kind: str = "random") -> Lin:
 
 @dataclass(frozen=True)
 class Scheme:
-    """A named init scheme (shared vocabulary with ``toy_models.inits``)."""
+    """A named init scheme: the one table every package reads (``toy_models.inits`` draws the
+    factors; figures take legends from ``paper_name``).
+
+    ``A``/``B``: entry exponent and kind at width ``n`` for a square ``n × n`` layer with a
+    Kaiming ``W`` and fixed rank (docs/theory.md §5); ``subtract``: the scheme rewrites
+    ``W ← W − s·B₀A₀`` so the model starts from ``W``; ``paper_name``: the display name;
+    ``aliases``: other names the papers use for it (accepted wherever a scheme is named)."""
 
     name: str
     A: FactorInit
@@ -105,6 +111,15 @@ class Scheme:
     paper_name: str
     description: str
     cancel_init_product: bool = False  # B_0 A_0 = 0 exactly although neither factor is zero
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def display(self) -> str:
+        return self.paper_name
+
+    def asymptotics(self) -> dict[str, tuple[str, str]]:
+        """``{"A": (entry exponent string, kind), "B": (...)}``."""
+        return {k: (str(f.entry), f.kind) for k, f in (("A", self.A), ("B", self.B))}
 
 
 def _f(entry: str, kind: str = "random") -> FactorInit:
@@ -113,26 +128,29 @@ def _f(entry: str, kind: str = "random") -> FactorInit:
 
 _SCHEMES = (
     Scheme("A", _f("-1/2"), _f("-oo"), False, "Init[A]",
-           "A_0 Kaiming (entries n^-1/2), B_0 = 0 — standard LoRA, 'Noise & Zeros'"),
+           "A_0 Kaiming (entries n^-1/2), B_0 = 0 — standard LoRA, 'Noise & Zeros'",
+           aliases=("Standard", "Noise & Zeros")),
     Scheme("B", _f("-oo"), _f("0"), False, "Init[B]",
-           "A_0 = 0, B_0 Kaiming with fan-in r (entries Θ(1)) — 'reversed'"),
+           "A_0 = 0, B_0 Kaiming with fan-in r (entries Θ(1)) — 'reversed'",
+           aliases=("Reversed",)),
     Scheme("AB", _f("0"), _f("-1/2"), True, "Init[AB]",
            "Theorem 1's robust point for equal rates: A_0 entries Θ(1), B_0 entries n^-1/2"),
-    Scheme("AB-practical", _f("-1/2"), _f("-1/2"), True, "Init[AB] (σ_A = σ_B)",
+    Scheme("AB-practical", _f("-1/2"), _f("-1/2"), True, "Init[AB] (practical)",
            "both Kaiming-sized, σ_A = σ_B = n^-1/2, B_0A_0 subtracted from W"),
     Scheme("AB+", _f("-1/2"), _f("-1/2"), False, "Init[AB+]",
            "as AB-practical, B_0A_0 left in W"),
-    Scheme("zero", _f("-oo"), _f("-oo"), False, "zero", "A_0 = B_0 = 0 (nothing trains)"),
-    # the rest of the shared vocabulary (toy_models.inits declares the same asymptotics; a test
-    # keeps the two tables equal); entry exponents for a square n × n layer, fixed rank
+    Scheme("zero", _f("-oo"), _f("-oo"), False, "Zero", "A_0 = B_0 = 0 (nothing trains)"),
+    # entry exponents for a square n × n layer with a Kaiming W, fixed rank
     Scheme("ortho-eye-const", _f("0"), _f("0"), False, "Ortho-Eye (const)",
-           "rows of I_r split between A and B, Gaussian-weighted, x1/10: BA = 0", True),
+           "rows of I_r split between A and B, Gaussian-weighted, x1/10: BA = 0", True,
+           aliases=("Ortho (Eye)", "Orthogonal Eye")),
     Scheme("ortho-eye-match", _f("-1/2"), _f("0"), False, "Ortho-Eye (match)",
            "as ortho-eye, Kaiming-matched (1/sqrt(in) for A, 1/sqrt(r) for B): BA = 0", True),
     Scheme("ortho-qr-const", _f("0"), _f("0"), False, "Ortho-QR (const)",
-           "rows of a random orthogonal Q split between A and B, x1/10: BA = 0", True),
+           "rows of a random orthogonal Q split between A and B, x1/10: BA = 0", True,
+           aliases=("Ortho QR (Const)",)),
     Scheme("ortho-qr-match", _f("-1/2"), _f("0"), False, "Ortho-QR (match)",
-           "as ortho-qr, Kaiming-matched: BA = 0", True),
+           "as ortho-qr, Kaiming-matched: BA = 0", True, aliases=("Ortho QR (Match)",)),
     Scheme("loram", _f("-1/4"), _f("-1/4"), True, "LoRAM",
            "DST bases times β ~ (Q n / r)^(1/4): entries n^-1/4 up to a log factor (LoRAM Eq. 11)"),
     Scheme("pissa", _f("-1/2", "aligned"), _f("-1/2", "aligned"), True, "PiSSA",
@@ -147,11 +165,26 @@ _SCHEMES = (
     Scheme("inilora-beta", _f("-1/2"), _f("0"), False, "IniLoRA-β", "Kaiming for both factors"),
 )
 SCHEMES: dict[str, Scheme] = {s.name: s for s in _SCHEMES}
+# the legend names; modifiers (not inits) appear in legends too
+DISPLAY_NAMES: dict[str, str] = {s.name: s.paper_name for s in _SCHEMES} | {
+    "rslora": "rsLoRA", "loraplus": "LoRA+"}
+# every name a paper uses for a scheme, display name first
+PAPER_NAMES: dict[str, tuple[str, ...]] = {s.name: (s.paper_name, *s.aliases) for s in _SCHEMES}
+_ALIASES: dict[str, str] = {a.lower(): n for n, names in PAPER_NAMES.items() for a in names}
+MODIFIERS: dict[str, str] = {"rslora": "scale s = α/√r instead of α/r (Kalajdzievski 2023)",
+                             "loraplus": "rate ratio λ = η_B/η_A (LoRA+, Hayou et al. 2024)"}
+
+
+def canonical_scheme(name: str) -> str:
+    """A scheme's name from its name or any paper's name for it (case-insensitive)."""
+    if name in SCHEMES:
+        return name
+    key = _ALIASES.get(str(name).lower())
+    if key is None:
+        raise UnknownSchemeError(f"unknown init scheme {name!r}; valid: {', '.join(SCHEMES)}")
+    return key
 
 
 def get_scheme(name: str) -> Scheme:
-    try:
-        return SCHEMES[name]
-    except KeyError:
-        raise UnknownSchemeError(
-            f"unknown init scheme {name!r}; known: {', '.join(SCHEMES)}") from None
+    """The scheme of that name (or of a paper's name for it)."""
+    return SCHEMES[canonical_scheme(name)]

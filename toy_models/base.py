@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .inits import get_scheme
+from .inits import get_init
 from .lora import lora_delta
 
 __all__ = ["TRAINABLE", "LoRAModel", "batch_schedule", "init_lora_params", "run_generator", "seeded"]
@@ -31,7 +31,8 @@ TRAINABLE = ("A", "B")
 
 
 class LoRAModel(Protocol):
-    r: int
+    @property
+    def r(self) -> int: ...
 
     @property
     def scale(self) -> float: ...
@@ -71,7 +72,7 @@ def init_lora_params(model: LoRAModel, frozen: Any, scheme: str, seeds: list[int
     product is the unmultiplied s·B₀A₀ (which equals s′·(α_B B₀)(α_A A₀) with s′ = s/(α_Aα_B)).
     `alpha`/`rslora` default to the model's own (`model.alpha`, `model.rslora`).
     """
-    sch = get_scheme(scheme)
+    sch = get_init(scheme)
     gens = [run_generator(s) for s in seeds]
     alpha = getattr(model, "alpha", None) if alpha is None else alpha
     rslora = rslora or getattr(model, "rslora", False)

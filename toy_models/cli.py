@@ -18,7 +18,7 @@ from dataclasses import asdict
 import torch
 
 from .data import DataError
-from .inits import DISPLAY_NAMES, UnknownSchemeError, get_scheme, scheme_names
+from .inits import DISPLAY_NAMES, UnknownSchemeError, get_init, scheme_names
 from .toy import PRETRAIN_LR, ToyModel, load_data, load_or_pretrain
 from .train import TrainConfig, train_reference
 
@@ -99,7 +99,7 @@ def _pretrain(a: argparse.Namespace) -> dict:
 
 
 def _finetune(a: argparse.Namespace) -> dict:
-    scheme = get_scheme(a.scheme)  # UnknownSchemeError → exit 2
+    scheme = get_init(a.scheme)  # UnknownSchemeError → exit 2
     if scheme.even_rank and a.rank % 2:
         raise _UsageError(f"scheme {scheme.name} needs an even --rank, got {a.rank}")
     if a.rank > a.width:
@@ -127,9 +127,9 @@ def _finetune(a: argparse.Namespace) -> dict:
 def _schemes() -> dict:
     rows = []
     for name in scheme_names():
-        s = get_scheme(name)
+        s, asym = get_init(name), get_init(name).asymptotics()
         rows.append({"name": name, "display": DISPLAY_NAMES[name], "summary": s.summary,
-                     "A": list(s.a), "B": list(s.b), "subtract": s.subtract})
+                     "A": list(asym["A"]), "B": list(asym["B"]), "subtract": s.subtract})
     return {"command": "schemes", "schemes": rows}
 
 

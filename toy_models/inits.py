@@ -1,6 +1,6 @@
 """The init-scheme registry: every LoRA init the seeds name, behind one signature.
 
-    scheme = get_scheme("AB")
+    scheme = get_init("AB")
     ini = scheme.init(W, r, generator=g, init_scale=1.0, runs=None, alpha=None, rslora=False)
     ini.A (r × in | runs × r × in), ini.B (out × r | runs × out × r), ini.W_residual, ini.scale
 
@@ -26,6 +26,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from gamma_calc import schemes as gamma_schemes
+from gamma_calc.schemes import DISPLAY_NAMES, MODIFIERS, PAPER_NAMES, UnknownSchemeError
+
 from . import inits_spectral as spec
 from .lora import lora_scale
 
@@ -37,19 +40,12 @@ __all__ = [
     "LoRAInit",
     "Modifiers",
     "UnknownSchemeError",
-    "get_scheme",
+    "get_init",
     "parse_modifiers",
     "scheme_names",
 ]
 
 Draw = Callable[[Tensor, int, torch.Generator, float], tuple[Tensor, Tensor]]
-
-
-class UnknownSchemeError(KeyError):
-    """Unknown scheme or modifier name; `str()` is one line listing the valid names."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -81,9 +77,6 @@ class InitScheme:
 
     name: str
     summary: str
-    a: tuple[str, str]
-    b: tuple[str, str]
-    subtract: bool
     draw: Draw
     from_weight: bool = False   # factors computed from W: `init_scale` does not apply
     random: bool = True         # uses the generator
@@ -98,9 +91,15 @@ class InitScheme:
     def display(self) -> str:
         return DISPLAY_NAMES[self.name]
 
+    @property
+    def subtract(self) -> bool:
+        """The scheme rewrites W ← W − s·B₀A₀ (the vocabulary's table)."""
+        return gamma_schemes.get_scheme(self.name).subtract
+
     def asymptotics(self) -> dict[str, tuple[str, str]]:
-        """{"A": (entry exponent, kind), "B": (...)} for a square n × n Kaiming W, fixed r."""
-        return {"A": self.a, "B": self.b}
+        """{"A": (entry exponent, kind), "B": (...)} for a square n × n Kaiming W, fixed r:
+        the vocabulary's table (gamma_calc.schemes), which the asymptotics tests measure."""
+        return gamma_schemes.get_scheme(self.name).asymptotics()
 
     def init(self, W: Tensor, r: int, *, generator: torch.Generator | Sequence[torch.Generator],
              init_scale: float = 1.0, runs: int | None = None, alpha: float | None = None,
@@ -114,14 +113,14 @@ class InitScheme:
         W64 = (torch.zeros((), dtype=torch.float64, device=W.device).expand(W.shape)
                if self.shape_only else W.detach().to(torch.float64))
         gens = _generators(generator, runs)
-        cast = {"dtype": W.dtype, "device": W.device}
         if runs is None:
             A, B = self.draw(W64, r, gens[0], init_scale)
-            A, B = A.to(**cast).contiguous(), B.to(**cast).contiguous()
+            A = A.to(dtype=W.dtype, device=W.device).contiguous()
+            B = B.to(dtype=W.dtype, device=W.device).contiguous()
         else:       # each run's float64 draw cast straight into its slot (no float64 stack)
             out_f, in_f = W.shape
-            A = torch.empty((len(gens), r, in_f), **cast)
-            B = torch.empty((len(gens), out_f, r), **cast)
+            A = torch.empty((len(gens), r, in_f), dtype=W.dtype, device=W.device)
+            B = torch.empty((len(gens), out_f, r), dtype=W.dtype, device=W.device)
             pair = None
             for k, g in enumerate(gens):
                 if pair is None or self.random:   # deterministic: computed once, copied
@@ -171,7 +170,7 @@ def _gauss(sa: Callable[[int, int, int], float], sb: Callable[[int, int, int], f
         B = (_randn((out, r), g, root * std_b).to(W.device) if std_b
              else W.new_zeros(out, r))
         return A, B
-    draw.shape_only = True
+    draw.shape_only = True  # type: ignore[attr-defined]
     return draw
 
 
@@ -190,7 +189,7 @@ def _ortho(eye: bool, match: bool) -> Draw:
         A = (_randn((inp, r // 2), g, 1.0) @ Q[0::2]).T * (ca * root)
         B = (_randn((r // 2, out), g, 1.0).T @ Q[1::2]) * (cb * root)
         return A.to(W.device), B.to(W.device)
-    draw.shape_only = True
+    draw.shape_only = True  # type: ignore[attr-defined]
     return draw
 
 
@@ -212,90 +211,58 @@ def _inilora(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor
 
 
 K = spec.kaiming_std
-_R, _AL, _Z = "random", "aligned", "zero"
 _SCHEMES: dict[str, InitScheme] = {s.name: s for s in [
     InitScheme("A", "A ~ N(0, 1/in), B = 0; W kept (standard LoRA)",
-               ("-1/2", _R), ("-oo", _Z), False, _gauss(lambda o, i, r: K(i), lambda *_: 0.0)),
+               _gauss(lambda o, i, r: K(i), lambda *_: 0.0)),
     InitScheme("B", "A = 0, B ~ N(0, 1/r) (Kaiming, fan-in r); W kept",
-               ("-oo", _Z), ("0", _R), False, _gauss(lambda *_: 0.0, lambda o, i, r: K(r))),
+               _gauss(lambda *_: 0.0, lambda o, i, r: K(r))),
     InitScheme("AB", "A ~ N(0, 1), B ~ N(0, 1/out); W − s·B₀A₀ (Theorem 1's robust point)",
-               ("0", _R), ("-1/2", _R), True, _gauss(lambda *_: 1.0, lambda o, i, r: K(o))),
+               _gauss(lambda *_: 1.0, lambda o, i, r: K(o))),
     InitScheme("AB-practical", "A, B ~ N(0, 1/in) (σ_A = σ_B); W − s·B₀A₀",
-               ("-1/2", _R), ("-1/2", _R), True,
                _gauss(lambda o, i, r: K(i), lambda o, i, r: K(i))),
     InitScheme("AB+", "A, B ~ N(0, 1/in) (σ_A = σ_B); W kept (noise left in)",
-               ("-1/2", _R), ("-1/2", _R), False,
                _gauss(lambda o, i, r: K(i), lambda o, i, r: K(i))),
     InitScheme("ortho-eye-const", "Q = I_r rows split, Gaussians × 1/10; BA = 0; W kept",
-               ("0", _R), ("0", _R), False, _ortho(True, False), even_rank=True),
+               _ortho(True, False), even_rank=True),
     InitScheme("ortho-eye-match", "Q = I_r rows split, A × √(1/in), B × √(1/r); BA = 0",
-               ("-1/2", _R), ("0", _R), False, _ortho(True, True), even_rank=True),
+               _ortho(True, True), even_rank=True),
     InitScheme("ortho-qr-const", "Q = qr(randn(r, r)) rows split, Gaussians × 1/10; BA = 0",
-               ("0", _R), ("0", _R), False, _ortho(False, False), even_rank=True),
+               _ortho(False, False), even_rank=True),
     InitScheme("ortho-qr-match", "Q = qr(randn(r, r)) rows split, A × √(1/in), B × √(1/r)",
-               ("-1/2", _R), ("0", _R), False, _ortho(False, True), even_rank=True),
+               _ortho(False, True), even_rank=True),
     InitScheme("pissa", "top-r SVD triplets, √S split; residual W − s·B₀A₀",
-               ("-1/2", _AL), ("-1/2", _AL), True, _from_w(spec.pissa), True, False),
+               _from_w(spec.pissa), True, False),
     InitScheme("milora", "bottom-r SVD triplets, √S split; residual W − s·B₀A₀",
-               ("-1", _AL), ("-1", _AL), True, _from_w(spec.milora), True, False),
+               _from_w(spec.milora), True, False),
     InitScheme("olora", "W = QR: A = R[:r], B = Q[:, :r]; residual W − s·B₀A₀",
-               ("-1/2", _AL), ("-1/2", _AL), True, _from_w(spec.olora), True, False),
+               _from_w(spec.olora), True, False),
     InitScheme("loram", "A = β Φ_mᵀ[:r], B = β Φ_n[:, :r] (DST-I), β⁴ = Q ν[W] mn/r; residual",
-               ("-1/4", _R), ("-1/4", _R), True, _from_w(spec.loram, scaled=True),
+               _from_w(spec.loram, scaled=True),
                random=False),
     InitScheme("inilora", "Adam fit of BA ≈ W from N(0, σ̄²); frozen residual W − s·B₀A₀",
-               ("-1/2", _AL), ("-1/2", _AL), True, _inilora, from_weight=True),
+               _inilora, from_weight=True),
     InitScheme("inilora-alpha", "A, B ~ N(0, 0.5²); W kept (IniLoRA-α)",
-               ("0", _R), ("0", _R), False, _gauss(lambda *_: 0.5, lambda *_: 0.5)),
+               _gauss(lambda *_: 0.5, lambda *_: 0.5)),
     InitScheme("inilora-beta", "A ~ N(0, 1/in), B ~ N(0, 1/r) (Kaiming both); W kept",
-               ("-1/2", _R), ("0", _R), False,
                _gauss(lambda o, i, r: K(i), lambda o, i, r: K(r))),
     InitScheme("zero", "A = 0, B = 0 (no gradient ever flows: a control)",
-               ("-oo", _Z), ("-oo", _Z), False, _gauss(lambda *_: 0.0, lambda *_: 0.0),
+               _gauss(lambda *_: 0.0, lambda *_: 0.0),
                random=False),
 ]}
-
-# The one mapping to the papers' names (figures import it for legends).
-DISPLAY_NAMES: dict[str, str] = {
-    "A": "Init[A]", "B": "Init[B]", "AB": "Init[AB]", "AB-practical": "Init[AB] (practical)",
-    "AB+": "Init[AB+]", "ortho-eye-const": "Ortho-Eye (const)",
-    "ortho-eye-match": "Ortho-Eye (match)", "ortho-qr-const": "Ortho-QR (const)",
-    "ortho-qr-match": "Ortho-QR (match)", "pissa": "PiSSA", "milora": "MiLoRA",
-    "olora": "OLoRA", "loram": "LoRAM", "inilora": "IniLoRA", "inilora-alpha": "IniLoRA-α",
-    "inilora-beta": "IniLoRA-β", "zero": "Zero", "rslora": "rsLoRA", "loraplus": "LoRA+",
-}
-# Every name a paper uses for a scheme (first = DISPLAY_NAMES); get_scheme accepts these too.
-PAPER_NAMES: dict[str, tuple[str, ...]] = {
-    "A": ("Init[A]", "Standard", "Noise & Zeros"), "B": ("Init[B]", "Reversed"),
-    "ortho-eye-const": ("Ortho-Eye (const)", "Ortho (Eye)", "Orthogonal Eye"),
-    "ortho-qr-const": ("Ortho-QR (const)", "Ortho QR (Const)"),
-    "ortho-qr-match": ("Ortho-QR (match)", "Ortho QR (Match)"),
-}
-_ALIASES = {alias.lower(): name for name, names in PAPER_NAMES.items() for alias in names}
-_ALIASES.update({DISPLAY_NAMES[n].lower(): n for n in _SCHEMES})
-
 
 def scheme_names() -> list[str]:
     """The registry's names, in the INTERFACES order."""
     return list(_SCHEMES)
 
 
-def get_scheme(name: str) -> InitScheme:
-    """Look a scheme up by its name (or a paper's name for it, case-insensitive)."""
-    if name in _SCHEMES:
-        return _SCHEMES[name]
-    key = _ALIASES.get(str(name).lower())
-    if key is None:
-        raise UnknownSchemeError(f"unknown init scheme {name!r}; valid: "
-                                 + ", ".join(_SCHEMES))
-    return _SCHEMES[key]
+def get_init(name: str) -> InitScheme:
+    """The init of a scheme, by its name (or a paper's name for it, case-insensitive)."""
+    return _SCHEMES[gamma_schemes.canonical_scheme(name)]
 
 
 # ---- modifiers (not inits) --------------------------------------------------------------
 
 LORAPLUS_DEFAULT_RATIO = 16.0  # LoRA+ (Hayou et al. 2024a) recommends λ = 2⁴
-MODIFIERS = {"rslora": "scale s = α/√r instead of α/r (Kalajdzievski 2023)",
-             "loraplus": f"rate ratio λ = η_B/η_A (default {LORAPLUS_DEFAULT_RATIO:g})"}
 
 
 @dataclass(frozen=True)

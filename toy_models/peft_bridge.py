@@ -5,7 +5,7 @@
     apply_scheme(model, "AB", seed=0)   # every LoRA layer of the adapter, in module order
 
 For each peft LoRA layer the base weight W (out × in; transposed for `fan_in_fan_out`
-layers such as GPT-2's Conv1D) is handed to `get_scheme(name).init`, the factors are copied
+layers such as GPT-2's Conv1D) is handed to `get_init(name).init`, the factors are copied
 into `lora_A` (r × in) and `lora_B` (out × r), and subtracting schemes replace the base weight
 by W − s·B₀A₀ with peft's own scale s (`module.scaling`, α/r or α/√r), so the model starts
 from W exactly.  Layer k is drawn from seed `seed + k` (our run-generator streams).  Apply a
@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .base import run_generator
-from .inits import get_scheme
+from .inits import get_init
 
 __all__ = ["apply_scheme", "tiny_causal_lm"]
 
@@ -36,7 +36,7 @@ def apply_scheme(model: nn.Module, scheme: str, *, seed: int = 0, init_scale: fl
                  adapter: str = "default") -> dict[str, dict]:
     """Initialise every LoRA layer of `adapter` with registry scheme `scheme`; returns, per
     layer name, its shape, rank, scale and whether W was replaced by the residual."""
-    sch = get_scheme(scheme)
+    sch = get_init(scheme)
     layers = _lora_layers(model, adapter)
     if not layers:
         raise ValueError(f"no peft LoRA layer with adapter {adapter!r} in the model")

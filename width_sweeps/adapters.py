@@ -138,7 +138,7 @@ class ImplicitTheory:
 
 
 def theory_layer(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -> Bound:
-    """`lora-layer`: toy_models.theory.TheoryLayer on `batch_size` fixed points (full batch).
+    """`theory-layer`: toy_models.theory.TheoryLayer on `batch_size` fixed points (full batch).
 
     model_options: `w_init` ("kaiming" | "zero", default "kaiming"), `dense_max_width` (4096).
     """

@@ -41,7 +41,7 @@ class SweepModel(Protocol):
 ModelFactory = Callable[[int, SweepSpec, torch.device, torch.dtype], SweepModel]
 
 BUILTIN = {
-    "lora-layer": "width_sweeps.adapters:theory_layer",
+    "theory-layer": "width_sweeps.adapters:theory_layer",
     "toy": "width_sweeps.adapters:toy",
     "mlp5": "width_sweeps.adapters:mlp5",
 }

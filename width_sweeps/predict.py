@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
+from gamma_calc.vocab import NEG_INF_TEXT, PREDICTED, exponent_double, exponent_max
+
 Exp = str | None
 PredictFn = Callable[..., dict[tuple[str, int], Exp]]
-DIRECT = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3")
 
 
 class PredictionUnavailable(RuntimeError):
@@ -20,27 +21,10 @@ class PredictionUnavailable(RuntimeError):
 
 
 def to_frac(e: Exp) -> Fraction | None:
-    """Exact rational of an exponent string; "-oo" → None-like sentinel handled by callers."""
-    if e is None or e == "-oo":
+    """Exact rational of a finite exponent string; None for "-oo" and undefined."""
+    if e is None or e == NEG_INF_TEXT:
         return None
     return Fraction(e)
-
-
-def fmt(f: Fraction) -> str:
-    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
-
-
-def double(e: Exp) -> Exp:
-    """2·γ (for mean squares); "-oo" stays "-oo"."""
-    return e if e in (None, "-oo") else fmt(2 * Fraction(e))
-
-
-def emax(*es: Exp) -> Exp:
-    """γ of a sum: the max; "-oo" is neutral, None (undefined) makes the result undefined."""
-    if any(e is None for e in es):
-        return None
-    finite = [Fraction(e) for e in es if e != "-oo"]
-    return fmt(max(finite)) if finite else "-oo"
 
 
 def expand(exponents: dict[str, list[Exp]], steps: int) -> dict[tuple[str, int], Exp]:
@@ -49,11 +33,12 @@ def expand(exponents: dict[str, list[Exp]], steps: int) -> dict[tuple[str, int],
     for t in range(steps + 1):
         def get(k: str, t: int = t) -> Exp:
             return exponents[k][t] if k in exponents and t < len(exponents[k]) else None
-        for q in DIRECT:
+        for q in PREDICTED:
             out[(q, t)] = get(q)
-        out[("nu_A", t)] = double(get("A"))
-        out[("nu_B", t)] = double(get("B"))
-        out[("dZ_B", t)] = emax(get("delta1"), get("delta2"), get("delta3")) if t else None
+        out[("nu_A", t)] = exponent_double(get("A"))
+        out[("nu_B", t)] = exponent_double(get("B"))
+        out[("dZ_B", t)] = (exponent_max(get("delta1"), get("delta2"), get("delta3"))
+                            if t else None)
     return out
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-QUANTITIES = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "dZ_B", "nu_A", "nu_B", "nu_W",
-              "grad_nu", "loss")
+from gamma_calc.vocab import PROBES
+
+QUANTITIES = PROBES
 TEST = ("test_loss", "test_acc")
 
 

@@ -15,11 +15,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar
 
-MODELS = ("lora-layer", "toy", "mlp5")
-SCHEMES = ("A", "B", "AB", "AB-practical", "AB+", "ortho-eye-const", "ortho-eye-match",
-           "ortho-qr-const", "ortho-qr-match", "pissa", "milora", "olora", "loram", "inilora",
-           "inilora-alpha", "inilora-beta", "zero")
-OPTIMIZERS = ("adam", "sgd")
+from gamma_calc.schemes import SCHEMES as _SCHEME_TABLE
+from gamma_calc.vocab import MODEL_ALIASES, OPTIMIZERS, canonical_model
+
+MODELS = ("theory-layer", "toy", "mlp5")          # built in (width_sweeps.models.BUILTIN)
+SCHEMES = tuple(_SCHEME_TABLE)
 DTYPES = ("float32", "float64")
 
 
@@ -27,11 +27,9 @@ class SpecError(ValueError):
     """An invalid sweep spec; the message is one line naming the field."""
 
 
-def parse_rational(text: Any, field_name: str, *, allow_oo: bool = False) -> Fraction:
-    """Parse an exact-rational exponent string ("-1/2", "0", "-oo" when allowed)."""
+def parse_rational(text: Any, field_name: str) -> Fraction:
+    """Parse an exact-rational exponent string ("-1/2", "0")."""
     s = str(text).strip()
-    if allow_oo and s == "-oo":
-        return Fraction(-10**9)
     try:
         return Fraction(s)
     except (ValueError, ZeroDivisionError):
@@ -230,6 +228,8 @@ def from_dict(data: dict[str, Any]) -> SweepSpec:
         if req not in data:
             raise SpecError(f"spec field '{req}': missing (required)")
     d = dict(data)
+    if isinstance(d["model"], str) and d["model"] in MODEL_ALIASES:
+        d["model"] = canonical_model(d["model"])
     if isinstance(d.get("eta0"), dict):
         d["eta0"] = _eta_grid(d["eta0"])
     if isinstance(d.get("seeds"), int) and not isinstance(d.get("seeds"), bool):

@@ -8,7 +8,7 @@ import pytest
 from figures import common, demo, report
 from figures.common import Claim, FigureResult
 
-KEYS = {"model": "lora-layer", "scheme": "A", "init_scale": 1.0, "optimizer": "adam",
+KEYS = {"model": "theory-layer", "scheme": "A", "init_scale": 1.0, "optimizer": "adam",
             "lr_exponent": "-1/2", "lr_exponent_b": "-1/2", "eta0": 1.0, "eps": "0"}
 TRUE = {"Z_A": 0.5, "Z_B": 0.0, "delta1": 0.0, "delta2": 0.0, "delta3": -1.0}
 
@@ -111,7 +111,7 @@ def test_bootstrap_interval_covers_a_known_difference() -> None:
 @pytest.mark.parametrize("scheme", ["A", "B", "AB", "AB-practical", "AB+", "pissa", "loram"])
 def test_style_has_a_colour_and_the_papers_name(scheme) -> None:
     from figures import style
-    from toy_models.inits import DISPLAY_NAMES
+    from gamma_calc.schemes import DISPLAY_NAMES
     assert style.color(scheme) in style.COLORS.values()
     assert style.name(scheme) == DISPLAY_NAMES[scheme]
 

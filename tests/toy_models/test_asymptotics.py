@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from toy_models.inits import get_scheme, scheme_names
+from toy_models.inits import get_init, scheme_names
 
 FROM_W = {"pissa", "milora", "olora", "inilora", "loram"}
 
@@ -28,7 +28,7 @@ def _measure(name, ns, r=4, seeds=(0, 1)):
             g = torch.Generator().manual_seed(1000 + seed)
             W = (torch.randn(n, n, generator=g, dtype=torch.float64) / math.sqrt(n)
                  if name in FROM_W else torch.zeros(n, n, dtype=torch.float64))
-            ini = get_scheme(name).init(W, r, generator=torch.Generator().manual_seed(seed))
+            ini = get_init(name).init(W, r, generator=torch.Generator().manual_seed(seed))
             acc["A"] += float(ini.A.pow(2).mean())
             acc["B"] += float(ini.B.pow(2).mean())
         for k, total in acc.items():
@@ -40,7 +40,7 @@ def _measure(name, ns, r=4, seeds=(0, 1)):
 def test_declared_exponent_matches_measured_slope(name):
     ns = [64, 128, 256, 512] if name in FROM_W else [128, 512, 2048]
     rms = _measure(name, ns)
-    for factor, (exp, kind) in get_scheme(name).asymptotics().items():
+    for factor, (exp, kind) in get_init(name).asymptotics().items():
         assert kind in ("random", "aligned", "zero")
         if exp == "-oo":
             assert kind == "zero" and max(rms[factor]) == 0.0, (name, factor)
@@ -53,5 +53,5 @@ def test_declared_exponent_matches_measured_slope(name):
 
 def test_exponents_are_exact_rational_strings():
     for name in scheme_names():
-        for exp, _ in get_scheme(name).asymptotics().values():
+        for exp, _ in get_init(name).asymptotics().values():
             assert exp == "-oo" or str(Fraction(exp)) == exp

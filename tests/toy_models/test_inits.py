@@ -7,7 +7,7 @@ import torch
 from toy_models.inits import (
     DISPLAY_NAMES,
     UnknownSchemeError,
-    get_scheme,
+    get_init,
     parse_modifiers,
     scheme_names,
 )
@@ -34,12 +34,12 @@ def test_registry_names_match_interfaces():
                               "inilora-beta", "zero"]
     assert set(scheme_names()) <= set(DISPLAY_NAMES)
     assert DISPLAY_NAMES["A"] == "Init[A]" and DISPLAY_NAMES["AB+"] == "Init[AB+]"
-    assert get_scheme("Standard").name == "A" and get_scheme("reversed").name == "B"
+    assert get_init("Standard").name == "A" and get_init("reversed").name == "B"
 
 
 @pytest.mark.parametrize("name", ZERO_PRODUCT)
 def test_product_is_exactly_zero(name):
-    ini = get_scheme(name).init(_W(), 8, generator=_g())
+    ini = get_init(name).init(_W(), 8, generator=_g())
     assert torch.count_nonzero(ini.B @ ini.A) == 0 or name.startswith("ortho-qr")
     torch.testing.assert_close(ini.B @ ini.A, torch.zeros(48, 40, dtype=torch.float64),
                                rtol=0, atol=1e-14)
@@ -52,7 +52,7 @@ def test_product_is_exactly_zero(name):
 @pytest.mark.parametrize("alpha", [None, 3.0])
 def test_residual_plus_scaled_product_reconstructs_W(name, alpha):
     W = _W()
-    ini = get_scheme(name).init(W, 6, generator=_g(), alpha=alpha)
+    ini = get_init(name).init(W, 6, generator=_g(), alpha=alpha)
     assert ini.scale == (1.0 if alpha is None else alpha / 6)
     torch.testing.assert_close(ini.W_residual + ini.scale * ini.B @ ini.A, W, rtol=0,
                                atol=1e-13)
@@ -61,8 +61,8 @@ def test_residual_plus_scaled_product_reconstructs_W(name, alpha):
 def test_pissa_is_best_rank_r_and_milora_the_minor_part():
     W = _W()
     S = torch.linalg.svdvals(W)
-    p = get_scheme("pissa").init(W, 5, generator=_g())
-    m = get_scheme("milora").init(W, 5, generator=_g())
+    p = get_init("pissa").init(W, 5, generator=_g())
+    m = get_init("milora").init(W, 5, generator=_g())
     # Eckart–Young: the PiSSA residual has the tail energy; MiLoRA's product the bottom-r one
     assert math.isclose(float(p.W_residual.pow(2).sum()), float(S[5:].pow(2).sum()),
                         rel_tol=1e-10)
@@ -74,7 +74,7 @@ def test_pissa_is_best_rank_r_and_milora_the_minor_part():
 
 
 def test_olora_factors_are_q_and_r():
-    ini = get_scheme("olora").init(_W(), 4, generator=_g())
+    ini = get_init("olora").init(_W(), 4, generator=_g())
     torch.testing.assert_close(ini.B.T @ ini.B, torch.eye(4, dtype=torch.float64), rtol=0,
                                atol=1e-12)
     assert torch.all(torch.tril(ini.A[:, :4], -1) == 0)  # R is upper triangular
@@ -83,7 +83,7 @@ def test_olora_factors_are_q_and_r():
 def test_loram_matches_dst_basis_and_gain():
     W = _W(48, 40)
     r = 6
-    ini = get_scheme("loram").init(W, r, generator=_g())
+    ini = get_init("loram").init(W, r, generator=_g())
     Q = loram_gain_log(r, 48, 40)
     # ν[B₀A₀] = Q ν[W] (seed 003 Eq. 11), using only orthonormality of the DST columns
     assert math.isclose(float(nu(ini.B @ ini.A)), Q * float(nu(W)), rel_tol=1e-10)
@@ -95,7 +95,7 @@ def test_loram_matches_dst_basis_and_gain():
 def test_inilora_fits_W_nearly_optimally():
     W = _W(64, 64)
     S = torch.linalg.svdvals(W)
-    ini = get_scheme("inilora").init(W, 4, generator=_g())
+    ini = get_init("inilora").init(W, 4, generator=_g())
     captured = float(W.pow(2).sum() - ini.W_residual.pow(2).sum())
     assert captured > 0.98 * float(S[:4].pow(2).sum())
 
@@ -115,7 +115,7 @@ def test_inilora_fits_W_nearly_optimally():
 def test_random_factor_variances(name, var_a, var_b, beta):
     out, inp, r = 600, 500, 16
     W = torch.zeros(out, inp, dtype=torch.float64)
-    ini = get_scheme(name).init(W, r, generator=_g(1), init_scale=beta)
+    ini = get_init(name).init(W, r, generator=_g(1), init_scale=beta)
     for M, want in ((ini.A, var_a(out, inp, r)), (ini.B, var_b(out, inp, r))):
         got = float(M.pow(2).mean())
         assert got == pytest.approx(beta * want, rel=0.1, abs=0)
@@ -124,22 +124,22 @@ def test_random_factor_variances(name, var_a, var_b, beta):
 def test_per_run_generators_reproduce_single_runs():
     W = _W()
     for name in ("A", "AB", "ortho-qr-match", "inilora-beta", "loram"):
-        many = get_scheme(name).init(W, 4, generator=[_g(s) for s in (3, 4)], runs=2)
+        many = get_init(name).init(W, 4, generator=[_g(s) for s in (3, 4)], runs=2)
         assert many.A.shape == (2, 4, 40) and many.B.shape == (2, 48, 4)
         for k, s in enumerate((3, 4)):
-            one = get_scheme(name).init(W, 4, generator=_g(s))
+            one = get_init(name).init(W, 4, generator=_g(s))
             torch.testing.assert_close(many.A[k], one.A, rtol=0, atol=0)
             torch.testing.assert_close(many.B[k], one.B, rtol=0, atol=0)
 
 
 def test_dtype_and_device_follow_W():
-    ini = get_scheme("AB").init(_W(dtype=torch.float32), 4, generator=_g())
+    ini = get_init("AB").init(_W(dtype=torch.float32), 4, generator=_g())
     assert ini.A.dtype == torch.float32 and ini.W_residual.dtype == torch.float32
 
 
 def test_unknown_scheme_one_line_error():
     with pytest.raises(KeyError) as e:
-        get_scheme("nonsense")
+        get_init("nonsense")
     assert isinstance(e.value, UnknownSchemeError)
     msg = str(e.value)
     assert "\n" not in msg and "nonsense" in msg and "ortho-qr-match" in msg
@@ -148,13 +148,13 @@ def test_unknown_scheme_one_line_error():
 @pytest.mark.parametrize("name", ["ortho-eye-const", "ortho-qr-match"])
 def test_odd_rank_is_a_clean_error(name):
     with pytest.raises(ValueError, match="even rank") as e:
-        get_scheme(name).init(_W(), 5, generator=_g())
+        get_init(name).init(_W(), 5, generator=_g())
     assert "\n" not in str(e.value)
 
 
 def test_init_scale_refused_for_weight_derived():
     with pytest.raises(ValueError, match="computed from W"):
-        get_scheme("pissa").init(_W(), 4, generator=_g(), init_scale=2.0)
+        get_init("pissa").init(_W(), 4, generator=_g(), init_scale=2.0)
 
 
 def test_modifiers():

@@ -11,7 +11,7 @@ from width_sweeps.spec import SpecError, from_dict, load_spec
 
 SPEC = """
 name = "t"
-model = "lora-layer"
+model = "theory-layer"
 widths = [64, 128, 256]
 schemes = ["A", "B"]
 eta0 = [1.0]
@@ -85,7 +85,7 @@ def test_bad_paths_and_options(tmp_path, capsys) -> None:
 
 def test_yaml_spec_and_eta_grid(tmp_path) -> None:
     p = tmp_path / "s.yaml"
-    p.write_text("model: lora-layer\nwidths: [8, 16]\nschemes: [A]\n"
+    p.write_text("model: theory-layer\nwidths: [8, 16]\nschemes: [A]\n"
                  "eta0: {from: 0.25, to: 1.0, per_octave: 2}\nseeds: 2\n")
     s = load_spec(p)
     assert s.eta0 == [0.25, 0.25 * 2 ** 0.5, 0.5, 0.5 * 2 ** 0.5, 1.0]
@@ -95,7 +95,7 @@ def test_yaml_spec_and_eta_grid(tmp_path) -> None:
 
 
 def test_rates_follow_the_spec() -> None:
-    s = from_dict({"model": "lora-layer", "widths": [4, 16], "schemes": ["A"], "eta0": [0.5],
+    s = from_dict({"model": "theory-layer", "widths": [4, 16], "schemes": ["A"], "eta0": [0.5],
                    "n0": 4, "lr_exponents": ["-1/2", "-1,0"], "eps": ["1/2"], "lr_ratio": 2.0})
     r = {(x.width, x.lr_exponent): x for x in s.runs()}
     assert r[16, "-1/2"].lr_a == pytest.approx(0.5 * 4 ** -1.0)

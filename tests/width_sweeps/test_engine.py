@@ -10,7 +10,7 @@ from width_sweeps.probes import QUANTITIES
 from width_sweeps.spec import from_dict
 
 CPU, F64 = torch.device("cpu"), torch.float64
-OPTIONS = {"lora-layer": {}, "mlp5": {"n_train": 48, "n_test": 20, "d_in": 6, "d_out": 3},
+OPTIONS = {"theory-layer": {}, "mlp5": {"n_train": 48, "n_test": 20, "d_in": 6, "d_out": 3},
            "toy": {"pretrain_steps": 5, "pretrain_batch": 16, "n_train": 64, "n_test": 30}}
 
 
@@ -22,8 +22,8 @@ def _cache(tmp_path_factory, monkeypatch):
 def small_spec(model: str, optimizer: str, **kw):
     base = {"model": model, "widths": [16], "schemes": ["A", "B", "AB", "AB+"], "init_scales": [1.0, 2.0],
                 "optimizer": optimizer, "eta0": [0.02], "n0": 16, "lr_exponents": ["-1/2", "-1,0"],
-                "eps": ["0", "1/4"], "seeds": 2, "steps": 4, "batch_size": 4 if model != "lora-layer" else 2,
-                "probe_batch": 6 if model != "lora-layer" else 2, "dtype": "float64", "rank": 2,
+                "eps": ["0", "1/4"], "seeds": 2, "steps": 4, "batch_size": 4 if model != "theory-layer" else 2,
+                "probe_batch": 6 if model != "theory-layer" else 2, "dtype": "float64", "rank": 2,
                 "model_options": OPTIONS[model]}
     base.update(kw)
     return from_dict(base)
@@ -38,7 +38,7 @@ def compare(got, ref, skip=("dZ_B",)) -> None:
         np.testing.assert_allclose(got.test[k], ref.test[k], rtol=1e-8, atol=1e-12)
 
 
-@pytest.mark.parametrize("model", ["lora-layer", "mlp5",
+@pytest.mark.parametrize("model", ["theory-layer", "mlp5",
                                    pytest.param("toy", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_batched_equals_reference(model: str, optimizer: str) -> None:
@@ -57,7 +57,7 @@ def test_batched_equals_reference(model: str, optimizer: str) -> None:
 
 
 def test_delta_sum_is_the_feature_update() -> None:
-    spec = small_spec("lora-layer", "adam")
+    spec = small_spec("theory-layer", "adam")
     m = models.build(spec, 16, CPU, F64)
     got = engine.train_shard(m, spec, spec.runs(16), CPU, F64)
     q = {k: i for i, k in enumerate(QUANTITIES)}
@@ -66,7 +66,7 @@ def test_delta_sum_is_the_feature_update() -> None:
 
 
 def test_divergence_marked_and_others_go_on() -> None:
-    spec = small_spec("lora-layer", "sgd", eta0=[1e-3, 1e3], lr_exponents=["0"], eps=["0"],
+    spec = small_spec("theory-layer", "sgd", eta0=[1e-3, 1e3], lr_exponents=["0"], eps=["0"],
                       schemes=["AB+"], init_scales=[1.0], steps=6)
     m = models.build(spec, 16, CPU, F64)
     runs = spec.runs(16)
@@ -112,7 +112,7 @@ def test_step_loop_has_no_host_sync(monkeypatch) -> None:
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.gpu
-@pytest.mark.parametrize("model", ["lora-layer", "mlp5", "toy"])
+@pytest.mark.parametrize("model", ["theory-layer", "mlp5", "toy"])
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_cuda_matches_cpu(model: str, optimizer: str) -> None:
     """The same spec on CUDA and on CPU (float64): same probes, test metrics, divergence."""
@@ -130,7 +130,7 @@ def test_cuda_matches_cpu(model: str, optimizer: str) -> None:
 
 @pytest.mark.slow
 def test_compiled_adam_equals_reference() -> None:
-    spec = small_spec("lora-layer", "adam", compile=True, schemes=["A", "AB+"], seeds=2)
+    spec = small_spec("theory-layer", "adam", compile=True, schemes=["A", "AB+"], seeds=2)
     m = models.build(spec, 16, CPU, F64)
     runs = spec.runs(16)
     compare(engine.train_shard(m, spec, runs, CPU, F64), reference.train_reference(m, spec, runs))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gamma_calc.vocab import exponent_text
 from width_sweeps import fit, maxlr, predict, verdict
 
 WIDTHS = 2 ** np.arange(6, 13)
@@ -51,7 +52,7 @@ def test_interval_covers_truth_at_nominal_rate() -> None:
 def fake_predict(**kw):
     eps = predict.Fraction(kw["eps"])
     return {("Z_A", 2): "1/2", ("Z_B", 2): "0", ("delta2", 2): "-1", ("delta3", 2): "-oo",
-            ("delta1", 2): predict.fmt(-2 * eps), ("nu_A", 2): None}
+            ("delta1", 2): exponent_text(-2 * eps), ("nu_A", 2): None}
 
 
 def test_verdicts_pass_fail_na() -> None:
@@ -79,7 +80,7 @@ def test_theorem1_slope_against_eps() -> None:
 
     def pred(**kw):
         eps = predict.Fraction(kw["eps"])
-        return {("delta1", 2): predict.fmt(-2 * eps), ("delta2", 2): predict.fmt(-eps)}
+        return {("delta1", 2): exponent_text(-2 * eps), ("delta2", 2): exponent_text(-eps)}
     f, _ = verdict.attach_predictions(fit.fit_table(df, keep_boot=True), pred)
     t1 = verdict.theorem1(f).set_index("quantity")
     assert t1.loc["delta1", "predicted"] == "-2" and t1.loc["delta2", "predicted"] == "-1"

@@ -39,7 +39,7 @@ def _autograd(m, pre, P, y):
     return loss.detach(), dict(zip(trained, gl)), probes.grad_nu(dz, taps["z"].detach())
 
 
-MODELS = [("toy", {}), ("lora-layer", {}), ("lora-layer", {"dense_max_width": 8})]
+MODELS = [("toy", {}), ("theory-layer", {}), ("theory-layer", {"dense_max_width": 8})]
 
 
 @pytest.mark.parametrize("model,opts", MODELS)
@@ -120,7 +120,7 @@ def test_optimizer_state_is_allocated_once():
     assert opt.m["W.A"] is m
 
 
-@pytest.mark.parametrize("model", ["lora-layer", "mlp5", "toy"])
+@pytest.mark.parametrize("model", ["theory-layer", "mlp5", "toy"])
 def test_probe_every_records_a_subset_of_the_same_values(model):
     spec = small_spec(model, "adam", steps=7, schemes=["A", "AB+"])
     m = models.build(spec, 16, CPU, F64)
@@ -139,7 +139,7 @@ def test_probe_every_records_a_subset_of_the_same_values(model):
     assert set(df[df.quantity.isin(["test_loss"])].step) <= {7}
 
 
-@pytest.mark.parametrize("model", ["lora-layer", "toy"])
+@pytest.mark.parametrize("model", ["theory-layer", "toy"])
 def test_blocks_workers_and_fused_never_change_results(model):
     spec = small_spec(model, "adam", schemes=["A", "AB", "AB+"])
     m = models.build(spec, 16, CPU, F64)
@@ -155,14 +155,14 @@ def test_blocks_workers_and_fused_never_change_results(model):
 
 def test_unfused_path_equals_reference_too():
     from width_sweeps import reference
-    spec = small_spec("lora-layer", "adam", fused=False)
+    spec = small_spec("theory-layer", "adam", fused=False)
     m = models.build(spec, 16, CPU, F64)
     runs = spec.runs(16)
     compare(engine.train_shard(m, spec, runs, CPU, F64), reference.train_reference(m, spec, runs))
 
 
 def test_threads_restored_after_a_shard():
-    spec = small_spec("lora-layer", "adam", workers=2, block_runs=4)
+    spec = small_spec("theory-layer", "adam", workers=2, block_runs=4)
     m = models.build(spec, 16, CPU, F64)
     before = torch.get_num_threads()
     engine.train_shard(m, spec, spec.runs(16), CPU, F64)
@@ -171,10 +171,10 @@ def test_threads_restored_after_a_shard():
 
 def test_new_fields_validated_and_resume_tolerates_them(tmp_path):
     with pytest.raises(SpecError, match="probe_every"):
-        small_spec("lora-layer", "adam", probe_every=-1)
+        small_spec("theory-layer", "adam", probe_every=-1)
     with pytest.raises(SpecError, match="fused"):
-        small_spec("lora-layer", "adam", fused="yes")
-    spec = small_spec("lora-layer", "sgd", steps=2, seeds=1, schemes=["A"])
+        small_spec("theory-layer", "adam", fused="yes")
+    spec = small_spec("theory-layer", "sgd", steps=2, seeds=1, schemes=["A"])
     out = tmp_path / "sweep"
     run_sweep(spec, out, progress=False)
     # a spec.json written before probe_every/block_runs/workers/fused existed still resumes
