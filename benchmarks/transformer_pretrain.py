@@ -18,6 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
+
 from toy_models.transformer import TransformerConfig
 from toy_models.transformer_pretrain import load_or_pretrain
 
@@ -26,6 +28,7 @@ def one(cfg: TransformerConfig) -> dict:
     _, info = load_or_pretrain(cfg, log_every=100)
     row = {"width": cfg.width, "base_lr": cfg.base_lr, "steps": cfg.steps,
            "wall_s": round(info["pretrain_wall_s"], 1), "s_per_step": round(info["s_per_step"], 3),
+           "cpu_s_per_step": round(info.get("cpu_s_per_step", float("nan")), 3),
            "train_loss": round(info["train_loss"], 4), "val_loss": round(info["val_loss"], 4),
            "init_val_loss": round(info["init_val_loss"], 4), "cached": info["cached"],
            "threads": info["threads"], "load": os.getloadavg()[0]}
@@ -39,7 +42,11 @@ def main() -> None:
     ap.add_argument("--scan", type=float, nargs="*", default=[])
     ap.add_argument("--scan-widths", type=int, nargs="*", default=[64, 256])
     ap.add_argument("--steps", type=int, default=TransformerConfig.steps)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="intra-op threads (1: on a shared, loaded CPU two threads cost 4x the "
+                         "CPU time for a slower step)")
     a = ap.parse_args()
+    torch.set_num_threads(a.threads)
     base = replace(TransformerConfig(), steps=a.steps)
     for lr in a.scan:
         for w in a.scan_widths:

@@ -1,5 +1,5 @@
 """A small GPT-2-style byte-level language model in μP, and its LoRA fine-tuning wrapper
-(docs/theory.md §7, §8).
+(docs/theory.md §7.3, §8.6).
 
 Architecture: Hugging Face ``GPT2LMHeadModel`` built from a local ``GPT2Config`` (nothing is
 downloaded): ``layers`` = 2 pre-LayerNorm blocks, width n = ``d_model`` (64 … 1024+), MLP 4n,
@@ -46,6 +46,7 @@ __all__ = [
     "TARGETS",
     "TransformerConfig",
     "build",
+    "finetune_batch",
     "lm_batches",
     "lora_model",
     "mup_exponents",
@@ -122,7 +123,7 @@ def _config(cfg: TransformerConfig):
                    resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
                    tie_word_embeddings=False, bos_token_id=None, eos_token_id=None)
     c.loss_type = "ForCausalLM"
-    c._attn_implementation = "sdpa"
+    c._attn_implementation = "eager"   # plain matmuls: torch.func.vmap batches them
     return c
 
 
@@ -195,17 +196,32 @@ def lm_batches(data: np.ndarray, batch: int, context: int, seed: int,
 
 
 def lora_model(width: int, *, cfg: TransformerConfig | None = None, r: int = 8,
-               alpha: int = 8, targets: tuple[str, ...] = TARGETS,
+               alpha: int = 8, targets: tuple[str, ...] = TARGETS, pretrained: bool = True,
                device: str = "cpu") -> nn.Module:
     """The pretrained model at ``width`` (cached; pretrained on a miss) wrapped with peft LoRA
     on ``targets`` (GPT-2's Conv1D, ``fan_in_fan_out``), scale s = α/r; peft's default init —
-    a coordinate check re-initialises the factors with its scheme.  Only A, B are trainable."""
+    a coordinate check re-initialises the factors with its scheme.  Only A, B are trainable.
+    ``pretrained=False``: the model at its μP init instead (a control, nothing trained)."""
     from dataclasses import replace
 
     from peft import LoraConfig, get_peft_model
 
     from .transformer_pretrain import load_or_pretrain
-    base, _ = load_or_pretrain(replace(cfg or TransformerConfig(), width=width), device=device)
+    cfg = replace(cfg or TransformerConfig(), width=width)
+    base = load_or_pretrain(cfg, device=device)[0] if pretrained else build(cfg).to(device)
     lcfg = LoraConfig(r=r, lora_alpha=alpha, target_modules=list(targets), lora_dropout=0.0,
                       fan_in_fan_out=True, bias="none")
     return get_peft_model(base, lcfg)
+
+
+def finetune_batch(step: int = 0, *, batch: int = 8, context: int = 64, seed: int = 0,
+                   corpus: str = "python-docs", root: str | None = None
+                   ) -> tuple[dict[str, Tensor], None]:
+    """Batch ``step`` (0: the probe batch) of fine-tuning windows, Hugging Face style:
+    ``({"input_ids": x, "labels": x}, None)`` — the model returns its own next-byte loss (it
+    shifts the labels).  Windows of the corpus's train split from the "batches" stream of
+    ``seed + step``: a fixed batch is ``finetune_batch(0)`` at every step."""
+    from .data.text import load_text
+    text = load_text(corpus, root).train
+    x = lm_batches(text, batch, context - 1, seed + step, 1)[0]
+    return {"input_ids": x, "labels": x}, None

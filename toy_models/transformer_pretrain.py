@@ -66,7 +66,7 @@ def pretrain(cfg: TransformerConfig, corpus, *, device: str = "cpu",
     base = [g["lr"] for g in opt.param_groups]
     batches = lm_batches(corpus.train, cfg.batch, cfg.context, cfg.seed, cfg.steps)
     curve, recent = [], []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for t in range(1, cfg.steps + 1):
         for g, lr in zip(opt.param_groups, base):
             g["lr"] = lr * _schedule(cfg, t)
@@ -82,9 +82,10 @@ def pretrain(cfg: TransformerConfig, corpus, *, device: str = "cpu",
             recent = []
             if log_every and t % log_every == 0:
                 print(f"n={cfg.width} step {t}: train loss {curve[-1][1]:.4f}", flush=True)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     model.eval()
     info = {"pretrain_wall_s": wall, "s_per_step": wall / cfg.steps,
+            "cpu_s_per_step": cpu / cfg.steps,
             "threads": torch.get_num_threads(), "device": str(device), "curve": curve,
             "train_loss": curve[-1][1] if curve else float("nan"),
             "val_loss": evaluate(model, corpus.val, cfg.context),

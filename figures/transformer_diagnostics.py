@@ -1,0 +1,114 @@
+"""Measured explanations for the transformer coordinate check (figures/transformer_coord.py).
+
+Where a marginal exponent of docs/theory.md §2 fails inside the transformer, three things can be
+at fault; each is measured here, not assumed:
+
+1. **The premise** (§2.1): the adapter's input z has Θ(1) entries.  ``premise_fits`` fits the
+   RMS of every projection's input on the probe data against width, with a 95 % percentile
+   bootstrap over the probe *sequences* (the pretrained model is one per width, so seeds do
+   not vary it; the data do).
+2. **The recursion given its measured inputs** (§2.4, Eq. 3–4).  Under Adam, and with the
+   aligned-sum rule for ΔA·z, the exponents obey, for every step t ≥ 1,
+   ``γ[δ²_t] − γ[Z_A_{t−1}] = c_B`` (ΔB's entries are Θ(η_B), contracted over the fixed r),
+   ``γ[δ¹_t] − γ[B_{t−1}] = c_A + 1`` (ΔA_t z is an aligned width sum) and
+   ``γ[Z_B_t] − γ[Z_A_t] = γ[B_t]``, whatever the finite-width mix inside Z_A (its Θ(1) init
+   term A₀z against its growing update part).  ``ratio_fits`` fits the per-run ratios
+   δ²_t/Z_A_{t−1}, δ¹_t/B_{t−1}, Z_B_t/Z_A_t: when they pass while δ², δ¹ or Z_B fail, the
+   failure is inherited from Z_A or B (finite width), not a breakdown of the theory's recursion;
+   when δ¹/B fails, ΔA·z is not the aligned sum the theory assumes.
+3. **The backpropagated signal** dL/dZ̄ (§3.3): Adam's update is its sign pattern, so its size
+   matters only against Adam's ε; ``signal_fits`` fits its RMS per projection against width.
+Fits are ``width_sweeps.fit.fit_series`` and verdicts ``width_sweeps.verdict.judge``.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+RATIOS = (  # name, numerator (quantity, step offset), denominator (quantity, step offset)
+    ("δ²_t / Z_A_{t−1}", ("delta2", 0), ("Z_A", -1)),
+    ("δ¹_t / B_{t−1}", ("delta1", 0), ("B", -1)),
+    ("Z_B_t / Z_A_t", ("Z_B", 0), ("Z_A", 0)),
+)
+FIT_COLUMNS = ["fitted", "ci_low", "ci_high", "local", "n_widths"]
+
+
+def _fit(widths: list[int], logs: list[np.ndarray], seed: int = 0) -> dict:
+    from width_sweeps.fit import FitOptions, fit_series
+    res = fit_series(np.asarray(widths), logs, FitOptions(), np.random.default_rng(seed))
+    return {k: res.get(k, np.nan) for k in FIT_COLUMNS}
+
+
+def _judge(pred: str | None, lo: float, hi: float, tol: float) -> str:
+    from width_sweeps.verdict import judge
+    return judge(pred, lo, hi, tol)
+
+
+def premise_fits(rms: dict[int, dict[str, np.ndarray]], tol: float) -> pd.DataFrame:
+    """One row per module: the fitted exponent of RMS z (per-sequence values at each width,
+    ``rms[width][module]``), its 95 % bootstrap CI over sequences, predicted 0 and the verdict."""
+    widths = sorted(rms)
+    rows = []
+    for module in rms[widths[0]]:
+        logs = [np.log(rms[w][module]) for w in widths]
+        row = {"module": module, **_fit(widths, logs), "predicted": "0",
+               "rms": {w: float(np.sqrt(np.mean(rms[w][module] ** 2))) for w in widths}}
+        row["verdict"] = _judge("0", row["ci_low"], row["ci_high"], tol)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def signal_fits(grads: dict[int, dict[str, float]]) -> pd.DataFrame:
+    """Per module: the slope of RMS dL/dZ̄ against width (one value per width: no interval)."""
+    widths = sorted(grads)
+    x = np.log(np.asarray(widths, float))
+    rows = []
+    for module in grads[widths[0]]:
+        y = np.log([grads[w][module] for w in widths])
+        rows.append({"module": module, "fitted": float(np.polyfit(x, y, 1)[0]),
+                     "min_rms": float(np.exp(y.min())), "rms": dict(zip(widths, np.exp(y)))})
+    return pd.DataFrame(rows)
+
+
+def _pred(fits: pd.DataFrame, scheme: str, c: str, module: str, q: str, t: int) -> str | None:
+    row = fits[(fits.scheme == scheme) & (fits.lr_exponent == c) & (fits.module == module)
+               & (fits.quantity == q) & (fits.step == t)]
+    if not len(row) or not isinstance(row.predicted.iloc[0], str):
+        return None
+    return row.predicted.iloc[0]
+
+
+def _minus(a: str | None, b: str | None) -> str | None:
+    """Exponent difference a − b of exact strings; None when either is missing or −∞."""
+    if a is None or b is None or "oo" in a or "oo" in b:
+        return None
+    return str(Fraction(a) - Fraction(b))
+
+
+def ratio_fits(table: pd.DataFrame, fits: pd.DataFrame, step: int, tol: float) -> pd.DataFrame:
+    """The recursion tests of the module doc at ``step``: one row per (scheme, rate, module,
+    ratio) with the fitted exponent of the per-run ratio, its CI over seeds, the exponent
+    gamma_calc's own predictions imply (numerator's minus denominator's) and the verdict."""
+    key = ["scheme", "lr_exponent", "module", "width", "seed"]
+    wide = table.pivot_table(index=key, columns=["quantity", "step"], values="value",
+                             aggfunc="first")
+    rows = []
+    for name, (qn, dn), (qd, dd) in RATIOS:
+        if (qn, step + dn) not in wide.columns or (qd, step + dd) not in wide.columns:
+            continue
+        ratio = (wide[(qn, step + dn)] / wide[(qd, step + dd)]).rename("r").reset_index()
+        ratio = ratio[np.isfinite(ratio.r) & (ratio.r > 0)]
+        for (s, c, module), g in ratio.groupby(["scheme", "lr_exponent", "module"]):
+            widths = sorted(g.width.unique())
+            if len(widths) < 2:
+                continue
+            logs = [np.log(g[g.width == w].r.to_numpy()) for w in widths]
+            pred = _minus(_pred(fits, s, c, module, qn, step + dn),
+                          _pred(fits, s, c, module, qd, step + dd))
+            row = {"scheme": s, "lr_exponent": c, "module": module, "ratio": name, "step": step,
+                   "predicted": pred, **_fit(widths, logs)}
+            row["verdict"] = _judge(pred, row["ci_low"], row["ci_high"], tol)
+            rows.append(row)
+    return pd.DataFrame(rows)

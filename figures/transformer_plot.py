@@ -1,0 +1,190 @@
+"""The transformer coordinate check's figure and tables (figures/transformer_coord.py).
+
+Rows 1–2: Init[A] at c = −1/2 and Init[B] at c = −1; one panel per probe, seed mean at the
+headline step against width for every adapted projection (colour: projection type; solid:
+block 0, dashed: block 1), gamma_calc's predicted slope dashed grey.  Row 3, the diagnostics:
+the premise (RMS of each projection's input z), the backpropagated signal RMS dL/dZ̄, the
+recursion ratios' fitted exponents against their predictions, the fine-tuning loss per step,
+the pretraining loss against width, and the pretraining curves.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import common, style
+
+KIND_COLORS = {"attn.c_attn": "#0072B2", "attn.c_proj": "#56B4E9", "mlp.c_fc": "#D55E00",
+               "mlp.c_proj": "#E69F00"}
+WIDTH_CMAP = "viridis"
+
+
+def _style(module: str) -> dict:
+    from toy_models.transformer_probes import kind, layer
+    return {"color": KIND_COLORS.get(kind(module) or "", "0.3"),
+            "ls": "-" if layer(module) == 0 else "--", "lw": 1.2}
+
+
+def _short(module: str) -> str:
+    from toy_models.transformer_probes import kind, layer
+    return f"h{layer(module)}.{kind(module)}"
+
+
+def _predicted_line(ax, x: np.ndarray, y: np.ndarray, pred) -> None:
+    if isinstance(pred, str) and "oo" not in pred and len(x):
+        lx, ly = np.log(x), np.log(y)
+        anchor = ly.mean() - common.frac(pred) * lx.mean()
+        ax.plot(x, np.exp(anchor + common.frac(pred) * lx), **style.PREDICTION, zorder=0)
+
+
+def _probe_row(axes, cfg, m, s: str, c: str, t: int) -> None:
+    from .transformer_coord import LABELS, NAMES, QUANTITIES
+    tab = m.table[(m.table.scheme == s) & (m.table.lr_exponent == c) & (m.table.step == t)]
+    fits = m.fits[(m.fits.scheme == s) & (m.fits.lr_exponent == c) & (m.fits.step == t)]
+    for j, q in enumerate(QUANTITIES):
+        ax = axes[j]
+        d = tab[(tab.quantity == q) & (tab.value > 0)]
+        agg = d.groupby(["module", "width"]).value.apply(lambda v: np.exp(np.log(v).mean()))
+        allx, ally = [], []
+        for module, g in agg.groupby(level=0):
+            x, y = g.index.get_level_values(1).to_numpy(float), g.to_numpy()
+            ax.plot(x, y, marker="o", ms=2.5, **_style(module))
+            allx.append(x)
+            ally.append(y)
+        f = fits[fits.quantity == q]
+        pred = f.predicted.iloc[0] if len(f) else None
+        if allx:
+            _predicted_line(ax, np.unique(np.concatenate(allx)),
+                            pd.Series(np.concatenate(ally)).groupby(np.concatenate(allx))
+                            .apply(lambda v: np.exp(np.log(v).mean())).to_numpy(), pred)
+        npass = int((f.verdict == "pass").sum())
+        ax.set_title(f"{LABELS[q]}: θ {pred}, {npass}/{len(f)} pass", fontsize=7.5,
+                     color="#1a7f37" if len(f) and npass == len(f) else "#cf222e")
+        style.log2_width_axis(ax, cfg.widths)
+        ax.set_yscale("log")
+    axes[0].set_ylabel(f"{NAMES[s]}, c = {c}\nRMS at t = {t}")
+
+
+def _diag_row(axes, cfg, m, t: int) -> None:
+    ax = axes[0]
+    for r in m.premise.itertuples(index=False):
+        ws = sorted(r.rms)
+        ax.plot(ws, [r.rms[w] for w in ws], marker="o", ms=2.5, **_style(r.module))
+    ax.set_title("premise: RMS of the LoRA input z", fontsize=7.5)
+    ax = axes[1]
+    for r in m.signal.itertuples(index=False):
+        ws = sorted(r.rms)
+        ax.plot(ws, [r.rms[w] for w in ws], marker="o", ms=2.5, **_style(r.module))
+    ax.set_title("backprop signal: RMS dL/dZ̄ (μP: n⁻¹)", fontsize=7.5)
+    for a in axes[:2]:
+        style.log2_width_axis(a, cfg.widths)
+        a.set_yscale("log")
+    _ratio_panel(axes[2], m)
+    ax = axes[3]
+    loss = m.table[m.table.quantity == "loss"]
+    for (s, c), g in loss.groupby(["scheme", "lr_exponent"]):
+        for n, gw in g.groupby("width"):
+            mean = gw.groupby("step").value.mean()
+            ax.plot(mean.index, mean.to_numpy(), color=style.color(s),
+                    alpha=0.3 + 0.7 * np.log(n / min(cfg.widths) + 1) / np.log(
+                        max(cfg.widths) / min(cfg.widths) + 1), lw=1.0)
+    ax.set_title("fine-tuning loss per step (dark: wide; blue A, red B)", fontsize=7.5)
+    ax.set_xlabel("step")
+    _pretrain_panels(axes[4], axes[5], cfg, m)
+
+
+def _ratio_panel(ax, m) -> None:
+    if m.ratios.empty:
+        ax.set_title("recursion ratios: none", fontsize=7.5)
+        return
+    r = m.ratios.reset_index(drop=True)
+    y = np.arange(len(r))
+    lo = (r.fitted - r.ci_low).clip(lower=0).to_numpy()
+    hi = (r.ci_high - r.fitted).clip(lower=0).to_numpy()
+    cols = [_style(mod)["color"] for mod in r.module]
+    ax.errorbar(r.fitted, y, xerr=[lo, hi], fmt="none", ecolor="0.6", lw=0.8)
+    ax.scatter(r.fitted, y, c=cols, s=9, zorder=3)
+    pred = [common.frac(p) if isinstance(p, str) else np.nan for p in r.predicted]
+    ax.scatter(pred, y, marker="|", color="k", s=30, zorder=4)
+    ax.set_yticks(y, [f"{s}{c} {q}" for s, c, q in zip(r.scheme, r.lr_exponent, r.ratio)],
+                  fontsize=4.5)
+    ax.set_title("recursion ratios: fit (dots) vs θ (|)", fontsize=7.5)
+    ax.set_xlabel("exponent")
+
+
+def _pretrain_panels(ax1, ax2, cfg, m) -> None:
+    p = m.pretrain
+    if p.empty:
+        for a in (ax1, ax2):
+            a.set_title("not pretrained (control)", fontsize=7.5)
+        return
+    ax1.plot(p.width, p.val_loss, marker="o", label="validation")
+    ax1.plot(p.width, p.train_loss, marker="s", label="train (last 25 steps)")
+    style.log2_width_axis(ax1, cfg.widths)
+    ax1.set_title("pretraining loss (nats/byte)", fontsize=7.5)
+    ax1.legend()
+    for r in p.itertuples(index=False):
+        if r.curve:
+            t, v = zip(*r.curve)
+            ax2.plot(t, v, label=f"n = {r.width}")
+    ax2.set_title(f"pretraining curves (μP, η₀ = {cfg.model.base_lr:g})", fontsize=7.5)
+    ax2.set_xlabel("step")
+    ax2.legend(fontsize=5.5)
+
+
+def plot(cfg, m, ctx, t: int):
+    from .transformer_coord import CONFIGS
+    with style.rc():
+        fig, axes = style.figure(3, 6, size=(15, 8.4),
+                                 footer=common.footer("transformer_coord", ctx, cfg.label()),
+                                 title="Coordinate check inside a μP-pretrained GPT: RMS "
+                                       "probes vs width (colour: projection, dashed: block 1)")
+        for i, (s, c) in enumerate(CONFIGS):
+            _probe_row(axes[i], cfg, m, s, c, t)
+        _diag_row(axes[2], cfg, m, t)
+    return fig
+
+
+def _fmt_rms(d: dict) -> str:
+    return ", ".join(f"{v:.3g}" for _, v in sorted(d.items()))
+
+
+def details(cfg, m, t: int) -> str:
+    """Markdown tables: pretraining per width, premise, signal, ratios, every headline fit."""
+    from width_sweeps.report import table as wtable
+    out = []
+    if not m.pretrain.empty:
+        rows = ["| n | CPU s/step | wall s | train loss | val loss | init val loss |",
+                "|---|---|---|---|---|---|"]
+        for r in m.pretrain.itertuples(index=False):
+            rows.append(f"| {r.width} | {r.cpu_s_per_step:.2f} | {r.pretrain_wall_s:.0f} | "
+                        f"{r.train_loss:.3f} | {r.val_loss:.3f} | {r.init_val_loss:.3f} |")
+        out.append("**μP pretraining per width** (CPU seconds per step are process CPU time "
+                   "on the shared machine)\n\n" + "\n".join(rows))
+    rows = ["| module | γ[RMS z] | 95 % CI | RMS z per width | verdict |", "|---|---|---|---|---|"]
+    for r in m.premise.itertuples(index=False):
+        rows.append(f"| {_short(r.module)} | {r.fitted:+.3f} | {common.fmt_ci(r.ci_low, r.ci_high)}"
+                    f" | {_fmt_rms(r.rms)} | {r.verdict} |")
+    out.append("**Premise** (LoRA input z on the probe sequences)\n\n" + "\n".join(rows))
+    rows = ["| module | γ[RMS dL/dZ̄] | smallest RMS | per width |", "|---|---|---|---|"]
+    for r in m.signal.itertuples(index=False):
+        rows.append(f"| {_short(r.module)} | {r.fitted:+.3f} | {r.min_rms:.2e} | "
+                    f"{_fmt_rms(r.rms)} |")
+    out.append("**Backpropagated signal** (Adam's ε = 1e-8)\n\n" + "\n".join(rows))
+    if not m.ratios.empty:
+        rows = ["| config | module | ratio | θ | fit | 95 % CI | verdict |",
+                "|---|---|---|---|---|---|---|"]
+        for r in m.ratios.itertuples(index=False):
+            rows.append(f"| {r.scheme} c={r.lr_exponent} | {_short(r.module)} | {r.ratio} | "
+                        f"{r.predicted} | {r.fitted:+.3f} | {common.fmt_ci(r.ci_low, r.ci_high)}"
+                        f" | {r.verdict} |")
+        out.append(f"**Recursion given its measured inputs** (t = {t})\n\n" + "\n".join(rows))
+    sel = m.fits[(m.fits.step == t) & (m.fits.quantity != "loss")].copy()
+    sel["module"] = [_short(x) if "h." in str(x) else x for x in sel.module]
+    cols = [c for c in ("scheme", "lr_exponent", "module", "quantity", "predicted", "fitted",
+                        "ci_low", "ci_high", "local", "verdict") if c in sel.columns]
+    body = wtable(sel[cols], cols, markdown=True)
+    out.append(f"<details><summary>Every fit at t = {t}</summary>\n\n{body}\n\n</details>")
+    if m.notes:
+        out.append("Notes: " + "; ".join(m.notes))
+    return "\n\n".join(out)
