@@ -166,3 +166,20 @@ def test_lora_model_wraps_every_projection(tmp_path: Path, monkeypatch, corpus) 
     ids = torch.randint(0, 256, (2, 16), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():                     # peft's default init: B = 0, the base function
         torch.testing.assert_close(model(input_ids=ids).logits, base(input_ids=ids).logits)
+
+
+def test_finetune_batch_is_hf_style_windows_of_the_docs_corpus(corpus) -> None:
+    from toy_models.transformer import finetune_batch
+    root = corpus.root                         # has no pydoc_data: a one-line DataError
+    from toy_models.data import DataError
+    with pytest.raises(DataError, match="topics.py"):
+        finetune_batch(0, root=root)
+    x, y = finetune_batch(0, batch=3, context=20)
+    assert y is None and set(x) == {"input_ids", "labels"} and x["input_ids"] is x["labels"]
+    assert x["input_ids"].shape == (3, 20) and x["input_ids"].dtype == torch.int64
+    from toy_models.data.text import load_text
+    text = load_text("python-docs").train.tobytes()
+    assert all(bytes(row.tolist()) in text for row in x["input_ids"])     # real windows
+    assert torch.equal(finetune_batch(0, batch=3, context=20)[0]["input_ids"], x["input_ids"])
+    assert not torch.equal(finetune_batch(1, batch=3, context=20)[0]["input_ids"],
+                           x["input_ids"])
