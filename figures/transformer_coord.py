@@ -40,7 +40,8 @@ CONFIGS = (("A", "-1/2"), ("B", "-1"))
 NAMES = {"A": "Init[A]", "B": "Init[B]"}
 HEADLINE = 3
 KINDS = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
-SOURCE = "docs/theory.md §2.4–2.8 (Beyond Zero Init Eq. 3–6)"
+SOURCE = "Beyond Zero Init (Eq. 3–6); docs/theory.md §2.4–2.8"
+MODEL = "transformer"
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,8 @@ class Measured:
 
 def _coord(cfg: Config, ctx: Context, scheme: str, c: str):
     """`coord_check` of one (scheme, rate), cached as a pickle under the runs directory."""
-    from width_sweeps.coord_check import coord_check
-
     from toy_models.transformer import finetune_batch, lora_model
+    from width_sweeps.coord_check import coord_check
     path = ctx.runs_dir / "transformer-coord" / f"{cfg.key()}-{scheme}-{c.replace('/', '_')}.pkl"
     if path.exists():
         with path.open("rb") as f:
@@ -135,8 +135,13 @@ def _per_width(cfg: Config) -> tuple[dict, dict, list[dict]]:
 
 
 def measure(cfg: Config, ctx: Context) -> Measured:
+    """Both coordinate checks, re-judged at the figure's tolerance (the premise is judged
+    here on its own measurement, over probe sequences), and the diagnostics."""
+    from width_sweeps.verdict import Rule, add_verdicts
     ccs = [_coord(cfg, ctx, s, c) for s, c in CONFIGS]
     fits = pd.concat([cc.fits for cc in ccs], ignore_index=True)
+    fits = add_verdicts(fits[fits.quantity != "z"].reset_index(drop=True),
+                        Rule(tolerance=cfg.tolerance))
     table = pd.concat([cc.table for cc in ccs], ignore_index=True)
     rms, grads, info = _per_width(cfg)
     return Measured(fits, table, premise_fits(rms, cfg.tolerance), signal_fits(grads),
@@ -171,9 +176,13 @@ def _row_text(df: pd.DataFrame, what: str) -> tuple[str, str, str, list[str]]:
     return "; ".join(dict.fromkeys(preds)), "; ".join(meas), "; ".join(cis), verdicts
 
 
-def _verdict(verdicts: list[str]) -> str:
-    """combine(), with the coordinate check's `premise fails` counted as a fail."""
-    return common.combine(["fail" if v == "premise fails" else v for v in verdicts])
+def _counts(verdicts: list[str], d: pd.DataFrame) -> str:
+    """"3 pass, 1 fail — first reason" (the parts' verdicts and the first non-pass reason)."""
+    counts = ", ".join(f"{sum(v == k for v in verdicts)} {k}" for k in
+                       ("pass", "fail", "inconclusive", "n/a") if k in verdicts)
+    why = [f"{w}: {r}" for w, v, r in zip(d.what, verdicts, d.get("reason", [""] * len(d)))
+           if v != "pass" and r]
+    return counts + (f" — {why[0]}" if why else "")
 
 
 def premise_claims(m: Measured, cfg: Config) -> list[Claim]:
@@ -183,8 +192,9 @@ def premise_claims(m: Measured, cfg: Config) -> list[Claim]:
         pred, meas, ci, v = _row_text(d, "what")
         out.append(Claim("transformer_coord", f"{k}: premise — the LoRA input z has Θ(1) "
                          "entries after μP pretraining (γ of RMS z; CI over probe sequences)",
-                         "docs/theory.md §2.1, §7.5", pred, meas, ci, _verdict(v),
-                         f"{sum(x == 'pass' for x in v)}/{len(v)} layers pass"))
+                         "docs/theory.md §2.1, §7.5", pred, meas, ci, common.combine(v),
+                         _counts(v, d), common.claim_id("transformer_coord", k, "premise"),
+                         MODEL))
     return out
 
 
@@ -197,11 +207,11 @@ def exponent_claims(m: Measured, cfg: Config) -> list[Claim]:
             d = _of(sel, k).sort_values(["quantity", "module"])
             d = d.assign(what=[f"{LABELS[q]} {_layer(x)}" for q, x in zip(d.quantity, d.module)])
             pred, meas, ci, v = _row_text(d, "what")
-            ok = sum(x == "pass" for x in v)
             out.append(Claim("transformer_coord", f"{k}: {NAMES[s]} at c = {c}, γ at t = "
                              f"{HEADLINE} (Z_A, (A−A₀)z, Z_B, δ¹, δ², δ³; both blocks)", SOURCE,
-                             pred, meas, ci, _verdict(v),
-                             f"{ok}/{len(v)} pass; {diagnose(m, s, c, k)}"))
+                             pred, meas, ci, common.combine(v),
+                             f"{_counts(v, d)}; why: {diagnose(m, s, c, k)}",
+                             common.claim_id("transformer_coord", k, s, c), MODEL))
     return out
 
 
@@ -217,8 +227,9 @@ def recursion_claims(m: Measured, cfg: Config) -> list[Claim]:
             pred, meas, ci, v = _row_text(d, "what")
             out.append(Claim("transformer_coord", f"{k}: {NAMES[s]} at c = {c}, the recursion "
                              f"given its measured inputs (ratios at t = {HEADLINE})",
-                             "docs/theory.md §2.4 (Eq. 3–4)", pred, meas, ci, _verdict(v),
-                             f"{sum(x == 'pass' for x in v)}/{len(v)} pass"))
+                             "docs/theory.md §2.4 (Eq. 3–4)", pred, meas, ci, common.combine(v),
+                             _counts(v, d), common.claim_id("transformer_coord", k, s, c,
+                                                            "recursion"), MODEL))
     return out
 
 
@@ -259,7 +270,8 @@ def skipped(mode: str) -> FigureResult:
     claim = Claim("transformer_coord", "Coordinate check inside a μP-pretrained transformer",
                   SOURCE, "—", f"skipped in {mode} mode", "", "inconclusive",
                   "needs pretraining at n = 64…1024 (CPU-hours on 2 cores): run "
-                  "`python -m figures.transformer_coord` (full mode)")
+                  "`python -m figures.transformer_coord` (full mode)",
+                  common.claim_id("transformer_coord", "skipped"), MODEL)
     return FigureResult("transformer_coord", "Coordinate check inside a transformer",
                         "Which single-LoRA-layer exponents hold inside a transformer?",
                         [claim], config=f"{mode} mode: skipped")
@@ -281,10 +293,9 @@ def run(ctx: Context) -> FigureResult:
     res.images.append(common.save(fig, "transformer_coord", ctx))
     res.details = details(cfg, m, HEADLINE)
     res.config = cfg.label()
-    res.rule = ("an exponent passes when gamma_calc's prediction lies in the 95 % bootstrap CI "
-                f"of the fitted slope over all widths, widened by ±{cfg.tolerance}; a row passes "
-                "when every exponent in it does (both blocks); the premise's CI resamples probe "
-                "sequences, the others seeds.")
+    res.rule = (common.rule_text(cfg.tolerance) + " A row combines its exponents (both "
+                "blocks): fail if any fails, pass if all pass.  The premise's interval resamples "
+                "probe sequences, the others seeds.")
     res.seconds = time.perf_counter() - t0
     return res
 

@@ -18,7 +18,8 @@ at fault; each is measured here, not assumed:
    when δ¹/B fails, ΔA·z is not the aligned sum the theory assumes.
 3. **The backpropagated signal** dL/dZ̄ (§3.3): Adam's update is its sign pattern, so its size
    matters only against Adam's ε; ``signal_fits`` fits its RMS per projection against width.
-Fits are ``width_sweeps.fit.fit_series`` and verdicts ``width_sweeps.verdict.judge``.
+Fits are ``width_sweeps.fit.fit_series`` and verdicts ``width_sweeps.verdict.judge_exponent``
+(docs/theory.md §9.2–9.6).
 """
 from __future__ import annotations
 
@@ -32,18 +33,27 @@ RATIOS = (  # name, numerator (quantity, step offset), denominator (quantity, st
     ("δ¹_t / B_{t−1}", ("delta1", 0), ("B", -1)),
     ("Z_B_t / Z_A_t", ("Z_B", 0), ("Z_A", 0)),
 )
-FIT_COLUMNS = ["fitted", "ci_low", "ci_high", "local", "n_widths"]
+FIT_COLUMNS = ["fitted", "ci_low", "ci_high", "interval", "local", "local_low", "local_high",
+               "n_widths", "n_seeds"]
 
 
-def _fit(widths: list[int], logs: list[np.ndarray], seed: int = 0) -> dict:
+def _fit(widths: list[int], logs: list[np.ndarray], tol: float, seed: int = 0) -> dict:
+    """`width_sweeps.fit.fit_series` of one series and its verdict under the project's rule
+    (``width_sweeps.verdict.judge_exponent``) against ``pred`` (set by the caller)."""
     from width_sweeps.fit import FitOptions, fit_series
-    res = fit_series(np.asarray(widths), logs, FitOptions(), np.random.default_rng(seed))
+    res = fit_series(np.asarray(widths), logs, FitOptions(tolerance=tol),
+                     np.random.default_rng(seed))
     return {k: res.get(k, np.nan) for k in FIT_COLUMNS}
 
 
-def _judge(pred: str | None, lo: float, hi: float, tol: float) -> str:
-    from width_sweeps.verdict import judge
-    return judge(pred, lo, hi, tol)
+def _judge(pred: str | None, row: dict, tol: float) -> tuple[str, str]:
+    from width_sweeps.verdict import Rule, judge_exponent
+    v = judge_exponent(pred, row["fitted"], row["ci_low"], row["ci_high"],
+                       n_widths=int(row["n_widths"]), n_seeds=int(row["n_seeds"]),
+                       seedless=row["interval"] == "widths", local=float(row["local"]),
+                       local_low=float(row["local_low"]), local_high=float(row["local_high"]),
+                       rule=Rule(tolerance=tol))
+    return v.verdict, v.reason
 
 
 def premise_fits(rms: dict[int, dict[str, np.ndarray]], tol: float) -> pd.DataFrame:
@@ -53,9 +63,9 @@ def premise_fits(rms: dict[int, dict[str, np.ndarray]], tol: float) -> pd.DataFr
     rows = []
     for module in rms[widths[0]]:
         logs = [np.log(rms[w][module]) for w in widths]
-        row = {"module": module, **_fit(widths, logs), "predicted": "0",
+        row = {"module": module, **_fit(widths, logs, tol), "predicted": "0",
                "rms": {w: float(np.sqrt(np.mean(rms[w][module] ** 2))) for w in widths}}
-        row["verdict"] = _judge("0", row["ci_low"], row["ci_high"], tol)
+        row["verdict"], row["reason"] = _judge("0", row, tol)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -108,7 +118,7 @@ def ratio_fits(table: pd.DataFrame, fits: pd.DataFrame, step: int, tol: float) -
             pred = _minus(_pred(fits, s, c, module, qn, step + dn),
                           _pred(fits, s, c, module, qd, step + dd))
             row = {"scheme": s, "lr_exponent": c, "module": module, "ratio": name, "step": step,
-                   "predicted": pred, **_fit(widths, logs)}
-            row["verdict"] = _judge(pred, row["ci_low"], row["ci_high"], tol)
+                   "predicted": pred, **_fit(widths, logs, tol)}
+            row["verdict"], row["reason"] = _judge(pred, row, tol)
             rows.append(row)
     return pd.DataFrame(rows)

@@ -70,6 +70,7 @@ def test_quick_mode_is_an_explicit_inconclusive_row(tmp_path) -> None:
     assert "skipped" in res.claims[0].measured and not res.images
 
 
+@pytest.mark.slow   # ~40 s on a quiet 2-core CPU (imports, two tiny pretrainings, the figure)
 def test_tiny_transformer_coord_end_to_end(tmp_path, monkeypatch) -> None:
     pytest.importorskip("peft")
     pytest.importorskip("width_sweeps.coord_check")
@@ -86,7 +87,40 @@ def test_tiny_transformer_coord_end_to_end(tmp_path, monkeypatch) -> None:
     kinds = {c.claim.split(":")[0] for c in res.claims}
     assert kinds == set(tc.KINDS)
     assert len(res.claims) == 4 + 2 * 4 + 2 * 4                  # premise, exponents, recursion
-    assert all(c.verdict in ("pass", "fail", "n/a") for c in res.claims)
+    assert all(c.verdict in ("pass", "fail", "inconclusive", "n/a") for c in res.claims)
+    assert len({c.id for c in res.claims}) == len(res.claims)
     assert all("h0" in c.measured and "h1" in c.measured for c in res.claims)
     assert "μP pretraining per width" in res.details and "Premise" in res.details
     assert list((tmp_path / "runs" / "transformer-coord").glob("*.pkl"))   # resumable
+
+
+def _measured(verdicts: dict[str, str], ratio_ok: bool, premise_ok: bool = True):
+    """A synthetic Measured for one mlp.c_fc module: headline fits with given verdicts."""
+    from figures import transformer_coord as tc
+    module = "base_model.model.transformer.h.0.mlp.c_fc"
+    fits = pd.DataFrame([{"scheme": "A", "lr_exponent": "-1/2", "module": module,
+                          "quantity": q, "step": tc.HEADLINE, "predicted": "0", "fitted": 0.0,
+                          "ci_low": -0.1, "ci_high": 0.1, "verdict": v, "reason": ""}
+                         for q, v in verdicts.items()])
+    ratios = pd.DataFrame([{"scheme": "A", "lr_exponent": "-1/2", "module": module,
+                            "ratio": name, "verdict": "pass" if ratio_ok else "fail"}
+                           for name, _, _ in diag.RATIOS])
+    premise = pd.DataFrame([{"module": "transformer.h.0.mlp.c_fc", "fitted": 0.01 if premise_ok
+                             else -0.3, "verdict": "pass" if premise_ok else "fail"}])
+    return tc.Measured(fits, pd.DataFrame(), premise, pd.DataFrame(), ratios, pd.DataFrame(), [])
+
+
+def test_diagnosis_names_the_measured_cause() -> None:
+    from figures import transformer_coord as tc
+    base = {"Z_A": "fail", "dZ_A": "pass", "Z_B": "fail", "delta1": "pass", "delta2": "fail",
+            "delta3": "pass"}
+    why = tc.diagnose(_measured(base, ratio_ok=True), "A", "-1/2", "mlp.c_fc")
+    assert "finite-width mix" in why and "δ² inherits Z_A" in why and "Z_B inherits Z_A" in why
+    why = tc.diagnose(_measured(base, ratio_ok=False), "A", "-1/2", "mlp.c_fc")
+    assert "recursion itself fails" in why
+    why = tc.diagnose(_measured({**base, "dZ_A": "fail"}, ratio_ok=True), "A", "-1/2", "mlp.c_fc")
+    assert "not the aligned width sum" in why
+    why = tc.diagnose(_measured(base, ratio_ok=True, premise_ok=False), "A", "-1/2", "mlp.c_fc")
+    assert why.startswith("premise z = Θ(1) fails")
+    ok = {q: "pass" for q in base}
+    assert "all as predicted" in tc.diagnose(_measured(ok, True), "A", "-1/2", "mlp.c_fc")

@@ -90,20 +90,37 @@ def test_init_variances_scale_per_role() -> None:
 
 
 def test_attention_uses_the_mup_one_over_d_head_scale() -> None:
-    """The block's attention equals softmax(q·k · √d₀/d_head) v computed by hand."""
+    """Inside a full forward, block 0's attention equals causal softmax(q·k · √d₀/d_head) v
+    computed by hand from its captured input."""
     cfg = TransformerConfig(width=128, base_width=32, zero_query=False)   # d_head 32, d₀ 8
-    attn = build(cfg).transformer.h[0].attn
-    x = torch.randn(2, 7, 128, generator=torch.Generator().manual_seed(0))
+    model = build(cfg)
+    attn = model.transformer.h[0].attn
+    seen = {}
+    h = attn.register_forward_hook(lambda m, args, out: seen.update(x=args[0], out=out[0]))
+    ids = torch.randint(0, 256, (2, 7), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        out = attn(x)[0]
+        model(input_ids=ids)
+        h.remove()
+        x = seen["x"]
         q, k, v = (x @ attn.c_attn.weight + attn.c_attn.bias).split(128, -1)
         heads = [t.view(2, 7, 4, 32).transpose(1, 2) for t in (q, k, v)]
         logits = heads[0] @ heads[1].transpose(-1, -2) * (8 ** 0.5 / 32)
         logits = logits.masked_fill(torch.ones(7, 7, dtype=torch.bool).triu(1), -torch.inf)
         o = (logits.softmax(-1) @ heads[2]).transpose(1, 2).reshape(2, 7, 128)
         o = o @ attn.c_proj.weight + attn.c_proj.bias
-    torch.testing.assert_close(out, o, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(seen["out"], o, rtol=1e-5, atol=1e-5)
     assert 8 ** 0.5 / 32 != 32 ** -0.5          # the test tells 1/d_head from 1/√d_head
+
+
+def test_the_model_is_causal() -> None:
+    model = build(TransformerConfig(width=64, zero_query=False))
+    ids = torch.randint(0, 256, (1, 10), generator=torch.Generator().manual_seed(0))
+    other = ids.clone()
+    other[0, 6:] = (other[0, 6:] + 1) % 256
+    with torch.no_grad():
+        a, b = model(input_ids=ids).logits, model(input_ids=other).logits
+    torch.testing.assert_close(a[:, :6], b[:, :6])
+    assert not torch.allclose(a[:, 6:], b[:, 6:])
 
 
 def test_lm_batches_are_contiguous_windows_and_deterministic() -> None:
