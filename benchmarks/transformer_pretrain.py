@@ -24,8 +24,8 @@ from toy_models.transformer import TransformerConfig
 from toy_models.transformer_pretrain import load_or_pretrain
 
 
-def one(cfg: TransformerConfig) -> dict:
-    _, info = load_or_pretrain(cfg, log_every=100)
+def one(cfg: TransformerConfig, force: bool = False) -> dict:
+    _, info = load_or_pretrain(cfg, log_every=100, force=force)
     row = {"width": cfg.width, "base_lr": cfg.base_lr, "steps": cfg.steps,
            "wall_s": round(info["pretrain_wall_s"], 1), "s_per_step": round(info["s_per_step"], 3),
            "cpu_s_per_step": round(info.get("cpu_s_per_step", float("nan")), 3),
@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--scan", type=float, nargs="*", default=[])
     ap.add_argument("--scan-widths", type=int, nargs="*", default=[64, 256])
     ap.add_argument("--steps", type=int, default=TransformerConfig.steps)
+    ap.add_argument("--force", action="store_true", help="pretrain again (re-measure the cost)")
     ap.add_argument("--threads", type=int, default=1,
                     help="intra-op threads (1: on a shared, loaded CPU two threads cost 4x the "
                          "CPU time for a slower step)")
@@ -50,9 +51,9 @@ def main() -> None:
     base = replace(TransformerConfig(), steps=a.steps)
     for lr in a.scan:
         for w in a.scan_widths:
-            one(replace(base, width=w, base_lr=lr))
+            one(replace(base, width=w, base_lr=lr), a.force)
     for w in a.widths:
-        one(replace(base, width=w))
+        one(replace(base, width=w), a.force)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from toy_models.transformer import TransformerConfig
 
 from . import common
 from .common import Claim, Context, FigureResult
-from .transformer_diagnostics import premise_fits, ratio_fits, signal_fits
+from .transformer_diagnostics import exponent_fits, premise_fits, ratio_fits, signal_fits
 
 QUANTITIES = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3")
 LABELS = {"Z_A": "Z_A", "dZ_A": "(A−A₀)z", "Z_B": "Z_B", "delta1": "δ¹", "delta2": "δ²",
@@ -87,6 +87,7 @@ class Measured:
     fits: pd.DataFrame
     table: pd.DataFrame
     premise: pd.DataFrame
+    alignment: pd.DataFrame
     signal: pd.DataFrame
     ratios: pd.DataFrame
     pretrain: pd.DataFrame
@@ -113,13 +114,15 @@ def _coord(cfg: Config, ctx: Context, scheme: str, c: str):
     return cc
 
 
-def _per_width(cfg: Config) -> tuple[dict, dict, list[dict]]:
-    """Input RMS per sequence, output-gradient RMS and pretraining info, per width."""
-    from toy_models.transformer import build, finetune_batch
+def _per_width(cfg: Config) -> tuple[dict, dict, dict, list[dict]]:
+    """Per width: the projections' input statistics per probe sequence, the output-gradient
+    RMS, the first-step sign alignment κ per seed, and the pretraining info."""
+    from toy_models.transformer import build, finetune_batch, lora_model
     from toy_models.transformer_pretrain import load_or_pretrain
-    from toy_models.transformer_probes import input_rms, output_grads
+    from toy_models.transformer_probes import input_stats, output_grads, sign_alignment
     ids = finetune_batch(1, batch=cfg.probe_sequences, context=cfg.context)[0]["input_ids"]
-    rms, grads, info = {}, {}, []
+    train = finetune_batch(0, batch=cfg.batch, context=cfg.context)[0]
+    stats, grads, kappa, info = {}, {}, {}, []
     for n in cfg.widths:
         mc = replace(cfg.model, width=n)
         if cfg.pretrained:
@@ -129,9 +132,13 @@ def _per_width(cfg: Config) -> tuple[dict, dict, list[dict]]:
                 "curve": inf.get("curve")})
         else:
             model = build(mc)
-        rms[n] = input_rms(model, ids)
+        stats[n] = input_stats(model, ids)
         grads[n] = output_grads(model, ids[:cfg.batch])
-    return rms, grads, info
+        peft = lora_model(n, cfg=cfg.model, r=cfg.rank, alpha=cfg.alpha,
+                          pretrained=cfg.pretrained)
+        per_seed = [sign_alignment(peft, train, seed) for seed in range(cfg.seeds)]
+        kappa[n] = {m: np.array([k[m] for k in per_seed]) for m in per_seed[0]}
+    return stats, grads, kappa, info
 
 
 def measure(cfg: Config, ctx: Context) -> Measured:
@@ -143,8 +150,9 @@ def measure(cfg: Config, ctx: Context) -> Measured:
     fits = add_verdicts(fits[fits.quantity != "z"].reset_index(drop=True),
                         Rule(tolerance=cfg.tolerance))
     table = pd.concat([cc.table for cc in ccs], ignore_index=True)
-    rms, grads, info = _per_width(cfg)
-    return Measured(fits, table, premise_fits(rms, cfg.tolerance), signal_fits(grads),
+    stats, grads, kappa, info = _per_width(cfg)
+    return Measured(fits, table, premise_fits(stats, cfg.tolerance),
+                    exponent_fits(kappa, cfg.tolerance), signal_fits(grads),
                     ratio_fits(table, fits, HEADLINE, cfg.tolerance), pd.DataFrame(info),
                     sorted({n for cc in ccs for n in cc.notes}))
 
@@ -186,15 +194,28 @@ def _counts(verdicts: list[str], d: pd.DataFrame) -> str:
 
 
 def premise_claims(m: Measured, cfg: Config) -> list[Claim]:
+    """Per projection type: the premise (RMS z and mean |z| = Θ(1)) and the alignment of
+    Adam's first update with z (γ[κ] = 0)."""
     out = []
+    label = {"rms": "RMS z", "l1": "mean|z|"}
     for k in KINDS:
-        d = _of(m.premise, k).assign(what=lambda d: [f"{_layer(x)} z" for x in d.module])
+        d = _of(m.premise, k).sort_values(["stat", "module"])
+        d = d.assign(what=[f"{label[st]} {_layer(x)}" for st, x in zip(d.stat, d.module)])
         pred, meas, ci, v = _row_text(d, "what")
         out.append(Claim("transformer_coord", f"{k}: premise — the LoRA input z has Θ(1) "
-                         "entries after μP pretraining (γ of RMS z; CI over probe sequences)",
-                         "docs/theory.md §2.1, §7.5", pred, meas, ci, common.combine(v),
-                         _counts(v, d), common.claim_id("transformer_coord", k, "premise"),
-                         MODEL))
+                         "entries after μP pretraining (γ of RMS z and of mean |z|; intervals "
+                         "over probe sequences)", "docs/theory.md §2.1, §7.5", pred, meas, ci,
+                         common.combine(v), _counts(v, d),
+                         common.claim_id("transformer_coord", k, "premise"), MODEL))
+    for k in KINDS:
+        d = _of(m.alignment, k).sort_values("module")
+        d = d.assign(what=[f"κ {_layer(x)}" for x in d.module])
+        pred, meas, ci, v = _row_text(d, "what")
+        out.append(Claim("transformer_coord", f"{k}: Adam's first update sign(g_A) is aligned "
+                         "with z (γ of κ = RMS(sign(g_A) z) / (fan_in · mean |z|); interval "
+                         "over seeds)", "LoRA+ (Assumption 1); docs/theory.md §1.3", pred, meas,
+                         ci, common.combine(v), _counts(v, d),
+                         common.claim_id("transformer_coord", k, "alignment"), MODEL))
     return out
 
 
@@ -233,37 +254,62 @@ def recursion_claims(m: Measured, cfg: Config) -> list[Claim]:
     return out
 
 
+def _exp(df: pd.DataFrame, k: str, layer: str) -> float:
+    """The fitted exponent of one module (by projection type and block) in a diagnostics table."""
+    d = _of(df, k)
+    d = d[[_layer(x) == layer for x in d.module]]
+    return float(d.fitted.iloc[0]) if len(d) else float("nan")
+
+
 def diagnose(m: Measured, s: str, c: str, k: str) -> str:
     """Why this (config, projection type) fails, from the measured diagnostics only."""
     fits = _of(m.fits[(m.fits.scheme == s) & (m.fits.lr_exponent == c)
                       & (m.fits.step == HEADLINE)], k)
-    bad = sorted({q for q, v in zip(fits.quantity, fits.verdict)
-                  if q in QUANTITIES and v in ("fail", "premise fails")})
-    prem = _of(m.premise, k)
-    if (prem.verdict == "fail").any():
-        worst = prem.fitted.iloc[int(np.argmax(np.abs(prem.fitted.to_numpy())))]
-        return f"premise z = Θ(1) fails (γ[z] {worst:+.2f})"
+    bad = {(q, _layer(x)) for q, x, v in zip(fits.quantity, fits.module, fits.verdict)
+           if q in QUANTITIES and v == "fail"}
     if not bad:
-        return "premise holds; all as predicted"
+        return "no exponent fails"
     rat = _of(m.ratios[(m.ratios.scheme == s) & (m.ratios.lr_exponent == c)], k) \
         if not m.ratios.empty else m.ratios
-    rok = {name: bool(len(g)) and (g.verdict == "pass").all() for name, g in rat.groupby("ratio")} \
-        if len(rat) else {}
+    rok = {(r, _layer(x)): v == "pass" for r, x, v in zip(rat.get("ratio", []),
+                                                         rat.get("module", []),
+                                                         rat.get("verdict", []))}
     why = []
-    if "Z_A" in bad and "dZ_A" not in bad:
-        why.append("Z_A: finite-width mix of A₀z = Θ(1) with its update part ((A−A₀)z ✓)")
-    if "dZ_A" in bad:
-        why.append("(A−A₀)z off: ΔA·z is not the aligned width sum assumed")
-    inherited = {"delta2": "δ²_t / Z_A_{t−1}", "Z_B": "Z_B_t / Z_A_t", "delta1": "δ¹_t / B_{t−1}"}
-    for q, name in inherited.items():
-        if q in bad:
-            src = "Z_A" if "Z_A" in name.split("/")[1] else "B"
-            why.append(f"{LABELS[q]} inherits {src}'s exponent ({name} ✓)" if rok.get(name)
-                       else f"{LABELS[q]}: the recursion itself fails ({name} ✗)")
-    rest = [LABELS[q] for q in bad if q not in ("Z_A", "dZ_A", *inherited)]
-    if rest:
-        why.append(f"{', '.join(rest)}: not explained by these diagnostics")
-    return "premise holds; " + "; ".join(why)
+    for layer in sorted({h for _, h in bad}):
+        qs = sorted(q for q, h in bad if h == layer)
+        why.append(f"{layer}: " + "; ".join(_why_layer(m, s, k, layer, qs, rok)))
+    return " | ".join(why)
+
+
+def _why_layer(m: Measured, s: str, k: str, layer: str, qs: list[str],
+               rok: dict[tuple[str, str], bool]) -> list[str]:
+    from .transformer_diagnostics import MIX, RATIOS
+    out = []
+    prem = _of(m.premise, k)
+    prem = prem[[_layer(x) == layer for x in prem.module]]
+    if (prem.verdict == "fail").any():
+        out.append("premise fails (" + ", ".join(
+            f"γ[{'RMS z' if st == 'rms' else 'mean|z|'}] {f:+.2f}"
+            for st, f in zip(prem.stat, prem.fitted)) + ")")
+    gz = _exp(m.premise[m.premise.stat == "l1"], k, layer)
+    gk = _exp(m.alignment, k, layer)
+    update = "dZ_A" in qs or (s == "B" and "Z_A" in qs) or not rok.get((RATIOS[1][0], layer), True)
+    if update:
+        out.append(f"ΔA·z off the aligned n^(c+1): γ[mean|z|] {gz:+.2f}, γ[κ] {gk:+.2f}"
+                   + ("; Init[B]: A₀ = 0, so every probe carries ΔA·z" if s == "B" else ""))
+    if "Z_A" in qs and s == "A":
+        out.append("Z_A: finite-width mix of A₀z and its update part (" + (
+            "mix ✓)" if rok.get((MIX, layer)) else "mix ✗: not explained)"))
+    for q, (name, _, _) in (("delta2", RATIOS[0]), ("delta1", RATIOS[1]), ("Z_B", RATIOS[2])):
+        if q in qs:
+            src = "B" if q == "delta1" else "Z_A"
+            out.append(f"{LABELS[q]} inherits {src}'s exponent ({name} ✓)" if rok.get((name, layer))
+                       else f"{LABELS[q]}: its recursion fails ({name} ✗)")
+    if "delta3" in qs:
+        out.append("δ³ = s·ΔB·ΔA z: carries ΔA·z" if update else "δ³: not explained")
+    if "dZ_A" in qs and not update:
+        out.append("(A−A₀)z: not explained")
+    return out
 
 
 def skipped(mode: str) -> FigureResult:

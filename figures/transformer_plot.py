@@ -5,7 +5,7 @@ headline step against width for every adapted projection (colour: projection typ
 block 0, dashed: block 1), gamma_calc's predicted slope dashed grey.  Row 3, the diagnostics:
 the premise (RMS of each projection's input z), the backpropagated signal RMS dL/dZ̄, the
 recursion ratios' fitted exponents against their predictions, the fine-tuning loss per step,
-the pretraining loss against width, and the pretraining curves.
+the pretraining loss against width, and the alignment κ of Adam's first update with z.
 """
 from __future__ import annotations
 
@@ -67,16 +67,21 @@ def _probe_row(axes, cfg, m, s: str, c: str, t: int) -> None:
 
 def _diag_row(axes, cfg, m, t: int) -> None:
     ax = axes[0]
-    for r in m.premise.itertuples(index=False):
-        ws = sorted(r.rms)
-        ax.plot(ws, [r.rms[w] for w in ws], marker="o", ms=2.5, **_style(r.module))
+    for r in m.premise[m.premise.stat == "rms"].itertuples(index=False):
+        ws = sorted(r.level)
+        ax.plot(ws, [r.level[w] for w in ws], marker="o", ms=2.5, **_style(r.module))
     ax.set_title("premise: RMS of the LoRA input z", fontsize=7.5)
     ax = axes[1]
     for r in m.signal.itertuples(index=False):
         ws = sorted(r.rms)
         ax.plot(ws, [r.rms[w] for w in ws], marker="o", ms=2.5, **_style(r.module))
     ax.set_title("backprop signal: RMS dL/dZ̄ (μP: n⁻¹)", fontsize=7.5)
-    for a in axes[:2]:
+    ax = axes[5]
+    for r in m.alignment.itertuples(index=False):
+        ws = sorted(r.level)
+        ax.plot(ws, [r.level[w] for w in ws], marker="o", ms=2.5, **_style(r.module))
+    ax.set_title("alignment κ of Adam's first sign(g_A) with z (θ: flat)", fontsize=7.5)
+    for a in (axes[0], axes[1], axes[5]):
         style.log2_width_axis(a, cfg.widths)
         a.set_yscale("log")
     _ratio_panel(axes[2], m)
@@ -90,7 +95,7 @@ def _diag_row(axes, cfg, m, t: int) -> None:
                         max(cfg.widths) / min(cfg.widths) + 1), lw=1.0)
     ax.set_title("fine-tuning loss per step (dark: wide; blue A, red B)", fontsize=7.5)
     ax.set_xlabel("step")
-    _pretrain_panels(axes[4], axes[5], cfg, m)
+    _pretrain_panel(axes[4], cfg, m)
 
 
 def _ratio_panel(ax, m) -> None:
@@ -112,24 +117,16 @@ def _ratio_panel(ax, m) -> None:
     ax.set_xlabel("exponent")
 
 
-def _pretrain_panels(ax1, ax2, cfg, m) -> None:
+def _pretrain_panel(ax, cfg, m) -> None:
     p = m.pretrain
     if p.empty:
-        for a in (ax1, ax2):
-            a.set_title("not pretrained (control)", fontsize=7.5)
+        ax.set_title("not pretrained (control)", fontsize=7.5)
         return
-    ax1.plot(p.width, p.val_loss, marker="o", label="validation")
-    ax1.plot(p.width, p.train_loss, marker="s", label="train (last 25 steps)")
-    style.log2_width_axis(ax1, cfg.widths)
-    ax1.set_title("pretraining loss (nats/byte)", fontsize=7.5)
-    ax1.legend()
-    for r in p.itertuples(index=False):
-        if r.curve:
-            t, v = zip(*r.curve)
-            ax2.plot(t, v, label=f"n = {r.width}")
-    ax2.set_title(f"pretraining curves (μP, η₀ = {cfg.model.base_lr:g})", fontsize=7.5)
-    ax2.set_xlabel("step")
-    ax2.legend(fontsize=5.5)
+    ax.plot(p.width, p.val_loss, marker="o", label="validation")
+    ax.plot(p.width, p.train_loss, marker="s", label="train (last 25 steps)")
+    style.log2_width_axis(ax, cfg.widths)
+    ax.set_title(f"μP pretraining loss, η₀ = {cfg.model.base_lr:g} (nats/byte)", fontsize=7.5)
+    ax.legend()
 
 
 def plot(cfg, m, ctx, t: int):
@@ -161,11 +158,17 @@ def details(cfg, m, t: int) -> str:
                         f"{r.train_loss:.3f} | {r.val_loss:.3f} | {r.init_val_loss:.3f} |")
         out.append("**μP pretraining per width** (CPU seconds per step are process CPU time "
                    "on the shared machine)\n\n" + "\n".join(rows))
-    rows = ["| module | γ[RMS z] | 95 % CI | RMS z per width | verdict |", "|---|---|---|---|---|"]
-    for r in m.premise.itertuples(index=False):
-        rows.append(f"| {_short(r.module)} | {r.fitted:+.3f} | {common.fmt_ci(r.ci_low, r.ci_high)}"
-                    f" | {_fmt_rms(r.rms)} | {r.verdict} |")
-    out.append("**Premise** (LoRA input z on the probe sequences)\n\n" + "\n".join(rows))
+    rows = ["| module | statistic | γ | 95 % CI | per width | verdict |",
+            "|---|---|---|---|---|---|"]
+    stat = {"rms": "RMS z", "l1": "mean abs z"}
+    for r in m.premise.sort_values(["module", "stat"]).itertuples(index=False):
+        rows.append(f"| {_short(r.module)} | {stat[r.stat]} | {r.fitted:+.3f} | "
+                    f"{common.fmt_ci(r.ci_low, r.ci_high)} | {_fmt_rms(r.level)} | {r.verdict} |")
+    for r in m.alignment.itertuples(index=False):
+        rows.append(f"| {_short(r.module)} | κ (seeds) | {r.fitted:+.3f} | "
+                    f"{common.fmt_ci(r.ci_low, r.ci_high)} | {_fmt_rms(r.level)} | {r.verdict} |")
+    out.append("**Premise and alignment** (z on the probe sequences; κ of Adam's first update "
+               "from Init[B] on the training batch)\n\n" + "\n".join(rows))
     rows = ["| module | γ[RMS dL/dZ̄] | smallest RMS | per width |", "|---|---|---|---|"]
     for r in m.signal.itertuples(index=False):
         rows.append(f"| {_short(r.module)} | {r.fitted:+.3f} | {r.min_rms:.2e} | "

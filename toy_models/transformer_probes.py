@@ -4,6 +4,8 @@
   ``mlp.c_fc``, ``mlp.c_proj`` of each block): the single-LoRA-layer theory's premise is that
   ``z`` has Θ(1) entries at every width (docs/theory.md §2.1).  ``input_rms`` gives the RMS
   entry per sequence (the unit a bootstrap over the data resamples).
+* ``sign_alignment`` — κ, the coherence of Adam's first LoRA update ``sign(g_A)`` with z
+  (LoRA+ Assumption 1, docs/theory.md §1.3): Θ(1) when ΔA·z is an aligned width sum.
 * ``output_grads`` — the backpropagated signal ``dL/dZ̄`` at each projection's output, RMS
   entry (docs/theory.md §3.3: its exponent enters SGD's conditions; Adam's normalised update
   removes it unless ``|g|`` falls to Adam's ε).
@@ -15,13 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-__all__ = ["KINDS", "input_rms", "kind", "layer", "output_grad_tensors", "output_grads",
-           "projection_inputs"]
+__all__ = ["KINDS", "input_rms", "input_stats", "kind", "layer", "output_grad_tensors",
+           "output_grads", "projection_inputs", "sign_alignment"]
 
 KINDS = {"attn.c_attn": "attention in (c_attn → q, k, v)",
          "attn.c_proj": "attention out (c_proj)",
@@ -69,10 +72,53 @@ def projection_inputs(model: nn.Module, input_ids: Tensor) -> dict[str, Tensor]:
     return found
 
 
+def input_stats(model: nn.Module, input_ids: Tensor) -> dict[str, dict[str, np.ndarray]]:
+    """{module name: {"rms": RMS entry, "l1": mean |entry|} of its input, one value per
+    sequence (batch,)}.  Adam's sign update contracts z like an L1 norm (Σ sign·z), so the
+    aligned-sum rule needs mean |z| = Θ(1), which RMS z = Θ(1) implies only for a fixed shape
+    of the entries' distribution."""
+    return {n: {"rms": z.double().pow(2).mean((1, 2)).sqrt().cpu().numpy(),
+                "l1": z.double().abs().mean((1, 2)).cpu().numpy()}
+            for n, z in projection_inputs(model, input_ids).items()}
+
+
 def input_rms(model: nn.Module, input_ids: Tensor) -> dict[str, np.ndarray]:
     """{module name: RMS entry of its input, one value per sequence (batch,)}."""
-    return {n: z.double().pow(2).mean((1, 2)).sqrt().cpu().numpy()
-            for n, z in projection_inputs(model, input_ids).items()}
+    return {n: v["rms"] for n, v in input_stats(model, input_ids).items()}
+
+
+def sign_alignment(peft_model: nn.Module, inputs: dict[str, Tensor], seed: int
+                   ) -> dict[str, float]:
+    """κ per LoRA adapter at Adam's first step from Init[B] (A = 0, B ~ N(0, 1/r), seed
+    ``seed``), where the update is exactly −η sign(g_A) (docs/theory.md §1.5):
+    κ = RMS(sign(g_A) z) / (fan_in · mean |z|), z the adapter's input on ``inputs`` (the
+    training batch).  ΔA·z = −η sign(g_A) z, so γ[ΔA z] = c + 1 + γ[mean |z|] + γ[κ]: the
+    aligned-sum rule (LoRA+ Assumption 1) is γ[κ] = 0; an incoherent sign pattern gives −1/2."""
+    from peft.tuners.lora import LoraLayer
+
+    from .peft_bridge import apply_scheme
+    apply_scheme(peft_model, "B", seed=seed)
+    layers: dict[str, Any] = {n: m for n, m in peft_model.named_modules()
+                              if isinstance(m, LoraLayer) and kind(n) is not None}
+    zs: dict[str, Tensor] = {}
+    handles = [m.register_forward_pre_hook(lambda mod, args, n=n: zs.__setitem__(n, args[0]))
+               for n, m in layers.items()]
+    try:
+        with torch.enable_grad():
+            peft_model(**inputs).loss.backward()
+    finally:
+        for h in handles:
+            h.remove()
+    out = {}
+    for n, m in layers.items():
+        A: Tensor = m.lora_A["default"].weight          # r × in
+        assert A.grad is not None, n
+        fan_in = int(A.shape[1])
+        z = zs[n].detach().reshape(-1, fan_in).double()
+        u = z @ torch.sign(A.grad.double()).T     # (tokens, r)
+        out[n] = float(u.pow(2).mean().sqrt() / (fan_in * z.abs().mean()))
+    peft_model.zero_grad(set_to_none=True)
+    return out
 
 
 def output_grad_tensors(model: nn.Module, input_ids: Tensor) -> dict[str, Tensor]:

@@ -52,10 +52,14 @@ def test_ratio_fits_recover_the_recursion_despite_a_mixed_z_a() -> None:
 
 def test_premise_fits_pass_flat_and_fail_shrinking_inputs() -> None:
     rng = np.random.default_rng(1)
-    rms = {n: {"h.0.attn.c_attn": 1 + 0.05 * rng.standard_normal(32),
-               "h.0.attn.c_proj": n ** -0.3 * (1 + 0.05 * rng.standard_normal(32))}
-           for n in (64, 128, 256, 512)}
-    p = diag.premise_fits(rms, 0.1).set_index("module")
+    stats = {n: {"h.0.attn.c_attn": {"rms": 1 + 0.05 * rng.standard_normal(32),
+                                     "l1": 0.8 + 0.04 * rng.standard_normal(32)},
+                 "h.0.attn.c_proj": {"rms": n ** -0.3 * (1 + 0.05 * rng.standard_normal(32)),
+                                     "l1": n ** -0.3 * (1 + 0.05 * rng.standard_normal(32))}}
+             for n in (64, 128, 256, 512)}
+    p = diag.premise_fits(stats, 0.1)
+    assert sorted(p.stat.unique()) == ["l1", "rms"]
+    p = p[p.stat == "rms"].set_index("module")
     assert p.loc["h.0.attn.c_attn", "verdict"] == "pass"
     assert p.loc["h.0.attn.c_proj", "verdict"] == "fail"
     assert p.loc["h.0.attn.c_proj", "fitted"] == pytest.approx(-0.3, abs=0.03)
@@ -86,7 +90,7 @@ def test_tiny_transformer_coord_end_to_end(tmp_path, monkeypatch) -> None:
     assert res.images and res.images[0].exists()
     kinds = {c.claim.split(":")[0] for c in res.claims}
     assert kinds == set(tc.KINDS)
-    assert len(res.claims) == 4 + 2 * 4 + 2 * 4                  # premise, exponents, recursion
+    assert len(res.claims) == 2 * 4 + 2 * 4 + 2 * 4     # premise+alignment, exponents, recursion
     assert all(c.verdict in ("pass", "fail", "inconclusive", "n/a") for c in res.claims)
     assert len({c.id for c in res.claims}) == len(res.claims)
     assert all("h0" in c.measured and "h1" in c.measured for c in res.claims)
@@ -94,20 +98,25 @@ def test_tiny_transformer_coord_end_to_end(tmp_path, monkeypatch) -> None:
     assert list((tmp_path / "runs" / "transformer-coord").glob("*.pkl"))   # resumable
 
 
-def _measured(verdicts: dict[str, str], ratio_ok: bool, premise_ok: bool = True):
-    """A synthetic Measured for one mlp.c_fc module: headline fits with given verdicts."""
+def _measured(verdicts: dict[str, str], ratio_ok: bool, premise_ok: bool = True,
+              scheme: str = "A"):
+    """A synthetic Measured for block 0's mlp.c_fc: headline fits with the given verdicts."""
     from figures import transformer_coord as tc
     module = "base_model.model.transformer.h.0.mlp.c_fc"
-    fits = pd.DataFrame([{"scheme": "A", "lr_exponent": "-1/2", "module": module,
+    c = "-1/2" if scheme == "A" else "-1"
+    fits = pd.DataFrame([{"scheme": scheme, "lr_exponent": c, "module": module,
                           "quantity": q, "step": tc.HEADLINE, "predicted": "0", "fitted": 0.0,
                           "ci_low": -0.1, "ci_high": 0.1, "verdict": v, "reason": ""}
                          for q, v in verdicts.items()])
-    ratios = pd.DataFrame([{"scheme": "A", "lr_exponent": "-1/2", "module": module,
-                            "ratio": name, "verdict": "pass" if ratio_ok else "fail"}
-                           for name, _, _ in diag.RATIOS])
-    premise = pd.DataFrame([{"module": "transformer.h.0.mlp.c_fc", "fitted": 0.01 if premise_ok
-                             else -0.3, "verdict": "pass" if premise_ok else "fail"}])
-    return tc.Measured(fits, pd.DataFrame(), premise, pd.DataFrame(), ratios, pd.DataFrame(), [])
+    names = [name for name, _, _ in diag.RATIOS] + [diag.MIX]
+    ratios = pd.DataFrame([{"scheme": scheme, "lr_exponent": c, "module": module, "ratio": name,
+                            "verdict": "pass" if ratio_ok else "fail"} for name in names])
+    base = "transformer.h.0.mlp.c_fc"
+    premise = pd.DataFrame([{"module": base, "stat": st, "fitted": 0.01 if premise_ok else -0.3,
+                             "verdict": "pass" if premise_ok else "fail"} for st in ("rms", "l1")])
+    alignment = pd.DataFrame([{"module": module, "fitted": -0.2, "verdict": "fail"}])
+    return tc.Measured(fits, pd.DataFrame(), premise, alignment, pd.DataFrame(), ratios,
+                       pd.DataFrame(), [])
 
 
 def test_diagnosis_names_the_measured_cause() -> None:
@@ -115,12 +124,37 @@ def test_diagnosis_names_the_measured_cause() -> None:
     base = {"Z_A": "fail", "dZ_A": "pass", "Z_B": "fail", "delta1": "pass", "delta2": "fail",
             "delta3": "pass"}
     why = tc.diagnose(_measured(base, ratio_ok=True), "A", "-1/2", "mlp.c_fc")
-    assert "finite-width mix" in why and "δ² inherits Z_A" in why and "Z_B inherits Z_A" in why
+    assert why.startswith("h0: ") and "mix ✓" in why
+    assert "δ² inherits Z_A" in why and "Z_B inherits Z_A" in why and "ΔA·z" not in why
     why = tc.diagnose(_measured(base, ratio_ok=False), "A", "-1/2", "mlp.c_fc")
-    assert "recursion itself fails" in why
-    why = tc.diagnose(_measured({**base, "dZ_A": "fail"}, ratio_ok=True), "A", "-1/2", "mlp.c_fc")
-    assert "not the aligned width sum" in why
+    assert "its recursion fails" in why and "mix ✗" in why and "ΔA·z off" in why
+    why = tc.diagnose(_measured({**base, "dZ_A": "fail"}, ratio_ok=True), "A", "-1/2",
+                      "mlp.c_fc")
+    assert "ΔA·z off the aligned" in why and "γ[κ] -0.20" in why
     why = tc.diagnose(_measured(base, ratio_ok=True, premise_ok=False), "A", "-1/2", "mlp.c_fc")
-    assert why.startswith("premise z = Θ(1) fails")
+    assert "premise fails (γ[RMS z] -0.30, γ[mean|z|] -0.30)" in why
+    why = tc.diagnose(_measured({"Z_A": "fail", "dZ_A": "fail", "delta3": "fail"}, True, True,
+                                "B"), "B", "-1", "mlp.c_fc")
+    assert "every probe carries ΔA·z" in why and "δ³ = s·ΔB·ΔA z" in why
     ok = {q: "pass" for q in base}
-    assert "all as predicted" in tc.diagnose(_measured(ok, True), "A", "-1/2", "mlp.c_fc")
+    assert tc.diagnose(_measured(ok, True), "A", "-1/2", "mlp.c_fc") == "no exponent fails"
+
+
+def test_mix_ratio_tells_a_mixed_z_a_from_a_stalled_one() -> None:
+    module = "base_model.model.transformer.h.0.mlp.c_fc"
+    rows = []
+    for n in (64, 128, 256, 512):
+        for s in range(4):
+            e = np.exp(0.01 * np.random.default_rng(n + s).standard_normal(3))
+            for q, t, v in (("Z_A", 0, 1.0 * e[0]), ("dZ_A", 3, 0.1 * n ** 0.5 * e[1]),
+                            ("Z_A", 3, np.sqrt(1 + 0.01 * n) * e[2])):
+                rows.append({"width": n, "seed": s, "scheme": "A", "lr_exponent": "-1/2",
+                             "step": t, "module": module, "quantity": q, "value": v})
+    table = pd.DataFrame(rows)
+    fits = _fits({}, module)
+    mix = diag.ratio_fits(table, fits, 3, 0.1).set_index("ratio").loc[diag.MIX]
+    assert mix.predicted == "0" and mix.verdict == "pass" and abs(mix.fitted) < 0.05
+    stalled = table.assign(value=np.where((table.quantity == "Z_A") & (table.step == 3), 1.0,
+                                          table.value))
+    mix = diag.ratio_fits(stalled, fits, 3, 0.1).set_index("ratio").loc[diag.MIX]
+    assert mix.verdict == "fail" and mix.fitted < -0.2

@@ -62,3 +62,34 @@ def test_output_gradients_agree_with_finite_differences() -> None:
     fd = (loss_at(1e-4) - loss_at(-1e-4)) / 2e-4
     assert float((g * u).sum()) == pytest.approx(fd, rel=1e-4)
     assert all(p.grad is None for p in model.parameters())          # left clean
+
+
+def test_sign_alignment_is_adams_first_step(tmp_path, monkeypatch) -> None:
+    """From Init[B], torch's own Adam moves A by −η sign(g_A) at step 1, so
+    RMS(ΔA z) = η · fan_in · mean|z| · κ (the identity behind the diagnostic)."""
+    pytest.importorskip("peft")
+    from peft import LoraConfig, get_peft_model
+    from peft.tuners.lora import LoraLayer
+
+    from toy_models.transformer_probes import sign_alignment
+    model = get_peft_model(build(CFG), LoraConfig(r=4, lora_alpha=4, fan_in_fan_out=True,
+                                                  target_modules=["c_attn", "c_proj", "c_fc"]))
+    inputs = {"input_ids": IDS, "labels": IDS}
+    kappa = sign_alignment(model, inputs, seed=3)
+    assert len(kappa) == 8 and all(0 < k <= 1 for k in kappa.values())
+    z = {}
+    layers = {n: m for n, m in model.named_modules() if isinstance(m, LoraLayer)}
+    for n, m in layers.items():
+        m.register_forward_pre_hook(lambda mod, args, n=n: z.__setitem__(n, args[0].detach()))
+    A0 = {n: m.lora_A["default"].weight.detach().clone() for n, m in layers.items()}
+    assert all(torch.all(a == 0) for a in A0.values())               # Init[B]: A = 0
+    eta = 1e-3
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=eta)
+    model(**inputs).loss.backward()
+    opt.step()
+    for n, m in layers.items():
+        dA = m.lora_A["default"].weight.detach() - A0[n]
+        zz = z[n].reshape(-1, dA.shape[1])
+        rms = (zz @ dA.T).pow(2).mean().sqrt()
+        want = eta * dA.shape[1] * zz.abs().mean() * kappa[n]
+        assert float(rms) == pytest.approx(float(want), rel=1e-3), n
