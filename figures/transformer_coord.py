@@ -271,9 +271,9 @@ def diagnose(m: Measured, s: str, c: str, k: str) -> str:
         return "no exponent fails"
     rat = _of(m.ratios[(m.ratios.scheme == s) & (m.ratios.lr_exponent == c)], k) \
         if not m.ratios.empty else m.ratios
-    rok = {(r, _layer(x)): v == "pass" for r, x, v in zip(rat.get("ratio", []),
-                                                         rat.get("module", []),
-                                                         rat.get("verdict", []))}
+    rok = {(r, _layer(x)): str(v) for r, x, v in zip(rat.get("ratio", []),
+                                                    rat.get("module", []),
+                                                    rat.get("verdict", []))}
     why = []
     for layer in sorted({h for _, h in bad}):
         qs = sorted(q for q, h in bad if h == layer)
@@ -281,8 +281,14 @@ def diagnose(m: Measured, s: str, c: str, k: str) -> str:
     return " | ".join(why)
 
 
+MARK = {"pass": "✓", "fail": "✗"}
+
+
 def _why_layer(m: Measured, s: str, k: str, layer: str, qs: list[str],
-               rok: dict[tuple[str, str], bool]) -> list[str]:
+               rok: dict[tuple[str, str], str]) -> list[str]:
+    """The measured reasons for block `layer`'s failing quantities `qs` (ratio verdicts
+    `rok`): a ratio that passes makes the failure inherited, one that fails breaks the
+    recursion, an inconclusive one is said so."""
     from .transformer_diagnostics import MIX, RATIOS
     out = []
     prem = _of(m.premise, k)
@@ -293,18 +299,30 @@ def _why_layer(m: Measured, s: str, k: str, layer: str, qs: list[str],
             for st, f in zip(prem.stat, prem.fitted)) + ")")
     gz = _exp(m.premise[m.premise.stat == "l1"], k, layer)
     gk = _exp(m.alignment, k, layer)
-    update = "dZ_A" in qs or (s == "B" and "Z_A" in qs) or not rok.get((RATIOS[1][0], layer), True)
+    update = ("dZ_A" in qs or (s == "B" and "Z_A" in qs)
+              or rok.get((RATIOS[1][0], layer)) == "fail")
     if update:
-        out.append(f"ΔA·z off the aligned n^(c+1): γ[mean|z|] {gz:+.2f}, γ[κ] {gk:+.2f}"
+        r = _of(m.ratios[(m.ratios.scheme == s) & (m.ratios.ratio == RATIOS[1][0])], k)
+        r = r[[_layer(x) == layer for x in r.module]]
+        off = (f" by {float(r.fitted.iloc[0]) - common.frac(r.predicted.iloc[0]):+.2f} "
+               "(δ¹/B)" if len(r) and isinstance(r.predicted.iloc[0], str) else "")
+        out.append(f"ΔA·z off the aligned n^(c+1){off}: γ[mean|z|] {gz:+.2f} + γ[κ] "
+                   f"{gk:+.2f} = {gz + gk:+.2f}"
                    + ("; Init[B]: A₀ = 0, so every probe carries ΔA·z" if s == "B" else ""))
     if "Z_A" in qs and s == "A":
-        out.append("Z_A: finite-width mix of A₀z and its update part (" + (
-            "mix ✓)" if rok.get((MIX, layer)) else "mix ✗: not explained)"))
+        v = rok.get((MIX, layer), "missing")
+        out.append("Z_A: finite-width mix of A₀z and its update part (mix ✓)" if v == "pass"
+                   else f"Z_A: the init/update mix does not account for it (mix {v})")
     for q, (name, _, _) in (("delta2", RATIOS[0]), ("delta1", RATIOS[1]), ("Z_B", RATIOS[2])):
         if q in qs:
             src = "B" if q == "delta1" else "Z_A"
-            out.append(f"{LABELS[q]} inherits {src}'s exponent ({name} ✓)" if rok.get((name, layer))
-                       else f"{LABELS[q]}: its recursion fails ({name} ✗)")
+            v = rok.get((name, layer), "missing")
+            if q == "delta1" and update and v == "fail":
+                out.append("δ¹ = s·B·ΔA z: carries ΔA·z")
+                continue
+            out.append(f"{LABELS[q]} inherits {src}'s exponent ({name} ✓)" if v == "pass" else
+                       f"{LABELS[q]}: its recursion fails ({name} ✗)" if v == "fail" else
+                       f"{LABELS[q]}: {name} {v}")
     if "delta3" in qs:
         out.append("δ³ = s·ΔB·ΔA z: carries ΔA·z" if update else "δ³: not explained")
     if "dZ_A" in qs and not update:

@@ -75,16 +75,16 @@ def _diag_row(axes, cfg, m, t: int) -> None:
     for r in m.signal.itertuples(index=False):
         ws = sorted(r.rms)
         ax.plot(ws, [r.rms[w] for w in ws], marker="o", ms=2.5, **_style(r.module))
-    ax.set_title("backprop signal: RMS dL/dZ̄ (μP: n⁻¹)", fontsize=7.5)
+    ax.set_title("signal RMS dL/dZ̄ (μP: n⁻¹)", fontsize=7.5)
     ax = axes[5]
     for r in m.alignment.itertuples(index=False):
         ws = sorted(r.level)
         ax.plot(ws, [r.level[w] for w in ws], marker="o", ms=2.5, **_style(r.module))
-    ax.set_title("alignment κ of Adam's first sign(g_A) with z (θ: flat)", fontsize=7.5)
+    ax.set_title("alignment κ of sign(g_A) with z (θ: flat)", fontsize=7.5)
     for a in (axes[0], axes[1], axes[5]):
         style.log2_width_axis(a, cfg.widths)
         a.set_yscale("log")
-    _ratio_panel(axes[2], m)
+    _ratio_panel(axes[2], m, cfg.tolerance)
     ax = axes[3]
     loss = m.table[m.table.quantity == "loss"]
     for (s, c), g in loss.groupby(["scheme", "lr_exponent"]):
@@ -93,28 +93,35 @@ def _diag_row(axes, cfg, m, t: int) -> None:
             ax.plot(mean.index, mean.to_numpy(), color=style.color(s),
                     alpha=0.3 + 0.7 * np.log(n / min(cfg.widths) + 1) / np.log(
                         max(cfg.widths) / min(cfg.widths) + 1), lw=1.0)
-    ax.set_title("fine-tuning loss per step (dark: wide; blue A, red B)", fontsize=7.5)
+    ax.set_title("fine-tuning loss (blue A, red B; dark = wide)", fontsize=7.5)
     ax.set_xlabel("step")
     _pretrain_panel(axes[4], cfg, m)
 
 
-def _ratio_panel(ax, m) -> None:
+def _ratio_panel(ax, m, tol: float) -> None:
+    """Fitted minus predicted exponent of every recursion ratio (± its interval), one column
+    per (config, ratio), one dot per adapter; the grey band is the verdict's tolerance."""
     if m.ratios.empty:
         ax.set_title("recursion ratios: none", fontsize=7.5)
         return
-    r = m.ratios.reset_index(drop=True)
-    y = np.arange(len(r))
-    lo = (r.fitted - r.ci_low).clip(lower=0).to_numpy()
-    hi = (r.ci_high - r.fitted).clip(lower=0).to_numpy()
-    cols = [_style(mod)["color"] for mod in r.module]
-    ax.errorbar(r.fitted, y, xerr=[lo, hi], fmt="none", ecolor="0.6", lw=0.8)
-    ax.scatter(r.fitted, y, c=cols, s=9, zorder=3)
-    pred = [common.frac(p) if isinstance(p, str) else np.nan for p in r.predicted]
-    ax.scatter(pred, y, marker="|", color="k", s=30, zorder=4)
-    ax.set_yticks(y, [f"{s}{c} {q}" for s, c, q in zip(r.scheme, r.lr_exponent, r.ratio)],
-                  fontsize=4.5)
-    ax.set_title("recursion ratios: fit (dots) vs θ (|)", fontsize=7.5)
-    ax.set_xlabel("exponent")
+    r = m.ratios[m.ratios.predicted.map(lambda p: isinstance(p, str))].reset_index(drop=True)
+    keys = list(dict.fromkeys(zip(r.scheme, r.ratio)))
+    short = {"δ²_t / Z_A_{t−1}": "δ²/Z_A", "δ¹_t / B_{t−1}": "δ¹/B", "Z_B_t / Z_A_t": "Z_B/Z_A"}
+    pred = np.array([common.frac(p) for p in r.predicted])
+    x = np.array([keys.index(k) for k in zip(r.scheme, r.ratio)], float)
+    x += np.linspace(-0.3, 0.3, 8)[np.arange(len(r)) % 8]
+    dev = r.fitted.to_numpy() - pred
+    lo = np.clip(r.fitted - r.ci_low, 0, None).to_numpy()
+    hi = np.clip(r.ci_high - r.fitted, 0, None).to_numpy()
+    ax.axhspan(-tol, tol, color="0.9", zorder=0)
+    ax.axhline(0, **style.PREDICTION)
+    ax.errorbar(x, dev, yerr=[lo, hi], fmt="none", ecolor="0.6", lw=0.7)
+    ax.scatter(x, dev, c=[_style(mod)["color"] for mod in r.module], s=8, zorder=3,
+               marker="o")
+    ax.set_xticks(range(len(keys)), [f"{s}: {short.get(q, 'mix')}" for s, q in keys],
+                  rotation=45, ha="right", fontsize=6)
+    ax.set_title("recursion given measured inputs: fit − θ", fontsize=7.5)
+    ax.set_ylabel("exponent deviation")
 
 
 def _pretrain_panel(ax, cfg, m) -> None:
@@ -125,8 +132,19 @@ def _pretrain_panel(ax, cfg, m) -> None:
     ax.plot(p.width, p.val_loss, marker="o", label="validation")
     ax.plot(p.width, p.train_loss, marker="s", label="train (last 25 steps)")
     style.log2_width_axis(ax, cfg.widths)
-    ax.set_title(f"μP pretraining loss, η₀ = {cfg.model.base_lr:g} (nats/byte)", fontsize=7.5)
+    ax.set_title(f"μP pretraining loss (η₀ = {cfg.model.base_lr:g})", fontsize=7.5)
     ax.legend()
+
+
+def _legend(ax) -> None:
+    from matplotlib.lines import Line2D
+
+    from toy_models.transformer_probes import KINDS
+    handles = [Line2D([], [], color=c, lw=1.2, label=KINDS[k].split(" (")[0])
+               for k, c in KIND_COLORS.items()]
+    handles += [Line2D([], [], color="0.3", ls="--", lw=1.2, label="block 1"),
+                Line2D([], [], color="0.25", ls="--", lw=1.0, label="θ slope")]
+    ax.legend(handles=handles, fontsize=5.5, loc="upper left")
 
 
 def plot(cfg, m, ctx, t: int):
@@ -138,6 +156,7 @@ def plot(cfg, m, ctx, t: int):
                                        "probes vs width (colour: projection, dashed: block 1)")
         for i, (s, c) in enumerate(CONFIGS):
             _probe_row(axes[i], cfg, m, s, c, t)
+        _legend(axes[0, 0])
         _diag_row(axes[2], cfg, m, t)
     return fig
 

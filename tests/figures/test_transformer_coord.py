@@ -98,7 +98,7 @@ def test_tiny_transformer_coord_end_to_end(tmp_path, monkeypatch) -> None:
     assert list((tmp_path / "runs" / "transformer-coord").glob("*.pkl"))   # resumable
 
 
-def _measured(verdicts: dict[str, str], ratio_ok: bool, premise_ok: bool = True,
+def _measured(verdicts: dict[str, str], ratio_ok: bool | str, premise_ok: bool = True,
               scheme: str = "A"):
     """A synthetic Measured for block 0's mlp.c_fc: headline fits with the given verdicts."""
     from figures import transformer_coord as tc
@@ -110,7 +110,9 @@ def _measured(verdicts: dict[str, str], ratio_ok: bool, premise_ok: bool = True,
                          for q, v in verdicts.items()])
     names = [name for name, _, _ in diag.RATIOS] + [diag.MIX]
     ratios = pd.DataFrame([{"scheme": scheme, "lr_exponent": c, "module": module, "ratio": name,
-                            "verdict": "pass" if ratio_ok else "fail"} for name in names])
+                            "predicted": "1/2", "fitted": 0.3,
+                            "verdict": ratio_ok if isinstance(ratio_ok, str) else
+                            "pass" if ratio_ok else "fail"} for name in names])
     base = "transformer.h.0.mlp.c_fc"
     premise = pd.DataFrame([{"module": base, "stat": st, "fitted": 0.01 if premise_ok else -0.3,
                              "verdict": "pass" if premise_ok else "fail"} for st in ("rms", "l1")])
@@ -127,15 +129,17 @@ def test_diagnosis_names_the_measured_cause() -> None:
     assert why.startswith("h0: ") and "mix ✓" in why
     assert "δ² inherits Z_A" in why and "Z_B inherits Z_A" in why and "ΔA·z" not in why
     why = tc.diagnose(_measured(base, ratio_ok=False), "A", "-1/2", "mlp.c_fc")
-    assert "its recursion fails" in why and "mix ✗" in why and "ΔA·z off" in why
+    assert "its recursion fails" in why and "mix fail" in why and "ΔA·z off" in why
     why = tc.diagnose(_measured({**base, "dZ_A": "fail"}, ratio_ok=True), "A", "-1/2",
                       "mlp.c_fc")
-    assert "ΔA·z off the aligned" in why and "γ[κ] -0.20" in why
+    assert "ΔA·z off the aligned n^(c+1) by -0.20 (δ¹/B)" in why and "γ[κ] -0.20" in why
     why = tc.diagnose(_measured(base, ratio_ok=True, premise_ok=False), "A", "-1/2", "mlp.c_fc")
     assert "premise fails (γ[RMS z] -0.30, γ[mean|z|] -0.30)" in why
     why = tc.diagnose(_measured({"Z_A": "fail", "dZ_A": "fail", "delta3": "fail"}, True, True,
                                 "B"), "B", "-1", "mlp.c_fc")
     assert "every probe carries ΔA·z" in why and "δ³ = s·ΔB·ΔA z" in why
+    why = tc.diagnose(_measured(base, "inconclusive"), "A", "-1/2", "mlp.c_fc")
+    assert "ΔA·z" not in why and "δ²_t / Z_A_{t−1} inconclusive" in why
     ok = {q: "pass" for q in base}
     assert tc.diagnose(_measured(ok, True), "A", "-1/2", "mlp.c_fc") == "no exponent fails"
 
