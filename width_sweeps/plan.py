@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,8 @@ from typing import Any
 
 from gamma_calc.errors import UserError
 from gamma_calc.vocab import PROBES
+from toy_models.resources import available_ram
+from toy_models.resources import gib as _gib
 
 from . import memory, models, results
 from .spec import SweepSpec
@@ -72,27 +73,6 @@ class Plan:
         return sum(w.seconds or 0.0 for w in self.widths)
 
 
-def available_ram() -> float:
-    """Bytes of RAM this process may still use: MemAvailable, capped by a cgroup limit."""
-    avail = math.inf
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                avail = int(line.split()[1]) * 1024
-    except OSError:
-        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    for lim, use in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                     ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                      "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
-        try:
-            text = Path(lim).read_text().strip()
-            if text != "max" and int(text) < 1 << 60:
-                avail = min(avail, int(text) - int(Path(use).read_text()))
-        except (OSError, ValueError):
-            continue
-    return float(avail)
-
-
 def _available(device: Any) -> tuple[float, str]:
     if device.type == "cuda":
         import torch
@@ -121,10 +101,6 @@ def make_plan(spec: SweepSpec, device: str | None = None,
     avail, where = _available(dev)
     return Plan(spec, dev, models.numerics(spec, dev), widths, block, conc, avail, where,
                 spec.n_runs() * rows_per_run * memory.ROW_BYTES * 2)
-
-
-def _gib(b: float) -> str:
-    return f"{b / GIB:.1f} GiB" if b >= 0.1 * GIB else f"{b / 2**20:.0f} MiB"
 
 
 def check(plan: Plan) -> None:

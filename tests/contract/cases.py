@@ -645,7 +645,7 @@ def _toy_data_cases() -> list[Case]:
         ("data-info-truncated", ["info", "--root", "{data}"], "train-images",
          data_root("truncated")),
         ("data-info-crc", ["info", "--root", "{data}"], "train-images", data_root("crc")),
-        ("data-info-manifest-garbage", ["info", "--root", "{data}"], "manifest.json",
+        ("data-info-manifest-garbage", ["info", "--root", "{data}"], "missing",
          chain(data_root("empty"), lambda c: (c.tmp / "data" / "manifest.json")
                .write_text("{not json"))),
     ]
