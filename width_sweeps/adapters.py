@@ -220,6 +220,18 @@ def toy(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -
                  src)
 
 
+def toy_checkpoint_cached(spec: SweepSpec, width: int) -> bool:
+    """Whether the pretrained toy of `spec` at `width` is in the checkpoint cache."""
+    from dataclasses import fields
+
+    from toy_models.toy import ToyModel, _fingerprint, checkpoint_path, load_data
+    tf = {f.name for f in fields(ToyModel)} - {"width", "r", "alpha"}
+    o = check_options(spec)
+    model = ToyModel(width=width, r=spec.rank, alpha=spec.alpha,
+                     **{k: v for k, v in o.items() if k in tf})
+    return checkpoint_path(model, _fingerprint(*load_data(model.pretrain_data, "train"))).exists()
+
+
 def mlp5(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -> Bound:
     """`mlp5`: LoRAM's 5-layer MLP on teacher–student regression (toy_models.mlp5).
 
