@@ -4,9 +4,10 @@ For one width n, a shard of R runs trained in blocks of B runs, c blocks at a ti
 
     peak(n) = Σ fixed(n) + min(prefix(n), cache cap) + c·B·per_run(n) + R·records + schedule
 
-* **fixed**: what a width holds once — frozen weights (drawn in float64 and cast: 8 + e bytes
-  per entry; the toy's float32 checkpoint plus its cast), the data, the toy's pretraining state
-  on a checkpoint-cache miss (AdamW: weights, gradients, two moments in float32);
+* **fixed**: what a width holds once — frozen weights (drawn in float64, scaled and cast: up to
+  8 + 8 + e bytes per entry for a moment; the toy's float32 checkpoint plus its cast), the data,
+  the toy's pretraining state on a checkpoint-cache miss (AdamW: weights, gradients, two
+  moments in float32);
 * **prefix**: the frozen prefix of every training batch (with the probe batch appended) and of
   the test set, cached per width up to `engine.PrefixCache.max_bytes`;
 * **per_run** (e = bytes per entry, P = LoRA parameters per run, b = batch + probe rows):
@@ -38,6 +39,9 @@ class Footprint:
     per_run: float = 0.0
     prefix: float = 0.0
     rows: int = 0
+    # test evaluation: (test rows, activation bytes per run and row, budget in bytes of one
+    # runs × rows × width activation chunk) — engine.evaluate / fused.ToyHead.evaluate
+    test: tuple[int, float, float] = (0, 0.0, 0.0)
 
 
 def _elt(dtype: str) -> int:
@@ -53,7 +57,7 @@ def theory(spec: Any, n: int) -> Footprint:
     e, b, r, T = _elt(spec.dtype), spec.batch_size, spec.rank, spec.steps
     rows = b + min(spec.probe_batch, b)
     dense = n <= int(spec.model_options.get("dense_max_width", 4096))
-    fixed = {"frozen W (widths)": _cast(e) * n * n if dense else _cast(e) * b * n,
+    fixed = {"frozen W (widths)": (8 + _cast(e)) * n * n if dense else _cast(e) * b * n,
              "data (batch_size)": 2 * _cast(e) * b * n}
     return Footprint(fixed, e * (9 * 2 * r * n + 3 * rows * n),
                      (T + 1) * rows * 2 * n * e, rows)
@@ -69,7 +73,8 @@ def toy(spec: Any, n: int) -> Footprint:
              "pretraining state on a cache miss (widths)": 4 * 4 * w,
              "data (model_options.n_train)": TOY_DATA + (e - 4) * 70_000 * 784}
     prefix = ((T + 1) * rows + n_test) * 2 * n * e
-    return Footprint(fixed, e * (9 * 2 * r * n + 3 * rows * n), prefix, rows)
+    return Footprint(fixed, e * (9 * 2 * r * n + 3 * rows * n), prefix, rows,
+                     (n_test, 3.0 * n * e, 8 << 20))
 
 
 def mlp5(spec: Any, n: int) -> Footprint:
@@ -83,10 +88,11 @@ def mlp5(spec: Any, n: int) -> Footprint:
     rows = b + min(spec.probe_batch, b)
     P = sum(r * (dims[k][0] + dims[k][1]) for k in layers)
     fixed = {"frozen weights (widths)": _cast(e) * w, "teacher (widths)": _cast(e) * w,
-             "data (model_options.n_train)": n_data * (d_in + d_out + 2 * n) * e,
-             "test evaluation (block_runs)": 6 * (1 << 25) * e}
+             "data (model_options.n_train)": n_data * (d_in + d_out + 2 * n) * e}
+    n_test = int(o.get("n_test", 256)) if spec.test_eval else 0
     return Footprint(fixed, e * (9 * P + 4 * len(layers) * rows * n + 2 * rows * n),
-                     (T + 1) * rows * 2 * n * e, rows)
+                     (T + 1) * rows * 2 * n * e, rows,
+                     (n_test, 4.0 * (5 - min(layers)) * n * e, float((1 << 25) * e)))
 
 
 MODELS = {"theory-layer": theory, "toy": toy, "mlp5": mlp5}
@@ -124,4 +130,8 @@ def shard_peak(spec: Any, n: int, runs: int, block: int, conc: int,
     terms["probe records (runs_per_shard, steps)"] = runs * (
         records_per_run(spec, n_quantities) + 3 * e * n_quantities)
     terms["batch schedule (steps, batch_size)"] = 8.0 * spec.steps * spec.batch_size
+    n_test, per_row, budget = fp.test
+    if n_test:
+        rows = min(n_test, 1024, max(8, int(budget // (block * n * e))))
+        terms["test evaluation (block_runs)"] = conc * block * rows * per_row
     return sum(terms.values()), terms
