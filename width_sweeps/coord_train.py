@@ -30,7 +30,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import probes
-from .adapters_torch import Adapter, ProbedAdapter, a_times_z, find_adapters, wrap
+from .adapters_torch import (Adapter, ProbedAdapter, a_times_z, find_adapters, memoize_frozen,
+                             unmemoize, wrap)
 from .optim import make_optimizer
 
 Batch = tuple[Any, Any]
@@ -213,6 +214,7 @@ def train_width(model: nn.Module, runs: list[Run], data: Batch | Callable[[int],
         p.requires_grad_(False)
     adapters = find_adapters(model)
     wrapped = wrap(model, adapters)
+    memo = memoize_frozen(model)
     allp = init_params(wrapped, runs, device, dtype)
     params = {k: v.requires_grad_(True) for k, v in allp.items() if k[-2:] in (".A", ".B")}
     const = {k: v for k, v in allp.items() if k not in params}
@@ -260,7 +262,6 @@ def train_width(model: nn.Module, runs: list[Run], data: Batch | Callable[[int],
                     params[f"{n}.B"].detach()).items()})
     with torch.no_grad():
         record(steps, *fwd(params | const, *probe_batch))
-    for m in wrapped.values():
-        m.clear_cache()
+    unmemoize(memo)
     host = {k: v.double().cpu().numpy() for k, v in vals.items()}
     return WidthResult(runs, adapters, host, batched)
