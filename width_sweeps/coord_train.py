@@ -30,8 +30,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import probes
-from .adapters_torch import (Adapter, ProbedAdapter, a_times_z, find_adapters, memoize_frozen,
-                             unmemoize, wrap)
+from .adapters_torch import (
+    Adapter,
+    ProbedAdapter,
+    a_times_z,
+    find_adapters,
+    memoize_frozen,
+    unmemoize,
+    wrap,
+)
 from .optim import make_optimizer
 
 Batch = tuple[Any, Any]
