@@ -51,6 +51,9 @@ def run_job(spec_dict: dict[str, Any], out: str, job: Job, device: str,
             progress: bool = False) -> dict[str, Any]:
     """Train and write every pending shard of one width (picklable: runs on cluster nodes)."""
     spec = from_dict(spec_dict)
+    from . import coord_sweep
+    if coord_sweep.is_factory_model(spec):          # a plain factory(width) -> nn.Module
+        return coord_sweep.run_job(spec, out, job, device)
     dev, dtype = models.pick_device(device), models.pick_dtype(spec.dtype)
     model = models.build(spec, job.width, dev, dtype)
     cache = engine.PrefixCache()

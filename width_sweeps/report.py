@@ -19,7 +19,7 @@ SHOW = ["quantity", "step", "scheme", "lr_exponent", "eps", "predicted", "fitted
         "ci_high", "local", "n_widths", "verdict"]
 
 
-VARYING = ["model", "optimizer", "init_scale", "eta0", "lr_exponent_b"]
+VARYING = ["module", "model", "optimizer", "init_scale", "eta0", "lr_exponent_b"]
 
 
 def shown(df: pd.DataFrame, base: list[str] = SHOW) -> list[str]:
@@ -149,7 +149,12 @@ def write_report(out: str | Path, predict_fn: PredictFn = gamma_calc_predict) ->
     md += ["## Runs (mean over seeds)", "", table(run_summary(runs), RUN_COLS, True), ""]
     T = int(steps.step.max())
     show = sorted({s for s in (1, 2, 3, T) if s <= T})
+    if "module" in steps.columns and steps.width.nunique() > 1:   # a factory(width) model
+        from .coord_sweep import report_extra
+        md += report_extra(out, steps, res.fits, plots)
     for q in ("Z_A", "Z_B", "delta1", "delta2", "delta3", "nu_W", "loss"):
+        if "module" in steps.columns:
+            break
         if (steps.quantity == q).any() and steps.width.nunique() > 1:
             plot_quantity(steps, runs, q, show, plots / f"{q}.png")
             md += [f"![{q}](plots/{q}.png)", ""]

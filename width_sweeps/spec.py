@@ -84,6 +84,8 @@ class SweepSpec:
     test_eval: bool = True
     compile: bool = False
     model_options: dict[str, Any] = field(default_factory=dict)
+    # a plain `factory(width) -> nn.Module` model's data: "pkg.module:batch" (coord_sweep.py)
+    data: str | None = None
     fit: dict[str, Any] = field(default_factory=dict)
     name: str = "sweep"
     # how often the probes are recorded: every `probe_every` steps plus step 0 and the last
@@ -199,6 +201,8 @@ def validate(spec: SweepSpec) -> None:
         _check(isinstance(v, int) and not isinstance(v, bool) and v >= 0, name,
                f"{v!r} must be a non-negative integer")
     _check(isinstance(spec.model_options, dict), "model_options", "must be a table")
+    _check(spec.data is None or (isinstance(spec.data, str) and ":" in spec.data), "data",
+           f"{spec.data!r}: use \"package.module:batch\"")
     _check(isinstance(spec.fit, dict), "fit", "must be a table")
 
 
