@@ -72,7 +72,7 @@ def _subtracted(model: nn.Module, adapter: str) -> list[tuple[str, Any, tuple]]:
 
 
 @contextmanager
-def original_base(model: nn.Module, adapter: str = "default") -> Iterator[nn.Module]:
+def original_base(model: Any, adapter: str = "default") -> Iterator[nn.Module]:
     """The pretrained function: base weights W = residual + s·B₀A₀ restored and adapters off
     for the duration (a subtracting scheme left W − s·B₀A₀ in the base layers)."""
     saved = []
@@ -91,7 +91,7 @@ def original_base(model: nn.Module, adapter: str = "default") -> Iterator[nn.Mod
                 base.weight.copy_(w)
 
 
-def save_for_original_base(model: nn.Module, path: str | Path, adapter: str = "default") -> Path:
+def save_for_original_base(model: Any, path: str | Path, adapter: str = "default") -> Path:
     """Write an adapter that reproduces the trained model on the ORIGINAL base (module doc):
     rank 2r, [B, B₀]·[A; −A₀] for layers whose scheme subtracted (zero-padded elsewhere)."""
     import copy
