@@ -162,8 +162,21 @@ _SCHEMES = (
            "QR of W: A = R[:r], B = Q[:, :r]"),
     Scheme("inilora", _f("-1/2", "aligned"), _f("-1/2", "aligned"), True, "IniLoRA",
            "B_0 A_0 fitted to W by Adam, frozen residual"),
-    Scheme("inilora-alpha", _f("0"), _f("0"), False, "IniLoRA-α", "N(0, 0.5²) for both factors"),
-    Scheme("inilora-beta", _f("-1/2"), _f("0"), False, "IniLoRA-β", "Kaiming for both factors"),
+    # IniLoRA's variants keep its frozen residual R = W − B₀A₀ (its "Iter = 0" start, Table 7,
+    # with another σ): the model starts from W (docs/theory.md §6.3)
+    Scheme("inilora-alpha", _f("0"), _f("0"), True, "IniLoRA-α",
+           "N(0, 0.5²) for both factors, B_0A_0 subtracted from W"),
+    Scheme("inilora-beta", _f("-1/2"), _f("0"), True, "IniLoRA-β",
+           "Kaiming for both factors, B_0A_0 subtracted from W"),
+    # LoRAM's ablations (§4.3) and the magnitude-matched control (docs/theory.md §4, §6.4)
+    Scheme("loram-orth", _f("-1/4"), _f("-1/4"), True, "LoRAM (random orth.)",
+           "LoRAM's β times Haar-random orthonormal bases instead of the DST"),
+    Scheme("loram-pissa", _f("-1/2"), _f("-1/2"), True, "LoRAM (tracking PiSSA)",
+           "DST bases, β with PiSSA's k_1: β² = mean top-r singular value (tracking mode)"),
+    Scheme("loram-milora", _f("-1"), _f("-1"), True, "LoRAM (tracking MiLoRA)",
+           "DST bases, β with MiLoRA's k_1: β² = mean bottom-r singular value"),
+    Scheme("A-match-pissa", _f("-1/2"), _f("-oo"), False, "Noise & Zeros (PiSSA's k₁)",
+           "Noise & Zeros with ν[A_0] set so that k_1 = r m ν[A_0]² equals PiSSA's"),
     Scheme("gaussian", _f("0"), _f("-oo"), False, "Gaussian A (peft)",
            "A ~ N(0, 1/r²), B = 0 — peft's init_lora_weights='gaussian': A's entries are Θ(1) "
            "(1/r does not shrink with width), unlike Kaiming's n^-1/2"),

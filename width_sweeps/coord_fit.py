@@ -15,10 +15,12 @@
   marked `premise fails` instead of being judged.  (z does not depend on the LoRA seeds below
   the first adapter, so its interval over seeds can be a point: the frozen base is one draw per
   width, and the tolerance absorbs its finite-width wobble.)
-Fits and verdicts are `width_sweeps.fit.fit_series` and `width_sweeps.verdict.judge`.
+Fits and verdicts are `width_sweeps.fit.fit_table` and the verdict rule of
+`width_sweeps.verdict` (docs/theory.md §9.6).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -27,8 +29,8 @@ import pandas as pd
 
 from gamma_calc.vocab import NEG_INF_TEXT
 
-from .fit import FitOptions, fit_series
-from .verdict import judge
+from .fit import FitOptions, fit_table
+from .verdict import add_verdicts
 
 PREMISE = "z"
 PREMISE_TOL = 0.25
@@ -114,51 +116,24 @@ def predictions(optimizer: str, scheme: str, c_a: str, c_b: str, in_dim: str, ou
     return out, None
 
 
-KEYS = ["module", "scheme", "lr_exponent", "step", "quantity"]
-
-
-def fit_rows(table: pd.DataFrame, opts: FitOptions) -> pd.DataFrame:
-    """One fit per (module, scheme, lr_exponent, step, quantity) seen at two or more widths:
-    `width_sweeps.fit.fit_series` on the logs of the finite positive values per width (the
-    rules of `fit.fit_table`: exactly zero everywhere fits to −∞).  The table is split with one
-    sort instead of a pandas group per series."""
-    codes = table.groupby(KEYS, sort=True, observed=True).ngroup().to_numpy()
-    width = table.width.to_numpy()
-    value = table.value.to_numpy(dtype=float)
-    order = np.lexsort((width, codes))
-    codes, width, value = codes[order], width[order], value[order]
-    cuts = np.flatnonzero(np.diff(codes)) + 1
-    first = table.iloc[order[np.r_[0, cuts]]][KEYS].to_numpy()
-    rng = np.random.default_rng(opts.seed)
-    rows = []
-    for key, w, v in zip(first, np.split(width, cuts), np.split(value, cuts)):
-        if len(np.unique(w)) < 2:
-            continue
-        row = dict(zip(KEYS, key))
-        fin = np.isfinite(v)
-        if fin.any() and (v[fin] == 0).all():
-            row.update(fitted=-np.inf, ci_low=-np.inf, ci_high=-np.inf,
-                       n_widths=len(np.unique(w)))
-            rows.append(row)
-            continue
-        ok = fin & (v > 0)
-        ws, idx = np.unique(w[ok], return_index=True)
-        if len(ws) < 2:
-            continue
-        logs = np.split(np.log(v[ok]), idx[1:])
-        res = fit_series(ws, logs, opts, rng)
-        res.pop("boot")
-        rows.append(row | res)
-    cols = KEYS + ["fitted", "ci_low", "ci_high", "local", "local_low", "local_high",
-                   "n_widths", "n_seeds"]
-    return pd.DataFrame(rows, columns=cols)
+def _fit_frame(table: pd.DataFrame, optimizer: str) -> pd.DataFrame:
+    """The table in `fit_table`'s layout (the module is the `model` key of a fit)."""
+    df = table.rename(columns={"module": "model"}).copy()
+    df["init_scale"] = 1.0
+    df["optimizer"] = optimizer
+    df["lr_exponent_b"] = df["lr_exponent"]
+    df["eta0"] = 1.0
+    df["eps"] = "0"
+    df["run_id"] = df.groupby(["scheme", "lr_exponent", "seed", "width"], sort=False).ngroup()
+    return df
 
 
 def fit_check(table: pd.DataFrame, geometry: pd.DataFrame, canonical: dict[str, str],
               optimizer: str, steps: int, opts: FitOptions) -> tuple[pd.DataFrame, list[str]]:
     """Fits, predictions, premises and verdicts: one row per (module, quantity, step, scheme,
     lr_exponent) with values at two or more widths."""
-    fits = fit_rows(table, opts)
+    fits = fit_table(_fit_frame(table, optimizer), None, opts)
+    fits = fits.rename(columns={"model": "module"})
     notes: list[str] = []
     geo = {m: (i, o) for m, i, o in zip(geometry.module, geometry.in_dim, geometry.out_dim)}
     cache: dict[tuple, dict] = {}
@@ -177,9 +152,10 @@ def fit_check(table: pd.DataFrame, geometry: pd.DataFrame, canonical: dict[str, 
                 notes.append(f"{module} ({scheme}): {note}")
         preds.append(cache[key].get((q, int(t))))
     fits["predicted"] = preds
-    fits["verdict"] = [judge(p, lo, hi, PREMISE_TOL if q == PREMISE else opts.tolerance)
-                       for p, lo, hi, q in zip(fits.predicted, fits.ci_low, fits.ci_high,
-                                               fits.quantity)]
+    is_z = fits.quantity == PREMISE
+    premise_rule = replace(opts.rule(), tolerance=PREMISE_TOL)
+    fits = pd.concat([add_verdicts(fits[~is_z], opts.rule()),
+                      add_verdicts(fits[is_z], premise_rule)]).sort_index()
     fits = _mark_premise(fits)
     return fits, notes
 
@@ -188,9 +164,8 @@ def _mark_premise(fits: pd.DataFrame) -> pd.DataFrame:
     """`premise` per row (holds / fails / unknown) from its module's γ[z] at t = 0; rows of a
     module whose premise fails get the verdict `premise fails` (the z row keeps its own)."""
     z0 = fits[(fits.quantity == PREMISE) & (fits.step == 0)]
-    word = {"pass": "holds", "fail": "fails"}
-    state = {(m, s, c): word.get(v, "n/a") for m, s, c, v in
-             zip(z0.module, z0.scheme, z0.lr_exponent, z0.verdict)}
+    state = {(r.module, r.scheme, r.lr_exponent): {"pass": "holds", "fail": "fails"}.get(
+        r.verdict, "n/a") for r in z0.itertuples(index=False)}
     fits = fits.copy()
     fits["premise"] = [state.get((m, s, c), "n/a") for m, s, c in
                        zip(fits.module, fits.scheme, fits.lr_exponent)]
