@@ -38,7 +38,7 @@ SPEC = """
 name = "mine"
 model = "mymodel:make"
 data = "mymodel:batch"
-widths = [32, 64, 128]
+widths = [16, 32, 64, 128]
 schemes = ["A", "gaussian"]
 eta0 = 0.5
 lr_exponents = ["-1/2", "-1,0"]
@@ -60,7 +60,7 @@ def project(tmp_path, monkeypatch):
 
 def test_factory_run_fit_report(project, capsys):
     assert cli.main(["run", "spec.toml", "--out", "out", "--no-progress"]) == 0
-    assert "36 runs (0 diverged)" in capsys.readouterr().out
+    assert "48 runs (0 diverged)" in capsys.readouterr().out
     assert cli.main(["fit", "out", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     mods = {r["module"] for r in rows}
@@ -71,7 +71,8 @@ def test_factory_run_fit_report(project, capsys):
     assert got[("gaussian", "-1,0", "A", 0)]["predicted"] == "0"
     assert {r["premise"] for r in rows if r["module"] == "2"} == {"holds"}
     assert cli.main(["fit", "out"]) == 0
-    assert "module" in capsys.readouterr().out.splitlines()[1]
+    lines = capsys.readouterr().out.splitlines()
+    assert any(ln.split()[:2] == ["quantity", "step"] and "module" in ln for ln in lines)
     assert cli.main(["report", "out"]) == 0
     md = (project / "out" / "report.md").read_text()
     assert "## Verdicts" in md and "## Premise" in md
