@@ -214,3 +214,29 @@ def test_matches_torch_adam_on_peft_forward():
         assert res.values[k][0] == pytest.approx(v, rel=1e-9, abs=1e-13), k
     assert res.values[(steps, "base_model.model.fc2", "delta2")][0] > 0
 
+
+
+def test_fit_rows_equal_fit_table():
+    """coord_check's one-sort split gives `fit.fit_table`'s rows exactly (same rules, order and
+    bootstrap draws): noisy power laws, exact zeros, a non-finite value, undefined rows."""
+    import pandas as pd
+
+    from width_sweeps.coord_fit import _fit_frame, fit_rows
+    from width_sweeps.fit import FitOptions, fit_table
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in (64, 128, 256, 512):
+        for s in range(4):
+            for t in (0, 1):
+                for m in ("a", "b"):
+                    z = n ** -0.5 * math.exp(rng.normal(0, 0.1))
+                    rows += [(n, s, t, m, "Z_A", z), (n, s, t, m, "Z_B", 0.0),
+                             (n, s, t, m, "delta1", math.nan if t == 0 else z),
+                             (n, s, t, m, "delta2", math.inf if (n, s) == (128, 1) else z)]
+    table = pd.DataFrame(rows, columns=["width", "seed", "step", "module", "quantity", "value"])
+    table["scheme"], table["lr_exponent"] = "A", "-1/2"
+    mine = fit_rows(table, "adam", FitOptions()).rename(columns={"module": "model"})
+    ref = fit_table(_fit_frame(table, "adam"), None, FitOptions())
+    assert len(mine) == len(ref) == 2 * (2 * 3 + 1)
+    pd.testing.assert_frame_equal(mine.reset_index(drop=True), ref.reset_index(drop=True),
+                                  check_dtype=False)
