@@ -179,7 +179,7 @@ class ProbedAdapter(nn.Module):
         d = self._low_rank(x, self.A, self.B)
         if self.subtract:
             d = d - self._low_rank(x, cast(Tensor, self.A0), cast(Tensor, self.B0))
-        return self.base(x) + d * self.scale
+        return torch.add(self.base(x), d, alpha=self.scale)
 
 
 class _Memo:

@@ -240,3 +240,12 @@ def test_fit_rows_equal_fit_table():
     assert len(mine) == len(ref) == 2 * (2 * 3 + 1)
     pd.testing.assert_frame_equal(mine.reset_index(drop=True), ref.reset_index(drop=True),
                                   check_dtype=False)
+
+
+def test_rms_lowrank_matches_the_dense_product():
+    from width_sweeps.coord_train import rms_lowrank
+    g = torch.Generator().manual_seed(0)
+    X, B = torch.randn(3, 7, 4, generator=g, dtype=torch.float64), torch.randn(3, 50, 4, generator=g,
+                                                                          dtype=torch.float64)
+    dense = (-0.5 * X @ B.transpose(1, 2)).pow(2).mean((1, 2)).sqrt()
+    torch.testing.assert_close(rms_lowrank(X, B, -0.5), dense)
