@@ -14,7 +14,9 @@ MNIST training images (toy_models.data), the same batch at every step.  Adam at 
   bootstrap intervals, predictions and verdicts included.
 
 Both run in this process after a warm-up call of each (imports and first-call costs excluded).
-Prints one JSON object.  `python benchmarks/vs_mup.py [--widths 7 12] [--seeds 5] [--steps 3]`.
+Prints one JSON object: wall seconds (`*_s`, `speedup`) and process CPU seconds (`*_cpu_s`,
+`speedup_cpu`: the work itself, less sensitive to other processes on a shared machine), the
+load average before and after.  `python benchmarks/vs_mup.py [--widths 7 12] [--seeds 5] [--steps 3]`.
 Needs the `bench` extra (mup; install it with `pip install --no-deps mup seaborn` on a CPU-only
 torch so that pip does not pull a CUDA torch through mup's torchvision requirement).
 """
@@ -60,22 +62,22 @@ def mnist_batch(b: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(X[:b]).float(), torch.as_tensor(y[:b]).long()
 
 
-def run_mup(widths: list[int], seeds: int, steps: int, batch) -> float:
+def run_mup(widths: list[int], seeds: int, steps: int, batch) -> tuple[float, float]:
     from mup.coord_check import get_coord_data
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for w in widths:
         get_coord_data({w: lambda w=w: model_fn(w)}, [batch], optimizer="adam", lr=rate(w),
                        mup=False, nseeds=seeds, nsteps=steps, cuda=False, show_progress=False,
                        filter_trainable_by_name=lambda name: "lora_" in name)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def run_gammakit(widths: list[int], seeds: int, steps: int, batch):
     from width_sweeps.coord_check import coord_check
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     cc = coord_check(model_fn, batch, widths=widths, schemes=("True",), seeds=seeds,
                      steps=steps, eta0=ETA0, n0=N0, lr_exponents=(C,), device="cpu")
-    return time.perf_counter() - t0, cc
+    return time.perf_counter() - t0, time.process_time() - c0, cc
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -90,10 +92,12 @@ def main(argv: list[str] | None = None) -> dict:
     load0 = os.getloadavg()
     run_mup(widths[:2], 1, 1, batch)                      # warm-up: imports, first calls
     run_gammakit(widths[:2], 2, 1, batch)
-    mup_s = run_mup(widths, a.seeds, a.steps, batch)
-    gk_s, cc = run_gammakit(widths, a.seeds, a.steps, batch)
+    mup_s, mup_cpu = run_mup(widths, a.seeds, a.steps, batch)
+    gk_s, gk_cpu, cc = run_gammakit(widths, a.seeds, a.steps, batch)
     out = {"gammakit_s": round(gk_s, 3), "mup_s": round(mup_s, 3),
-           "speedup": round(mup_s / gk_s, 2), "runs": len(widths) * a.seeds, "widths": widths,
+           "speedup": round(mup_s / gk_s, 2), "gammakit_cpu_s": round(gk_cpu, 3),
+           "mup_cpu_s": round(mup_cpu, 3), "speedup_cpu": round(mup_cpu / gk_cpu, 2),
+           "runs": len(widths) * a.seeds, "widths": widths,
            "seeds": a.seeds, "steps": a.steps, "device": "cpu",
            "threads": torch.get_num_threads(), "gammakit_train_s": round(cc.seconds["train"], 3),
            "gammakit_fit_s": round(cc.seconds["fit"], 3), "batched": cc.batched,

@@ -249,3 +249,32 @@ def test_rms_lowrank_matches_the_dense_product():
                                                                           dtype=torch.float64)
     dense = (-0.5 * X @ B.transpose(1, 2)).pow(2).mean((1, 2)).sqrt()
     torch.testing.assert_close(rms_lowrank(X, B, -0.5), dense)
+
+
+def test_peft_gpt2_conv1d_and_embedding_adapters():
+    """A peft GPT-2 (Conv1D adapters with fan_in_fan_out, a LoRA embedding) with Hugging Face
+    dict inputs and the model's own loss: batched under vmap, every adapter probed, the
+    embedding measured without a prediction (its input, the vocabulary, does not grow)."""
+    peft = pytest.importorskip("peft")
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    def gpt(n):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            base = GPT2LMHeadModel(GPT2Config(n_embd=n, n_layer=1, n_head=4, vocab_size=64,
+                                              n_positions=16, bos_token_id=0, eos_token_id=0))
+        return peft.get_peft_model(base, peft.LoraConfig(
+            r=4, lora_alpha=4, target_modules=["c_attn", "wte"], fan_in_fan_out=True))
+
+    ids = torch.randint(0, 64, (2, 8), generator=torch.Generator().manual_seed(0))
+    cc = coord_check(gpt, ({"input_ids": ids, "labels": ids}, None), widths=[32, 64], seeds=2,
+                     steps=1, dtype=torch.float64)
+    assert cc.batched
+    geo = cc.geometry.set_index("module")
+    attn, wte = "base_model.model.transformer.h.0.attn.c_attn", "base_model.model.transformer.wte"
+    assert geo.loc[attn, "out"] == [96, 192] and geo.loc[attn, "in_dim"] == "width"
+    assert geo.loc[wte, "kind"] == "embedding" and geo.loc[wte, "in_dim"] == "fixed"
+    t = cc.table
+    assert set(t.module) == {attn, wte, "(model)"}
+    assert np.isfinite(t[t.module == attn].value.dropna()).all()
+    assert cc.fits[cc.fits.module == wte].predicted.isna().all()
