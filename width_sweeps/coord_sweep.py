@@ -120,13 +120,19 @@ def _frames(cfgs: list[RunConfig], res: Any, model: str, shard: str,
     return steps, runs
 
 
-def run_job(spec: SweepSpec, out: str, job: Any, device: str) -> dict[str, Any]:
+def run_job(spec: SweepSpec, out: str, job: Any, device: str,
+            expect: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train and write every pending shard of one width (executor.run_job's torch branch)."""
     from .coord_train import train_width
-    from .models import pick_device, pick_dtype
+    from .models import numerics, pick_device, pick_dtype
     check_spec(spec)
     factory, data = import_attr(spec.model, "model"), load_data(spec)
     dev, dtype = pick_device(device), pick_dtype(spec.dtype)
+    num = numerics(spec, dev)
+    if expect is not None and num != expect:
+        raise SpecError(f"{out}: its shards were computed with other numerics ({expect}); "
+                        f"here {num}")
+    meta = {"fingerprint": spec.fingerprint(), "numerics": num, "spec": spec.name}
     chunks = spec.chunks(job.width)
     for c in job.chunks:
         t0 = time.perf_counter()
@@ -148,9 +154,10 @@ def run_job(spec: SweepSpec, out: str, job: Any, device: str) -> dict[str, Any]:
         p.write_text(json.dumps(geo))
         steps, runs = _frames(chunks[c], res, spec.model, name, time.perf_counter() - t0)
         s_path, r_path = results.shard_paths(Path(out), name)
-        results.write_atomic(steps, s_path)
-        results.write_atomic(runs, r_path)
-    return {"width": job.width, "data_sources": {"data": spec.data}, "device": str(dev)}
+        results.write_atomic(steps, s_path, meta)
+        results.write_atomic(runs, r_path, meta)
+    return {"width": job.width, "data_sources": {"data": spec.data}, "device": str(dev),
+            "numerics": num}
 
 
 def geometry(out: Path) -> pd.DataFrame:

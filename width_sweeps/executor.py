@@ -67,7 +67,7 @@ def run_job(spec_dict: dict[str, Any], out: str, job: Job, device: str,
     spec = from_dict(spec_dict)
     from . import coord_sweep
     if coord_sweep.is_factory_model(spec):          # a plain factory(width) -> nn.Module
-        return coord_sweep.run_job(spec, out, job, device)
+        return coord_sweep.run_job(spec, out, job, device, expect)
     dev, dtype = models.pick_device(device), models.pick_dtype(spec.dtype)
     num = models.numerics(spec, dev)
     if expect is not None and num != expect:
