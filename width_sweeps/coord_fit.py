@@ -197,8 +197,10 @@ def fit_rows(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> pd.DataFr
 def fit_check(table: pd.DataFrame, geometry: pd.DataFrame, canonical: dict[str, str],
               optimizer: str, steps: int, opts: FitOptions) -> tuple[pd.DataFrame, list[str]]:
     """Fits, predictions, premises and verdicts: one row per (module, quantity, step, scheme,
-    lr_exponent) with values at two or more widths."""
-    fits = fit_rows(table, optimizer, opts)
+    lr_exponent) with values at two or more widths, for the quantities gamma_calc predicts and
+    the premise `z` at t = 0 (the table keeps every measurement, the loss included)."""
+    keep = table.quantity.isin(PREDICTED_Q) | ((table.quantity == PREMISE) & (table.step == 0))
+    fits = fit_rows(table[keep], optimizer, opts)
     notes: list[str] = []
     geo = {m: (i, o) for m, i, o in zip(geometry.module, geometry.in_dim, geometry.out_dim)}
     cache: dict[tuple, dict] = {}
@@ -229,8 +231,9 @@ def _mark_premise(fits: pd.DataFrame) -> pd.DataFrame:
     """`premise` per row (holds / fails / unknown) from its module's γ[z] at t = 0; rows of a
     module whose premise fails get the verdict `premise fails` (the z row keeps its own)."""
     z0 = fits[(fits.quantity == PREMISE) & (fits.step == 0)]
-    state = {(r.module, r.scheme, r.lr_exponent): {"pass": "holds", "fail": "fails"}.get(
-        r.verdict, "n/a") for r in z0.itertuples(index=False)}
+    word = {"pass": "holds", "fail": "fails"}
+    state = {(m, s, c): word.get(v, "n/a") for m, s, c, v in
+             zip(z0.module, z0.scheme, z0.lr_exponent, z0.verdict)}
     fits = fits.copy()
     fits["premise"] = [state.get((m, s, c), "n/a") for m, s, c in
                        zip(fits.module, fits.scheme, fits.lr_exponent)]

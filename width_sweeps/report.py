@@ -28,7 +28,7 @@ def shown(df: pd.DataFrame, base: list[str] = SHOW) -> list[str]:
     """`base` plus the config columns that vary within `df` (after `scheme`): rows of a sweep
     over several η₀, init scales or rates stay distinguishable."""
     extra = [c for c in VARYING if c in df.columns and c not in base
-             and df[c].nunique(dropna=False) > 1]
+             and (c == "module" or df[c].nunique(dropna=False) > 1)]   # adapters: always
     i = base.index("scheme") + 1 if "scheme" in base else len(base)
     return base[:i] + extra + base[i:]
 

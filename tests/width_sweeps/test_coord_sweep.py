@@ -64,7 +64,7 @@ def test_factory_run_fit_report(project, capsys):
     assert cli.main(["fit", "out", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     mods = {r["module"] for r in rows}
-    assert mods == {"2", "(model)"}
+    assert mods == {"2"}            # fits: predicted quantities and the premise
     got = {(r["scheme"], r["lr_exponent"], r["quantity"], r["step"]): r for r in rows}
     a0 = got[("A", "-1/2", "A", 0)]
     assert a0["predicted"] == "-1/2" and a0["verdict"] == "pass"
