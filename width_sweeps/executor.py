@@ -65,6 +65,9 @@ def run_job(spec_dict: dict[str, Any], out: str, job: Job, device: str,
     `expect`: the numerics of the shards already in `out` (None: none yet); a node whose
     numerics differ refuses before training."""
     spec = from_dict(spec_dict)
+    from . import coord_sweep
+    if coord_sweep.is_factory_model(spec):          # a plain factory(width) -> nn.Module
+        return coord_sweep.run_job(spec, out, job, device, expect)
     dev, dtype = models.pick_device(device), models.pick_dtype(spec.dtype)
     num = models.numerics(spec, dev)
     if expect is not None and num != expect:

@@ -11,6 +11,8 @@ pre-activation `taps["zbar"]` (toy_models.base).  Built-in names map to the adap
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -59,6 +61,8 @@ def resolve(name: str) -> ModelFactory:
     if ":" not in target:
         raise SpecError(f"spec field 'model': {name!r} is not a known model")
     mod_name, attr = target.split(":", 1)
+    if os.getcwd() not in sys.path:       # a factory next to the spec (as `python -m` does)
+        sys.path.insert(0, os.getcwd())
     try:
         mod = importlib.import_module(mod_name)
         return getattr(mod, attr)

@@ -81,6 +81,8 @@ class SweepSpec:
     test_eval: bool = True
     compile: bool = False
     model_options: dict[str, Any] = field(default_factory=dict)
+    # a plain `factory(width) -> nn.Module` model's data: "pkg.module:batch" (coord_sweep.py)
+    data: str | None = None
     fit: dict[str, Any] = field(default_factory=dict)
     name: str = "sweep"
     # how often the probes are recorded: every `probe_every` steps plus step 0 and the last
@@ -229,6 +231,8 @@ def validate(spec: SweepSpec) -> None:
         v.fail("name", f"{spec.name!r} is not a non-empty string")
     if not isinstance(spec.model_options, dict):
         v.fail("model_options", f"{spec.model_options!r} is not a table")
+    if spec.data is not None and not (isinstance(spec.data, str) and ":" in spec.data):
+        v.fail("data", f"{spec.data!r}: use \"package.module:batch\"")
     v.check_fit(spec.fit)
     if spec.n_runs() > v.MAX_RUNS:
         v.fail("seeds", f"the grid has {spec.n_runs()} runs (at most {v.MAX_RUNS})")
