@@ -95,13 +95,18 @@ class Measured:
 
 
 def _coord(cfg: Config, ctx: Context, scheme: str, c: str):
-    """`coord_check` of one (scheme, rate), cached as a pickle under the runs directory."""
+    """`coord_check` of one (scheme, rate), cached as a pickle under the runs directory, keyed
+    by the whole Config (delete `<runs>/transformer-coord/` to measure again after a change of
+    width_sweeps.coord_check itself; an unreadable pickle is measured again)."""
     from toy_models.transformer import finetune_batch, lora_model
     from width_sweeps.coord_check import coord_check
     path = ctx.runs_dir / "transformer-coord" / f"{cfg.key()}-{scheme}-{c.replace('/', '_')}.pkl"
     if path.exists():
-        with path.open("rb") as f:
-            return pickle.load(f)
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)
+        except Exception:  # noqa: BLE001  (written by another version: measure again)
+            path.unlink()
     model_fn = partial(lora_model, cfg=cfg.model, r=cfg.rank, alpha=cfg.alpha,
                        pretrained=cfg.pretrained)
     cc = coord_check(model_fn, finetune_batch(0, batch=cfg.batch, context=cfg.context),
