@@ -41,6 +41,7 @@ __all__ = [
     "Modifiers",
     "UnknownSchemeError",
     "get_init",
+    "inilora_checkpoint",
     "parse_modifiers",
     "scheme_names",
 ]
@@ -205,13 +206,29 @@ def _from_w(fn: Callable[[Tensor, int], tuple[Tensor, Tensor]], scaled: bool = F
     return draw
 
 
-def _inilora(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
-    """IniLoRA (seed 002 Eq. 1–3): start N(0, σ̄²), σ̄ = std of W (one layer: its own std)."""
+def _inilora(W: Tensor, r: int, g: torch.Generator, beta: float, *,
+             steps: int = spec.INILORA_STEPS) -> tuple[Tensor, Tensor]:
+    """IniLoRA (seed 002 Eq. 1–3): start N(0, σ̄²), σ̄ = std of W (one layer: its own std),
+    then `steps` steps of the fit (checkpoints of the INILORA_STEPS-step schedule)."""
     sigma = float(W.std())
     out, inp = W.shape
     A0 = _randn((r, inp), g, sigma).to(W.device)
     B0 = _randn((out, r), g, sigma).to(W.device)
-    return spec.inilora_fit(W, r, A0, B0)
+    return spec.inilora_fit(W, r, A0, B0, steps=steps,
+                            schedule_steps=max(steps, spec.INILORA_STEPS))
+
+
+def inilora_checkpoint(steps: int) -> InitScheme:
+    """IniLoRA after `steps` of its fit (Optimizing Fine-Tuning through Advanced Initialization
+    Strategies for Low-Rank Adaptation, Xue 2025, Fig. 2's checkpoints; 0: its "Iter = 0"
+    Gaussian start, Table 7): the `inilora` scheme with a shorter fit, same draws, residual."""
+    if steps < 0:
+        raise ValueError(f"IniLoRA fitting steps must be >= 0, got {steps}")
+
+    def draw(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
+        return _inilora(W, r, g, beta, steps=steps)
+    return InitScheme("inilora", f"IniLoRA after {steps} fitting steps; residual", draw,
+                      from_weight=True)
 
 
 def _loram_orth(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
@@ -269,6 +286,8 @@ _SCHEMES: dict[str, InitScheme] = {s.name: s for s in [
                _gauss(lambda *_: 0.5, lambda *_: 0.5)),
     InitScheme("inilora-beta", "A ~ N(0, 1/in), B ~ N(0, 1/r) (Kaiming both); residual",
                _gauss(lambda o, i, r: K(i), lambda o, i, r: K(r))),
+    InitScheme("inilora-alpha-kept", "A, B ~ N(0, 0.5²); W kept (no residual)",
+               _gauss(lambda *_: 0.5, lambda *_: 0.5)),
     InitScheme("loram-orth", "LoRAM's β times Haar-random orthonormal bases; residual",
                _loram_orth),
     InitScheme("loram-pissa", "DST bases, β with PiSSA's k₁ (tracking mode); residual",

@@ -129,3 +129,23 @@ def test_update_rate_is_propositions_one_step_growth(std_a, std_b):
         growth = np.mean((B1 @ A1 - B @ A) ** 2) / eta ** 2
         ratios.append(growth / update_rate(torch.as_tensor(A), torch.as_tensor(B)))
     assert np.mean(ratios) == pytest.approx(1.0, abs=0.04)
+
+
+def test_inilora_checkpoints_approach_the_full_fit():
+    """Checkpoint k of IniLoRA's fit: k = 400 is the registry's `inilora`, k = 0 its Gaussian
+    start N(0, σ̄²), and the approximation error falls along the way (to Eckart–Young's)."""
+    from toy_models.inits import inilora_checkpoint
+    W, r = _W(64, 64), 4
+    full = get_init("inilora").init(W, r, generator=_g(2))
+    last = inilora_checkpoint(400).init(W, r, generator=_g(2))
+    assert torch.equal(full.A, last.A) and torch.equal(full.B, last.B)
+    start = inilora_checkpoint(0).init(W, r, generator=_g(2))
+    pooled = torch.cat([start.A.flatten(), start.B.flatten()])      # 512 draws: sd ≈ 3 %
+    assert float(pooled.std()) == pytest.approx(float(W.std()), rel=0.12)
+    errs = [float(inilora_checkpoint(k).init(W, r, generator=_g(2)).W_residual.pow(2).sum())
+            for k in (0, 10, 50, 400)]
+    assert errs == sorted(errs, reverse=True)
+    s = np.linalg.svd(W.numpy(), compute_uv=False)
+    assert errs[-1] == pytest.approx(float((s[r:] ** 2).sum()), rel=0.02)
+    with pytest.raises(ValueError, match="fitting steps"):
+        inilora_checkpoint(-1)

@@ -1,0 +1,191 @@
+"""Comparing LoRA inits on a pretrained toy: the testbed, replicated sweeps, paired intervals.
+
+Shared by `figures.inilora_claims` and `figures.loram_claims` (docs/theory.md §6.3, §6.4, §9).
+
+*Testbed.* `TOY[mode]` is the one parameter that picks the pretrained toy every comparison
+runs on (model name + model options of the sweep spec); switching it switches both figures.
+
+*Replicates.* The engine shares one batch order among the runs of a sweep (the frozen prefix
+is computed once per batch), so a sweep's seeds vary only the random inits — a deterministic
+init (PiSSA, LoRAM, …) would show no spread at all.  A *replicate* d is therefore a whole
+sweep with data order `data_seed = d` and init seed d; every scheme of one replicate sees the
+same batches and the same test set, so schemes are compared *paired*, replicate by replicate.
+
+*Intervals and verdicts.* For a paired difference Δ_d = acc(S₁, d) − acc(S₂, d) over D
+replicates: the mean and its 95 % Student-t interval mean ± t₀.₉₇₅,D−1 · sd/√D.  Rules:
+* *beats* (superiority): pass when the interval lies above 0, fail when below 0;
+* *matches or beats* (non-inferiority, margin δ): pass when its lower end is above −δ, fail
+  when its upper end is below −δ;
+* *matches* (equivalence, margin δ): pass when the interval lies inside (−δ, δ), fail when it
+  lies wholly outside;
+* everything else — and every interval from fewer than 2 replicates or with zero spread (a
+  degenerate interval) — is `inconclusive`: the replicates cannot separate the schemes.
+A run that diverged scores chance accuracy (1/classes) and its loss curve ends; both are
+counted, never dropped.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import common
+from .common import Context
+
+MARGIN = 0.01          # δ: one accuracy point (the papers' smallest reported gaps are ~1 point)
+CHANCE = 0.1           # accuracy of a diverged run (10 classes)
+
+
+@dataclass(frozen=True)
+class ToyBed:
+    """The pretrained toy of the comparisons: sweep `model` at one `width` with `options`."""
+    model: str
+    width: int
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def spec(self, **fields: Any) -> dict[str, Any]:
+        """A sweep spec on this toy (model, width, options) plus `fields`."""
+        opts = {**self.options, **fields.pop("model_options", {})}
+        return {"model": self.model, "widths": [self.width], "n0": self.width,
+                "model_options": opts, **fields}
+
+    def label(self) -> str:
+        pre = self.options.get("pretrain_steps", 2000)
+        test = self.options.get("n_test")
+        where = f"test[:{test}]" if test else "full test set"
+        return f"{self.model} n = {self.width} (pretrained {pre} steps), {where}"
+
+
+# The testbed per mode (quick: CPU seconds; full: the documented CPU run).
+TOY = {"quick": ToyBed("toy", 256, {"pretrain_steps": 500, "n_test": 2000}),
+       "full": ToyBed("toy", 1024, {})}
+
+
+def replicated(spec: dict[str, Any], ctx: Context, name: str, reps: int
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run `spec` once per replicate d < reps (data order and init seed d) into
+    `ctx.runs_dir/name/rep<d>`; returns (steps, runs) with a `rep` column, accuracy of a
+    diverged run set to chance."""
+    from width_sweeps.results import load
+    steps, runs = [], []
+    for d in range(reps):
+        out = common.sweep({**spec, "name": name, "seeds": [d], "data_seed": d}, ctx,
+                           f"{name}/rep{d}")
+        s, r = load(out)
+        steps.append(s.assign(rep=d))
+        runs.append(r.assign(rep=d))
+    runs_df = pd.concat(runs, ignore_index=True)
+    for c in ("scheme", "optimizer"):
+        runs_df[c] = runs_df[c].astype(str)
+    if "final_test_acc" in runs_df:
+        runs_df["final_test_acc"] = runs_df.final_test_acc.fillna(CHANCE)
+    steps_df = pd.concat(steps, ignore_index=True)
+    steps_df["scheme"] = steps_df.scheme.astype(str)
+    steps_df["quantity"] = steps_df.quantity.astype(str)
+    return steps_df, runs_df
+
+
+# ---- paired intervals ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Paired:
+    """A paired difference over replicates: mean and 95 % t-interval."""
+    mean: float
+    lo: float
+    hi: float
+    n: int
+
+    @property
+    def degenerate(self) -> bool:
+        return self.n < 2 or not math.isfinite(self.lo) or self.hi - self.lo <= 0
+
+    def text(self, scale: float = 100.0, unit: str = " pt") -> str:
+        return f"{scale * self.mean:+.1f}{unit}"
+
+    def interval(self, scale: float = 100.0) -> str:
+        if self.degenerate:
+            return f"degenerate (n = {self.n})"
+        return f"[{scale * self.lo:+.1f}, {scale * self.hi:+.1f}]"
+
+
+def paired(a: pd.Series, b: pd.Series, level: float = 0.95) -> Paired:
+    """The paired difference a − b over the replicates both have (index: replicate)."""
+    from scipy import stats
+    d = (a - b).dropna().to_numpy(float)
+    n = len(d)
+    if n == 0:
+        return Paired(float("nan"), float("nan"), float("nan"), 0)
+    mean = float(d.mean())
+    if n < 2:
+        return Paired(mean, float("nan"), float("nan"), n)
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
+    return Paired(mean, mean - half, mean + half, n)
+
+
+def superior(p: Paired) -> str:
+    if p.degenerate:
+        return "inconclusive"
+    return "pass" if p.lo > 0 else "fail" if p.hi < 0 else "inconclusive"
+
+
+def noninferior(p: Paired, margin: float = MARGIN) -> str:
+    if p.degenerate:
+        return "inconclusive"
+    return "pass" if p.lo > -margin else "fail" if p.hi < -margin else "inconclusive"
+
+
+def equivalent(p: Paired, margin: float = MARGIN) -> str:
+    if p.degenerate:
+        return "inconclusive"
+    if -margin < p.lo and p.hi < margin:
+        return "pass"
+    return "fail" if p.lo > margin or p.hi < -margin else "inconclusive"
+
+
+def all_of(verdicts: list[str]) -> str:
+    """A claim made of parts: fail if any part fails, pass if all pass, else inconclusive."""
+    if any(v == "fail" for v in verdicts):
+        return "fail"
+    return "pass" if verdicts and all(v == "pass" for v in verdicts) else "inconclusive"
+
+
+# ---- tables --------------------------------------------------------------------------------
+
+def by_rep(runs: pd.DataFrame, value: str = "final_test_acc", **where: Any) -> pd.Series:
+    """`value` per replicate for the runs matching `where` (one run per replicate)."""
+    sel = runs
+    for k, v in where.items():
+        sel = sel[np.isclose(sel[k], v)] if isinstance(v, float) else sel[sel[k] == v]
+    if sel.rep.duplicated().any():
+        raise ValueError(f"several runs per replicate for {where}")
+    return sel.set_index("rep")[value]
+
+
+def mean_ci(runs: pd.DataFrame, by: list[str], value: str = "final_test_acc") -> pd.DataFrame:
+    """Mean and 95 % t half-width of `value` over replicates per group."""
+    from scipy import stats
+    g = runs.groupby(by, observed=True)[value]
+    out = g.agg(["mean", "std", "count"]).reset_index()
+    t = stats.t.ppf(0.975, np.maximum(out["count"] - 1, 1))
+    out["half"] = np.where(out["count"] > 1, t * out["std"] / np.sqrt(out["count"]), np.nan)
+    return out
+
+
+def best_rate(runs: pd.DataFrame, scheme: str, **where: Any) -> float:
+    """The grid rate with the highest replicate-mean accuracy for `scheme`."""
+    sel = runs[runs.scheme == scheme]
+    for k, v in where.items():
+        sel = sel[sel[k] == v]
+    return float(sel.groupby("eta0").final_test_acc.mean().idxmax())
+
+
+def early_loss(steps: pd.DataFrame, frac: float = 0.3) -> pd.DataFrame:
+    """Mean probe-batch loss over the recorded steps 1 … frac·T per run (early convergence)."""
+    loss = steps[(steps.quantity == "loss") & (steps.step > 0)]
+    T = int(loss.step.max())
+    early = loss[loss.step <= max(1, int(frac * T))]
+    keys = ["scheme", "eta0", "init_scale", "rep"]
+    return early.groupby(keys, observed=True).value.mean().rename("early_loss").reset_index()
