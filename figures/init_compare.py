@@ -26,6 +26,7 @@ counted, never dropped.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,15 +65,17 @@ TOY = {"quick": ToyBed("toy", 256, {"pretrain_steps": 500, "n_test": 2000}),
        "full": ToyBed("toy", 1024, {})}
 
 
-def replicated(spec: dict[str, Any], ctx: Context, name: str, reps: int
+def replicated(spec: dict[str, Any], ctx: Context, name: str, reps: int,
+               per_rep: Callable[[int], dict[str, Any]] | None = None
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run `spec` once per replicate d < reps (data order and init seed d) into
-    `ctx.runs_dir/name/rep<d>`; returns (steps, runs) with a `rep` column, accuracy of a
-    diverged run set to chance."""
+    """Run `spec` once per replicate d < reps (data order and init seed d; `per_rep(d)`:
+    fields of that replicate's spec) into `ctx.runs_dir/name/rep<d>`; returns (steps, runs)
+    with a `rep` column, accuracy of a diverged run set to chance."""
     from width_sweeps.results import load
     steps, runs = [], []
     for d in range(reps):
-        out = common.sweep({**spec, "name": name, "seeds": [d], "data_seed": d}, ctx,
+        extra = per_rep(d) if per_rep is not None else {}
+        out = common.sweep({**spec, **extra, "name": name, "seeds": [d], "data_seed": d}, ctx,
                            f"{name}/rep{d}")
         s, r = load(out)
         steps.append(s.assign(rep=d))
@@ -102,19 +105,24 @@ class Paired:
     def degenerate(self) -> bool:
         return self.n < 2 or not math.isfinite(self.lo) or self.hi - self.lo <= 0
 
-    def text(self, scale: float = 100.0, unit: str = " pt") -> str:
-        return f"{scale * self.mean:+.1f}{unit}"
+    def text(self, scale: float = 100.0, unit: str = " pt", digits: int = 1) -> str:
+        return f"{scale * self.mean:+.{digits}f}{unit}"
 
-    def interval(self, scale: float = 100.0) -> str:
+    def interval(self, scale: float = 100.0, digits: int = 1) -> str:
         if self.degenerate:
             return f"degenerate (n = {self.n})"
-        return f"[{scale * self.lo:+.1f}, {scale * self.hi:+.1f}]"
+        return f"[{scale * self.lo:+.{digits}f}, {scale * self.hi:+.{digits}f}]"
 
 
 def paired(a: pd.Series, b: pd.Series, level: float = 0.95) -> Paired:
     """The paired difference a − b over the replicates both have (index: replicate)."""
+    return one_sample(a - b, level)
+
+
+def one_sample(x: pd.Series, level: float = 0.95) -> Paired:
+    """Mean of `x` over replicates (NaN dropped) and its Student-t interval."""
     from scipy import stats
-    d = (a - b).dropna().to_numpy(float)
+    d = x.dropna().to_numpy(float)
     n = len(d)
     if n == 0:
         return Paired(float("nan"), float("nan"), float("nan"), 0)
@@ -183,9 +191,45 @@ def best_rate(runs: pd.DataFrame, scheme: str, **where: Any) -> float:
 
 
 def early_loss(steps: pd.DataFrame, frac: float = 0.3) -> pd.DataFrame:
-    """Mean probe-batch loss over the recorded steps 1 … frac·T per run (early convergence)."""
+    """Mean probe-batch loss over the recorded steps 1 … frac·T per run (early convergence;
+    at least the first recorded step after 0)."""
     loss = steps[(steps.quantity == "loss") & (steps.step > 0)]
-    T = int(loss.step.max())
-    early = loss[loss.step <= max(1, int(frac * T))]
+    T, first = int(loss.step.max()), int(loss.step.min())
+    early = loss[loss.step <= max(first, int(frac * T))]
     keys = ["scheme", "eta0", "init_scale", "rep"]
     return early.groupby(keys, observed=True).value.mean().rename("early_loss").reset_index()
+
+
+def layer_stats(toy: ToyBed, rank: int, *, grads: int = 0, batch_size: int = 64,
+                steps: int = 100) -> dict[str, Any]:
+    """The toy's LoRA-adapted W (float64), the RMS of its input z and output Wz on 256 training
+    images, and for d < `grads` the weight gradient G_d = ∇_W L on replicate d's first training
+    batch at the pretrained start (the model built as a sweep builds it)."""
+    import dataclasses
+
+    import torch
+
+    from toy_models.base import batch_schedule
+    from width_sweeps.models import build
+    from width_sweeps.spec import from_dict
+    spec = from_dict(toy.spec(schemes=["zero"], rank=rank, batch_size=batch_size,
+                              probe_batch=256, steps=steps))
+    bound: Any = build(spec, toy.width, torch.device("cpu"), torch.float32)   # a Bound
+    W = next(iter(bound.model.lora_weights(bound.frozen).values())).to(torch.float64)
+
+    def taps_of(x: Any, y: Any | None) -> tuple[dict[str, Any], Any]:
+        params = {k: v.requires_grad_() for k, v in bound.init("zero", 1.0, [0]).items()}
+        taps: dict[str, Any] = {}
+        out = bound.head(bound.prefix(x), params, taps)
+        return taps, (None if y is None else bound.loss(out, y).sum())
+    with torch.no_grad():
+        taps, _ = taps_of(bound.probe_batch()[0], None)
+    out = {"W": W, "rms_z": float(taps["z"][0].pow(2).mean().sqrt()),
+           "rms_Wz": float(taps["zbar"][0].pow(2).mean().sqrt()), "G": []}
+    for d in range(grads):
+        b = dataclasses.replace(bound, sched=batch_schedule(len(bound.train[0]), batch_size,
+                                                            steps, d))
+        taps, loss = taps_of(*b.batch(1))
+        (dz,) = torch.autograd.grad(loss, [taps["zbar"]])
+        out["G"].append((dz[0].T @ taps["z"][0]).detach().to(torch.float64))
+    return out

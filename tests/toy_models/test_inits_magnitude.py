@@ -149,3 +149,25 @@ def test_inilora_checkpoints_approach_the_full_fit():
     assert errs[-1] == pytest.approx(float((s[r:] ** 2).sum()), rel=0.02)
     with pytest.raises(ValueError, match="fitting steps"):
         inilora_checkpoint(-1)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("zero_b", [False, True])
+def test_first_step_nu_is_one_optimizer_step(optimizer, zero_b):
+    """first_step_nu against one torch.optim step on a LoRA layer whose loss is linear in the
+    adapted weight, L = ⟨G, s(BA − B₀A₀)⟩ (so ∇_W L = G exactly), at a small rate."""
+    from toy_models.spectral import first_step_nu
+    g = _g(7)
+    n, m, r, s, eta = 30, 20, 4, 0.5, 1e-6
+    A0 = torch.randn(r, m, generator=g, dtype=torch.float64)
+    B0 = torch.zeros(n, r, dtype=torch.float64) if zero_b else torch.randn(
+        n, r, generator=g, dtype=torch.float64)
+    G = torch.randn(n, m, generator=g, dtype=torch.float64)
+    A, B = A0.clone().requires_grad_(), B0.clone().requires_grad_()
+    opt = (torch.optim.SGD([A, B], lr=eta) if optimizer == "sgd"
+           else torch.optim.Adam([A, B], lr=eta, eps=1e-30))
+    (G * (s * (B @ A - B0 @ A0))).sum().backward()
+    opt.step()
+    with torch.no_grad():
+        measured = float((s * (B @ A - B0 @ A0)).pow(2).mean()) / eta ** 2
+    assert first_step_nu(A0, B0, G, optimizer, s) == pytest.approx(measured, rel=1e-4)
