@@ -79,12 +79,12 @@ def run_cli(prog: str, main: Callable[[list[str]], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    except (UserError, *user_errors) as exc:
+    except (UserError, *user_errors) as exc:  # type: ignore[misc]  # a tuple of classes
         if debug:
             raise
         print(f"{prog}: error: {first_line(exc)}", file=sys.stderr)
         return EXIT_USER
-    except Exception as exc:
+    except Exception as exc:  # a bug: one line unless --debug
         if debug:
             raise
         print(f"{prog}: internal error: {type(exc).__name__}: {first_line(exc)} "

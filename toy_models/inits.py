@@ -300,6 +300,8 @@ _SCHEMES: dict[str, InitScheme] = {s.name: s for s in [
     InitScheme("zero", "A = 0, B = 0 (no gradient ever flows: a control)",
                _gauss(lambda *_: 0.0, lambda *_: 0.0),
                random=False),
+    InitScheme("gaussian", "A ~ N(0, 1/r²), B = 0; W kept (peft's init_lora_weights='gaussian')",
+               _gauss(lambda o, i, r: 1.0 / r, lambda *_: 0.0)),
 ]}
 
 def scheme_names() -> list[str]:
@@ -307,8 +309,9 @@ def scheme_names() -> list[str]:
     return list(_SCHEMES)
 
 
-def get_init(name: str) -> InitScheme:
-    """The init of a scheme, by its name (or a paper's name for it, case-insensitive)."""
+def get_init(name: str | bool) -> InitScheme:
+    """The init of a scheme, by its name (or a paper's or peft's name for it,
+    case-insensitive)."""
     return _SCHEMES[gamma_schemes.canonical_scheme(name)]
 
 

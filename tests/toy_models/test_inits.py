@@ -33,7 +33,8 @@ def test_registry_names_match_interfaces():
                               "ortho-eye-match", "ortho-qr-const", "ortho-qr-match", "pissa",
                               "milora", "olora", "loram", "inilora", "inilora-alpha",
                               "inilora-beta", "inilora-alpha-kept", "loram-orth",
-                              "loram-pissa", "loram-milora", "A-match-pissa", "zero"]
+                              "loram-pissa", "loram-milora", "A-match-pissa", "zero",
+                              "gaussian"]
     assert set(scheme_names()) <= set(DISPLAY_NAMES)
     assert DISPLAY_NAMES["A"] == "Init[A]" and DISPLAY_NAMES["AB+"] == "Init[AB+]"
     assert get_init("Standard").name == "A" and get_init("reversed").name == "B"
