@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -170,13 +171,6 @@ def sigma_meaning(cfg: Config, layer: dict[str, Any]) -> dict[str, float]:
 
 # ---- claims ------------------------------------------------------------------------------------
 
-def _row(claim: str, source: str, prediction: str, parts: list[tuple[str, ic.Paired]],
-         verdict: str, note: str = "") -> Claim:
-    measured = "; ".join(f"{k} {p.text()}" if k else p.text() for k, p in parts)
-    interval = "; ".join(p.interval() for _, p in parts)
-    return Claim(NAME, claim, source, prediction, measured, interval, verdict, note)
-
-
 def _sup(a: pd.Series, b: pd.Series) -> tuple[ic.Paired, str]:
     p = ic.paired(a, b)
     return p, ic.superior(p)
@@ -185,24 +179,26 @@ def _sup(a: pd.Series, b: pd.Series) -> tuple[ic.Paired, str]:
 def claims(cfg: Config, d: dict[str, pd.DataFrame]) -> list[Claim]:
     main, sig, fit, ranks = d["main"], d["sigma"], d["fit"], d["ranks"]
     sh = cfg.shared
+    row = partial(ic.claim_row, NAME, cfg.toy.model)
 
     def acc(s: str, eta: float = sh) -> pd.Series:
         return ic.by_rep(main, scheme=s, eta0=eta)
     out = []
     p, v = _sup(acc("inilora"), acc("A"))
-    out.append(_row(f"IniLoRA beats LoRA (Init[A]) at the shared rate {sh:g}",
-                    "IniLoRA (Tables 1–2)", "> 0 (paper: +2.0 pt GSM8K LLaMA2-7B r 8; +0.6 "
-                    "pt GLUE avg. RoBERTa-base)", [("", p)], v))
+    out.append(row("inilora-vs-lora", f"IniLoRA beats LoRA (Init[A]) at the shared rate {sh:g}",
+                   "IniLoRA (Tables 1–2)", "> 0 (paper: +2.0 pt GSM8K LLaMA2-7B r 8; +0.6 pt "
+                   "GLUE avg. RoBERTa-base)", [("", p)], v))
     ba, bb = ic.best_rate(main, "inilora"), ic.best_rate(main, "A")
     p, v = _sup(acc("inilora", ba), acc("A", bb))
-    out.append(_row("IniLoRA beats LoRA, each at its best rate on the grid", "IniLoRA (Tables "
-                    "1–2)", "> 0", [("", p)], v, f"best rates {ba:g} vs {bb:g}"))
+    out.append(row("inilora-vs-lora-tuned", "IniLoRA beats LoRA, each at its best rate on the "
+                   "grid", "IniLoRA (Tables 1–2)", "> 0", [("", p)], v,
+                   f"best rates {ba:g} vs {bb:g}"))
     for s, paper in (("inilora-alpha", "28.2"), ("inilora-beta", "22.8 (K-N)")):
         parts = [("vs LoRA", ic.paired(acc(s), acc("A"))),
                  ("vs IniLoRA", ic.paired(acc(s), acc("inilora")))]
-        out.append(_row(f"{style.name(s)} beats LoRA and IniLoRA (shared rate)",
-                        "IniLoRA (Table 3)", f"both > 0 (paper r 8: {paper} vs 20.3 and 22.4)",
-                        parts, ic.all_of([ic.superior(q) for _, q in parts])))
+        out.append(row(f"{s}-beats-both", f"{style.name(s)} beats LoRA and IniLoRA (shared "
+                       "rate)", "IniLoRA (Table 3)", f"both > 0 (paper r 8: {paper} vs 20.3 "
+                       "and 22.4)", parts, ic.all_of([ic.superior(q) for _, q in parts])))
     lo, hi = min(cfg.sigmas), max(cfg.sigmas)
     for s, reading in (("inilora-alpha", "residual frozen"), ("inilora-alpha-kept", "W kept")):
         def at(sigma: float, s: str = s) -> pd.Series:
@@ -210,36 +206,43 @@ def claims(cfg: Config, d: dict[str, pd.DataFrame]) -> list[Claim]:
         parts = [(f"0.5 − {lo:g}", ic.paired(at(PAPER_SIGMA), at(lo))),
                  (f"0.5 − {hi:g}", ic.paired(at(PAPER_SIGMA), at(hi)))]
         peak = sig[sig.scheme == s].groupby("sigma").final_test_acc.mean().idxmax()
-        out.append(_row(f"accuracy rises with the init std up to σ = 0.5, then drops "
-                        f"(IniLoRA-α, {reading})", "IniLoRA (Fig. 3)", "both > 0 (rise from "
-                        "1e−4 to 0.5, sharp drop beyond)", parts,
-                        ic.all_of([ic.superior(q) for _, q in parts]),
-                        f"grid peak at σ = {peak:g}"))
+        out.append(row(f"sigma-peak-{s}", "accuracy rises with the init std up to σ = 0.5, "
+                       f"then drops (IniLoRA-α, {reading})", "IniLoRA (Fig. 3)", "both > 0 "
+                       "(rise from 1e−4 to 0.5, sharp drop beyond)", parts,
+                       ic.all_of([ic.superior(q) for _, q in parts]),
+                       f"grid peak at σ = {peak:g}"))
     k_hi, k_lo = max(cfg.fit_steps), min(k for k in cfg.fit_steps if k > 0)
     p, v = _sup(ic.by_rep(fit, scheme="inilora", fit_steps=k_hi),
                 ic.by_rep(fit, scheme="inilora", fit_steps=k_lo))
-    out.append(_row(f"better approximation of W gives better accuracy: {k_hi} vs {k_lo} "
-                    "fitting steps", "IniLoRA (Fig. 2)", "> 0 (accuracy rises while the fit "
-                    "loss falls, then plateaus)", [("", p)], v))
+    out.append(row("fit-quality", f"better approximation of W gives better accuracy: {k_hi} "
+                   f"vs {k_lo} fitting steps", "IniLoRA (Fig. 2)", "> 0 (accuracy rises while "
+                   "the fit loss falls, then plateaus)", [("", p)], v))
+    out.append(most_rates(cfg, acc))
+    gap = [acc("inilora", e) - acc("A", e) for e in (max(cfg.rates), min(cfg.rates))]
+    p, v = _sup(gap[0], gap[1])
+    out.append(row("gain-at-high-rates", "IniLoRA's advantage is larger at higher rates",
+                   "IniLoRA (Fig. 6)", f"Δ({max(cfg.rates):g}) − Δ({min(cfg.rates):g}) > 0",
+                   [("", p)], v))
+    parts = [(f"r {r}", ic.paired(ic.by_rep(ranks, scheme="inilora", rank=r),
+                                  ic.by_rep(ranks, scheme="A", rank=r))) for r in cfg.ranks]
+    out.append(row("every-rank", "IniLoRA beats LoRA at every rank (shared rate)",
+                   "IniLoRA (Table 6)", "> 0 at each rank (paper: 22.5/25.8/27.2 vs "
+                   "20.5/21.8/25.2)", parts, ic.all_of([ic.superior(q) for _, q in parts])))
+    return out
+
+
+def most_rates(cfg: Config, acc: Any) -> Claim:
+    """"Most rates": pass when IniLoRA beats LoRA at more than half of the rates, fail when
+    it cannot (at least half are losses), else inconclusive."""
     per = [ic.paired(acc("inilora", e), acc("A", e)) for e in cfg.rates]
     vs = [ic.superior(q) for q in per]
     k, n_pass, n_fail = len(vs), vs.count("pass"), vs.count("fail")
     verdict = "pass" if n_pass > k / 2 else "fail" if n_fail >= k / 2 else "inconclusive"
-    out.append(Claim(NAME, "IniLoRA beats LoRA at most learning rates", "IniLoRA (Fig. 6)",
-                     f"wins at > {k // 2} of {k} rates",
-                     f"wins {n_pass}/{k}, losses {n_fail}/{k}: " + "; ".join(
-                         f"{e:g} {q.text()}" for e, q in zip(cfg.rates, per)),
-                     "; ".join(q.interval() for q in per), verdict))
-    gap = [acc("inilora", e) - acc("A", e) for e in (max(cfg.rates), min(cfg.rates))]
-    p, v = _sup(gap[0], gap[1])
-    out.append(_row("IniLoRA's advantage is larger at higher rates", "IniLoRA (Fig. 6)",
-                    f"Δ({max(cfg.rates):g}) − Δ({min(cfg.rates):g}) > 0", [("", p)], v))
-    parts = [(f"r {r}", ic.paired(ic.by_rep(ranks, scheme="inilora", rank=r),
-                                  ic.by_rep(ranks, scheme="A", rank=r))) for r in cfg.ranks]
-    out.append(_row("IniLoRA beats LoRA at every rank (shared rate)", "IniLoRA (Table 6)",
-                    "> 0 at each rank (paper: 22.5/25.8/27.2 vs 20.5/21.8/25.2)", parts,
-                    ic.all_of([ic.superior(q) for _, q in parts])))
-    return out
+    return Claim(NAME, "IniLoRA beats LoRA at most learning rates", "IniLoRA (Fig. 6)",
+                 f"wins at > {k // 2} of {k} rates", f"wins {n_pass}/{k}, losses {n_fail}/{k}: "
+                 + "; ".join(f"{e:g} {q.text()}" for e, q in zip(cfg.rates, per)),
+                 "; ".join(q.interval() for q in per), verdict, "per rate: the 'beats' rule",
+                 common.claim_id(NAME, "most-rates"), cfg.toy.model)
 
 
 # ---- figure and tables ------------------------------------------------------------------------

@@ -18,8 +18,12 @@ replicates: the mean and its 95 % Student-t interval mean ± t₀.₉₇₅,D−
   when its upper end is below −δ;
 * *matches* (equivalence, margin δ): pass when the interval lies inside (−δ, δ), fail when it
   lies wholly outside;
-* everything else — and every interval from fewer than 2 replicates or with zero spread (a
+* everything else — and every interval from fewer than 3 replicates or with zero spread (a
   degenerate interval) — is `inconclusive`: the replicates cannot separate the schemes.
+All verdicts go through the one rule, `width_sweeps.verdict.judge_effect` (docs/theory.md §9.6).
+Student-t rather than the bootstrap: with a handful of replicates a bootstrap interval of the
+mean is too narrow (3 replicates have 10 distinct resamples); the t-interval is exact for
+normal differences and honest at small D.
 A run that diverged scores chance accuracy (1/classes) and its loss curve ends; both are
 counted, never dropped.
 """
@@ -133,31 +137,34 @@ def one_sample(x: pd.Series, level: float = 0.95) -> Paired:
     return Paired(mean, mean - half, mean + half, n)
 
 
+def _judge(p: Paired, low: float = -math.inf, high: float = math.inf) -> str:
+    """The verdict rule (width_sweeps.verdict) on a paired interval: pass inside the region,
+    fail when the interval misses it, inconclusive otherwise or when the interval is
+    degenerate (< 3 replicates, zero spread)."""
+    from width_sweeps.verdict import judge_effect
+    why = "zero spread over replicates" if p.n >= 2 and p.degenerate else ""
+    return judge_effect(p.lo, p.hi, low=low, high=high, n_seeds=p.n, inadequate=why).verdict
+
+
 def superior(p: Paired) -> str:
-    if p.degenerate:
-        return "inconclusive"
-    return "pass" if p.lo > 0 else "fail" if p.hi < 0 else "inconclusive"
+    """'beats': the interval lies above 0 (pass) / below 0 (fail)."""
+    return _judge(p, low=0.0)
 
 
 def noninferior(p: Paired, margin: float = MARGIN) -> str:
-    if p.degenerate:
-        return "inconclusive"
-    return "pass" if p.lo > -margin else "fail" if p.hi < -margin else "inconclusive"
+    """'matches or beats': lower end above −margin (pass) / upper end below it (fail)."""
+    return _judge(p, low=-margin)
 
 
 def equivalent(p: Paired, margin: float = MARGIN) -> str:
-    if p.degenerate:
-        return "inconclusive"
-    if -margin < p.lo and p.hi < margin:
-        return "pass"
-    return "fail" if p.lo > margin or p.hi < -margin else "inconclusive"
+    """'matches': inside (−margin, margin) (pass) / wholly outside (fail)."""
+    return _judge(p, low=-margin, high=margin)
 
 
 def all_of(verdicts: list[str]) -> str:
-    """A claim made of parts: fail if any part fails, pass if all pass, else inconclusive."""
-    if any(v == "fail" for v in verdicts):
-        return "fail"
-    return "pass" if verdicts and all(v == "pass" for v in verdicts) else "inconclusive"
+    """A claim made of parts (width_sweeps.verdict.combine)."""
+    from width_sweeps.verdict import combine
+    return combine(verdicts)
 
 
 # ---- tables --------------------------------------------------------------------------------
@@ -233,3 +240,17 @@ def layer_stats(toy: ToyBed, rank: int, *, grads: int = 0, batch_size: int = 64,
         (dz,) = torch.autograd.grad(loss, [taps["zbar"]])
         out["G"].append((dz[0].T @ taps["z"][0]).detach().to(torch.float64))
     return out
+
+
+def claim_row(figure: str, model: str, key: str, claim: str, source: str, prediction: str,
+              parts: list[tuple[str, Paired]], verdict: str, note: str = "") -> common.Claim:
+    """A verdict row from labelled paired differences (accuracy, shown in points); the numeric
+    interval (ci_low, ci_high, points) when the claim rests on one difference."""
+    measured = "; ".join(f"{k} {p.text()}" if k else p.text() for k, p in parts)
+    interval = "; ".join(p.interval() for _, p in parts)
+    one = parts[0][1] if len(parts) == 1 and not parts[0][1].degenerate else None
+    return common.Claim(figure, claim, source, prediction, measured, interval, verdict, note,
+                        common.claim_id(figure, key), model,
+                        None if one is None else 100 * one.lo,
+                        None if one is None else 100 * one.hi)
+

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -120,13 +121,6 @@ def predicted_k1(cfg: Config, W: Any) -> dict[str, float]:
 
 # ---- claims ------------------------------------------------------------------------------------
 
-def _row(claim: str, source: str, prediction: str, parts: list[tuple[str, ic.Paired]],
-         verdict: str, note: str = "") -> Claim:
-    measured = "; ".join(f"{k} {p.text()}" if k else p.text() for k, p in parts)
-    interval = "; ".join(p.interval() for _, p in parts)
-    return Claim(NAME, claim, source, prediction, measured, interval, verdict, note)
-
-
 def _name(s: str) -> str:
     if s == MEASURED:
         return "Noise & Zeros (PiSSA's 1st step)"
@@ -135,6 +129,7 @@ def _name(s: str) -> str:
 
 def claims(cfg: Config, d: dict[str, Any]) -> list[Claim]:
     runs, k1, sh = d["runs"], d["k1"], cfg.shared
+    row = partial(ic.claim_row, NAME, cfg.toy.model)
 
     def acc(s: str, eta: float = sh) -> pd.Series:
         return ic.by_rep(runs, scheme=s, eta0=eta)
@@ -144,16 +139,19 @@ def claims(cfg: Config, d: dict[str, Any]) -> list[Claim]:
     out = []
     for s, paper in {"pissa": "37.68", "milora": "29.70", "olora": "35.83"}.items():
         p = diff("loram", s)
-        out.append(_row(f"LoRAM matches or beats {_name(s)} (final accuracy, shared rate)",
+        out.append(row(f"loram-vs-{s}", f"LoRAM matches or beats {_name(s)} (final accuracy, "
+                       "shared rate)",
                         "LoRAM (Tables 1–2)", f"> −1 pt (paper r 16 GSM8K: 40.32 vs {paper})",
                         [("", p)], ic.noninferior(p)))
     p = diff("loram", "A")
-    out.append(_row("LoRAM beats Noise & Zeros (final accuracy, shared rate)",
+    out.append(row("loram-vs-noise-zeros", "LoRAM beats Noise & Zeros (final accuracy, shared "
+                   "rate)",
                     "LoRAM (Tables 1–2)", "> 0 (paper: 40.32 vs 31.51)", [("", p)],
                     ic.superior(p)))
     ba, bb = ic.best_rate(runs, "loram"), ic.best_rate(runs, "pissa")
     p = ic.paired(acc("loram", ba), acc("pissa", bb))
-    out.append(_row("LoRAM matches or beats PiSSA, each at its best rate on the grid",
+    out.append(row("loram-vs-pissa-tuned", "LoRAM matches or beats PiSSA, each at its best rate "
+                   "on the grid",
                     "LoRAM (Tables 1–2)", "> −1 pt", [("", p)], ic.noninferior(p),
                     f"best rates {ba:g} vs {bb:g}"))
     parts = [(f"vs {_name(s)}", ic.paired(ic.by_rep(runs, "early_loss", scheme=s, eta0=sh),
@@ -164,29 +162,34 @@ def claims(cfg: Config, d: dict[str, Any]) -> list[Claim]:
                      "30 % of steps; other − LoRAM)", "LoRAM (Fig. 5)", "> 0 against each",
                      "; ".join(f"{k} {p.text(1.0, '', 3)}" for k, p in parts),
                      "; ".join(p.interval(1.0, 3) for _, p in parts),
-                     ic.all_of([ic.superior(p) for _, p in parts])))
+                     ic.all_of([ic.superior(p) for _, p in parts]), "",
+                     common.claim_id(NAME, "early-convergence"), cfg.toy.model))
     for track, ref, paper in (("loram-pissa", "pissa", "36.7 vs 37.6"),
                               ("loram-milora", "milora", "29.6 vs 29.7")):
         p = diff(track, ref)
-        out.append(_row(f"tracking mode: LoRAM with {_name(ref)}'s k₁ matches {_name(ref)}",
+        out.append(row(f"tracking-{ref}", f"tracking mode: LoRAM with {_name(ref)}'s k₁ "
+                       f"matches {_name(ref)}",
                         "LoRAM (Table 4)", f"within ±1 pt (paper GSM8K: {paper})", [("", p)],
                         ic.equivalent(p), f"k₁ equal: {k1[track]:.4g} vs {k1[ref]:.4g}"))
     p = diff("loram", "loram-orth")
-    out.append(_row("the deterministic DST basis does as well as a random orthogonal one",
+    out.append(row("dst-vs-random-basis", "the deterministic DST basis does as well as a "
+                   "random orthogonal one",
                     "LoRAM (Table 4, §3.2)", "> −1 pt (paper GSM8K r 16: ≈ 40 vs 36.3)",
                     [("", p)], ic.noninferior(p)))
     gap = diff("pissa", "A")
-    out.append(_row("PiSSA beats Noise & Zeros (the gain to explain)", "LoRAM (Table 1)",
+    out.append(row("pissa-vs-noise-zeros", "PiSSA beats Noise & Zeros (the gain to explain)",
+                   "LoRAM (Table 1)",
                     "> 0 (paper: 37.68 vs 31.51)", [("", gap)], ic.superior(gap),
                     f"k₁ {k1['pissa']:.3g} vs {k1['A']:.3g}"))
-    for s, how in ((MATCHED, "k₁ (LoRAM's definition)"),
-                   (MEASURED, "measured first Adam step ν[ΔW¹]")):
+    for s, key, how in ((MATCHED, "k1", "k₁ (LoRAM's definition)"),
+                        (MEASURED, "first-step", "measured first Adam step ν[ΔW¹]")):
         p = diff("pissa", s)
-        out.append(_row(f"magnitude principle: Noise & Zeros with PiSSA's {how} matches PiSSA",
+        out.append(row(f"magnitude-{key}", "magnitude principle: Noise & Zeros with PiSSA's "
+                       f"{how} matches PiSSA",
                         "LoRAM (§2–3, Prop. 2)", "PiSSA − matched within ±1 pt (the gain "
                         "vanishes)", [("", p)], ic.equivalent(p),
                         _closed(p, gap)))
-    out.append(k1_claim(d["first"], k1))
+    out.append(k1_claim(d["first"], k1, cfg.toy.model))
     return out
 
 
@@ -196,7 +199,7 @@ def _closed(p: ic.Paired, gap: ic.Paired) -> str:
     return f"{100 * (1 - p.mean / gap.mean):.0f} % of PiSSA's gain ({gap.text()}) closed"
 
 
-def k1_claim(first: pd.DataFrame, k1: dict[str, float]) -> Claim:
+def k1_claim(first: pd.DataFrame, k1: dict[str, float], model: str) -> Claim:
     """The first SGD step's k̂₁ (from each replicate's gradient) over the k₁ each init was
     built with: Prop. 2 says 1 when the gradient is independent of A, B."""
     keys = ("A", "pissa", "loram")
@@ -208,7 +211,8 @@ def k1_claim(first: pd.DataFrame, k1: dict[str, float]) -> Claim:
                  "; ".join("degenerate" if p.degenerate else
                            f"[×{np.exp(p.lo):.2f}, ×{np.exp(p.hi):.2f}]" for _, p in parts),
                  ic.all_of([ic.equivalent(p, np.log(2)) for _, p in parts]),
-                 "first-order step from each replicate's first-batch gradient")
+                 "first-order step from each replicate's first-batch gradient",
+                 common.claim_id(NAME, "k1-predicts-first-step"), model)
 
 
 # ---- figure and tables ------------------------------------------------------------------------
