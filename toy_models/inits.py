@@ -127,8 +127,17 @@ class InitScheme:
             A = torch.empty((len(gens), r, in_f), dtype=W.dtype, device=W.device)
             B = torch.empty((len(gens), out_f, r), dtype=W.dtype, device=W.device)
             pair = None
+            seen: dict[bytes, tuple[tuple[Tensor, Tensor], Tensor]] = {}
             for k, g in enumerate(gens):
-                if pair is None or self.random:   # deterministic: computed once, copied
+                if self.random:       # runs whose generators start in the same state (same
+                    key = bytes(g.get_state().numpy())      # seed) get the same draw: reused,
+                    if key in seen:                         # their generator advanced as if
+                        pair, after = seen[key]             # it had drawn
+                        g.set_state(after)
+                    else:
+                        pair = draw(W64, r, g, init_scale)
+                        seen[key] = (pair, g.get_state())
+                elif pair is None:    # deterministic: computed once, copied
                     pair = draw(W64, r, g, init_scale)
                 A[k].copy_(pair[0])
                 B[k].copy_(pair[1])

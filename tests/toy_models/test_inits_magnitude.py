@@ -171,3 +171,17 @@ def test_first_step_nu_is_one_optimizer_step(optimizer, zero_b):
     with torch.no_grad():
         measured = float((s * (B @ A - B0 @ A0)).pow(2).mean()) / eta ** 2
     assert first_step_nu(A0, B0, G, optimizer, s) == pytest.approx(measured, rel=1e-4)
+
+
+def test_runs_with_one_seed_share_a_draw_and_end_in_the_same_state():
+    """Several runs with the same seed (a scheme at several rates): one draw, reused, and each
+    generator left exactly where drawing would have left it."""
+    W = _W()
+    gens = [_g(5), _g(5), _g(6)]
+    many = get_init("inilora").init(W, 3, generator=gens, runs=3)
+    assert torch.equal(many.A[0], many.A[1]) and not torch.equal(many.A[0], many.A[2])
+    fresh = _g(5)
+    one = get_init("inilora").init(W, 3, generator=fresh)
+    torch.testing.assert_close(many.A[1], one.A, rtol=0, atol=0)
+    assert torch.equal(gens[1].get_state(), fresh.get_state())
+    assert torch.equal(gens[0].get_state(), fresh.get_state())
