@@ -247,6 +247,13 @@ def most_rates(cfg: Config, acc: Any) -> Claim:
 
 # ---- figure and tables ------------------------------------------------------------------------
 
+def _log_ticks(ax: Any, values: Any) -> None:
+    """A log x axis ticked at the grid's values, plain labels."""
+    ax.set_xscale("log")
+    ax.set_xticks(list(values), [f"{v:g}" for v in values])
+    ax.minorticks_off()
+
+
 def _errorbar(ax, df: pd.DataFrame, x: str, scheme: str, label: str, **kw: Any) -> None:
     t = ic.mean_ci(df[df.scheme == scheme], [x]).sort_values(x)
     ax.errorbar(t[x], 100 * t["mean"], yerr=100 * t["half"].fillna(0), marker="o", capsize=2,
@@ -265,7 +272,7 @@ def plot(cfg: Config, d: dict[str, pd.DataFrame], errs: pd.DataFrame,
         for s in MAIN:
             _errorbar(ax, main, "eta0", s, style.name(s), color=style.color(s))
         ax.axvline(cfg.shared, **style.REFERENCE)
-        ax.set_xscale("log")
+        _log_ticks(ax, cfg.rates)
         ax.set(xlabel="learning rate η (Adam)", ylabel="test accuracy (%)",
                title=f"(a) Tables 1–3, Fig. 6: rate sweep, rank {cfg.ranks[0]} "
                      "(dotted: shared rate)")
@@ -278,7 +285,7 @@ def plot(cfg: Config, d: dict[str, pd.DataFrame], errs: pd.DataFrame,
             _errorbar(ax, sig, "sigma", s, style.name(s), color=c)
         base = ic.by_rep(main, scheme="A", eta0=cfg.shared).mean()
         ax.axhline(100 * base, color=style.color("A"), ls="--", lw=1, label="LoRA (Init[A])")
-        ax.set_xscale("log")
+        _log_ticks(ax, cfg.sigmas)
         ax.set(xlabel="init std σ of both factors", ylabel="test accuracy (%)",
                title=f"(b) Fig. 3: IniLoRA-α against σ at the shared rate {cfg.shared:g}")
         ax.legend(fontsize=6.5)

@@ -217,6 +217,13 @@ def k1_claim(first: pd.DataFrame, k1: dict[str, float], model: str) -> Claim:
 
 # ---- figure and tables ------------------------------------------------------------------------
 
+def _log_ticks(ax: Any, values: Any) -> None:
+    """A log x axis ticked at the grid's values, plain labels."""
+    ax.set_xscale("log")
+    ax.set_xticks(list(values), [f"{v:g}" for v in values])
+    ax.minorticks_off()
+
+
 def plot(cfg: Config, d: dict[str, Any], ctx: Context):
     runs, steps, k1, first = d["runs"], d["steps"], d["k1"], d["first"]
     with style.rc():
@@ -229,7 +236,7 @@ def plot(cfg: Config, d: dict[str, Any], ctx: Context):
             ax.errorbar(t.eta0, 100 * t["mean"], yerr=100 * t["half"].fillna(0), marker="o",
                         capsize=2, color=color(s), label=_name(s))
         ax.axvline(cfg.shared, **style.REFERENCE)
-        ax.set_xscale("log")
+        _log_ticks(ax, cfg.rates)
         ax.set(xlabel="learning rate η (Adam)", ylabel="test accuracy (%)",
                title=f"(a) Tables 1–2: rate sweep, rank {cfg.rank} (dotted: shared rate)")
         ax.legend()
