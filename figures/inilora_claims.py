@@ -293,9 +293,10 @@ def plot(cfg: Config, d: dict[str, pd.DataFrame], errs: pd.DataFrame,
         t = ic.mean_ci(fit, ["fit_steps"]).merge(errs, on="fit_steps")
         ax.errorbar(t.captured, 100 * t["mean"], yerr=100 * t["half"].fillna(0), marker="o",
                     capsize=2, color=style.color("inilora"))
-        for _, row in t.iterrows():
+        for i, (_, row) in enumerate(t.iterrows()):
             ax.annotate(f"{int(row.fit_steps)} steps", (row.captured, 100 * row["mean"]),
-                        fontsize=7, xytext=(4, 4), textcoords="offset points")
+                        fontsize=7, xytext=(-40, 6) if i % 2 else (5, -10),
+                        textcoords="offset points")
         ax.set(xlabel="share of the best rank-r approximation's energy captured by B₀A₀ "
                       "(1 = Eckart–Young)", ylabel="test accuracy (%)",
                title="(c) Fig. 2: accuracy against the fit's quality (checkpoints)")
