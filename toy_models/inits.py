@@ -217,7 +217,7 @@ def _from_w(fn: Callable[[Tensor, int], tuple[Tensor, Tensor]], scaled: bool = F
 
 def _inilora(W: Tensor, r: int, g: torch.Generator, beta: float, *,
              steps: int = spec.INILORA_STEPS) -> tuple[Tensor, Tensor]:
-    """IniLoRA (seed 002 Eq. 1–3): start N(0, σ̄²), σ̄ = std of W (one layer: its own std),
+    """IniLoRA (Eq. 1–3; docs/theory.md §6.3): start N(0, σ̄²), σ̄ = std of W (one layer: its own std),
     then `steps` steps of the fit (checkpoints of the INILORA_STEPS-step schedule)."""
     sigma = float(W.std())
     out, inp = W.shape

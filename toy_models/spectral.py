@@ -1,4 +1,5 @@
-"""Spectral tools of LoRAM (seed 003 §3, THEORY §4): DST-I basis, ρ[r], Q[r], ν[M].
+"""Spectral tools of LoRAM (§3; docs/theory.md §4): DST-I basis, ρ[r], Q[r], ν[M], the initial
+update rate k₁ and the measured first step.
 
 Conventions: W is out × in = n × m; singular values `s` sorted or not, length R = rank.
 """
