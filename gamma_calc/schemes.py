@@ -168,6 +168,8 @@ _SCHEMES = (
            "N(0, 0.5²) for both factors, B_0A_0 subtracted from W"),
     Scheme("inilora-beta", _f("-1/2"), _f("0"), True, "IniLoRA-β",
            "Kaiming for both factors, B_0A_0 subtracted from W"),
+    Scheme("inilora-alpha-kept", _f("0"), _f("0"), False, "IniLoRA-α (W kept)",
+           "N(0, 0.5²) for both factors, W kept: the reading with no residual"),
     # LoRAM's ablations (§4.3) and the magnitude-matched control (docs/theory.md §4, §6.4)
     Scheme("loram-orth", _f("-1/4"), _f("-1/4"), True, "LoRAM (random orth.)",
            "LoRAM's β times Haar-random orthonormal bases instead of the DST"),
