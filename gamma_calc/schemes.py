@@ -179,6 +179,9 @@ _SCHEMES = (
            "DST bases, β with MiLoRA's k_1: β² = mean bottom-r singular value"),
     Scheme("A-match-pissa", _f("-1/2"), _f("-oo"), False, "Noise & Zeros (PiSSA's k₁)",
            "Noise & Zeros with ν[A_0] set so that k_1 = r m ν[A_0]² equals PiSSA's"),
+    Scheme("kaiming", _f("-1/2"), _f("0"), False, "Kaiming A, B (peft False)",
+           "A ~ N(0, 1/in), B ~ N(0, 1/r): both factors at nn.Linear's Kaiming scale, W kept — "
+           "peft's init_lora_weights=False (its uniform draws have a third of this variance)"),
     Scheme("gaussian", _f("0"), _f("-oo"), False, "Gaussian A (peft)",
            "A ~ N(0, 1/r²), B = 0 — peft's init_lora_weights='gaussian': A's entries are Θ(1) "
            "(1/r does not shrink with width), unlike Kaiming's n^-1/2"),
@@ -195,7 +198,7 @@ _ALIASES: dict[str, str] = {a.lower(): n for n, names in PAPER_NAMES.items() for
 # own; `pissa_niter_<k>` (randomised SVD) is PiSSA.  Python's True/False are spelled "True"/"False".
 PEFT_ALIASES: dict[str, str] = {
     "true": "A",                  # A ~ Kaiming-uniform(a=√5) = U(±1/√in), B = 0
-    "false": "inilora-beta",      # no LoRA init: nn.Linear defaults A ~ U(±1/√in), B ~ U(±1/√r)
+    "false": "kaiming",           # no LoRA init: nn.Linear defaults A ~ U(±1/√in), B ~ U(±1/√r)
     "orthogonal": "ortho-qr-const",   # QR of randn(r, r), rows split, Gaussians × 1/10: BA = 0
 }
 # peft values whose factors come from data, gradients or a quantiser: no draw from W alone

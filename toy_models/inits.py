@@ -309,6 +309,8 @@ _SCHEMES: dict[str, InitScheme] = {s.name: s for s in [
     InitScheme("zero", "A = 0, B = 0 (no gradient ever flows: a control)",
                _gauss(lambda *_: 0.0, lambda *_: 0.0),
                random=False),
+    InitScheme("kaiming", "A ~ N(0, 1/in), B ~ N(0, 1/r); W kept (peft's init_lora_weights=False)",
+               _gauss(lambda o, i, r: K(i), lambda o, i, r: K(r))),
     InitScheme("gaussian", "A ~ N(0, 1/r²), B = 0; W kept (peft's init_lora_weights='gaussian')",
                _gauss(lambda o, i, r: 1.0 / r, lambda *_: 0.0)),
 ]}

@@ -34,7 +34,7 @@ def test_registry_names_match_interfaces():
                               "milora", "olora", "loram", "inilora", "inilora-alpha",
                               "inilora-beta", "inilora-alpha-kept", "loram-orth",
                               "loram-pissa", "loram-milora", "A-match-pissa", "zero",
-                              "gaussian"]
+                              "kaiming", "gaussian"]
     assert set(scheme_names()) <= set(DISPLAY_NAMES)
     assert DISPLAY_NAMES["A"] == "Init[A]" and DISPLAY_NAMES["AB+"] == "Init[AB+]"
     assert get_init("Standard").name == "A" and get_init("reversed").name == "B"
@@ -112,6 +112,7 @@ def test_inilora_fits_W_nearly_optimally():
     ("inilora-alpha", lambda o, i, r: 0.25, lambda o, i, r: 0.25),
     ("inilora-beta", lambda o, i, r: 1 / i, lambda o, i, r: 1 / r),
     ("inilora-alpha-kept", lambda o, i, r: 0.25, lambda o, i, r: 0.25),
+    ("kaiming", lambda o, i, r: 1 / i, lambda o, i, r: 1 / r),
     ("ortho-qr-const", lambda o, i, r: 0.01 / 2, lambda o, i, r: 0.01 / 2),
     ("ortho-qr-match", lambda o, i, r: 1 / (2 * i), lambda o, i, r: 1 / (2 * r)),
 ])
