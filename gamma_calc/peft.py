@@ -5,7 +5,7 @@ docs/theory.md §5.  Read from peft's `tuners/lora/layer.py` (`reset_lora_parame
 `tuners/lora/eva.py`, on an n × n layer with a Kaiming-like W (entries n^-1/2), fixed rank r:
 
 * True: A ~ U(±1/√in) (kaiming_uniform with a = √5, variance 1/(3·in)), B = 0 → scheme A;
-* False: no LoRA init, nn.Linear's defaults A ~ U(±1/√in), B ~ U(±1/√r) → inilora-beta's
+* False: no LoRA init, nn.Linear's defaults A ~ U(±1/√in), B ~ U(±1/√r) → scheme `kaiming`:
   exponents and kinds (entries n^-1/2 and Θ(1), both random, W kept);
 * "gaussian": A ~ N(0, 1/r²) — Θ(1) entries, B = 0 → scheme `gaussian`;
 * "orthogonal": rows of a random orthogonal r × r Q split between A and B, Gaussians × 1/10,
@@ -55,7 +55,7 @@ def _from(value: str, scheme: str, note: str) -> PeftInit:
 
 PEFT_INITS: tuple[PeftInit, ...] = (
     _from("True", "A", "A ~ U(±1/√in) (variance 1/(3 in)), B = 0"),
-    _from("False", "inilora-beta", "nn.Linear defaults: A ~ U(±1/√in), B ~ U(±1/√r)"),
+    _from("False", "kaiming", "nn.Linear defaults: A ~ U(±1/√in), B ~ U(±1/√r); W kept"),
     _from("gaussian", "gaussian", "A ~ N(0, 1/r²): Θ(1) entries, B = 0"),
     _from("orthogonal", "ortho-qr-const", "orthogonal rows split, × 1/10: BA = 0"),
     _from("pissa", "pissa", "top-r SVD, √(S/s) split; W ← W − s·BA"),

@@ -168,6 +168,8 @@ _SCHEMES = (
            "N(0, 0.5²) for both factors, B_0A_0 subtracted from W"),
     Scheme("inilora-beta", _f("-1/2"), _f("0"), True, "IniLoRA-β",
            "Kaiming for both factors, B_0A_0 subtracted from W"),
+    Scheme("inilora-alpha-kept", _f("0"), _f("0"), False, "IniLoRA-α (W kept)",
+           "N(0, 0.5²) for both factors, W kept: the reading with no residual"),
     # LoRAM's ablations (§4.3) and the magnitude-matched control (docs/theory.md §4, §6.4)
     Scheme("loram-orth", _f("-1/4"), _f("-1/4"), True, "LoRAM (random orth.)",
            "LoRAM's β times Haar-random orthonormal bases instead of the DST"),
@@ -177,6 +179,9 @@ _SCHEMES = (
            "DST bases, β with MiLoRA's k_1: β² = mean bottom-r singular value"),
     Scheme("A-match-pissa", _f("-1/2"), _f("-oo"), False, "Noise & Zeros (PiSSA's k₁)",
            "Noise & Zeros with ν[A_0] set so that k_1 = r m ν[A_0]² equals PiSSA's"),
+    Scheme("kaiming", _f("-1/2"), _f("0"), False, "Kaiming A, B (peft False)",
+           "A ~ N(0, 1/in), B ~ N(0, 1/r): both factors at nn.Linear's Kaiming scale, W kept — "
+           "peft's init_lora_weights=False (its uniform draws have a third of this variance)"),
     Scheme("gaussian", _f("0"), _f("-oo"), False, "Gaussian A (peft)",
            "A ~ N(0, 1/r²), B = 0 — peft's init_lora_weights='gaussian': A's entries are Θ(1) "
            "(1/r does not shrink with width), unlike Kaiming's n^-1/2"),
@@ -193,7 +198,7 @@ _ALIASES: dict[str, str] = {a.lower(): n for n, names in PAPER_NAMES.items() for
 # own; `pissa_niter_<k>` (randomised SVD) is PiSSA.  Python's True/False are spelled "True"/"False".
 PEFT_ALIASES: dict[str, str] = {
     "true": "A",                  # A ~ Kaiming-uniform(a=√5) = U(±1/√in), B = 0
-    "false": "inilora-beta",      # no LoRA init: nn.Linear defaults A ~ U(±1/√in), B ~ U(±1/√r)
+    "false": "kaiming",           # no LoRA init: nn.Linear defaults A ~ U(±1/√in), B ~ U(±1/√r)
     "orthogonal": "ortho-qr-const",   # QR of randn(r, r), rows split, Gaussians × 1/10: BA = 0
 }
 # peft values whose factors come from data, gradients or a quantiser: no draw from W alone

@@ -41,6 +41,7 @@ __all__ = [
     "Modifiers",
     "UnknownSchemeError",
     "get_init",
+    "inilora_checkpoint",
     "parse_modifiers",
     "scheme_names",
 ]
@@ -126,8 +127,17 @@ class InitScheme:
             A = torch.empty((len(gens), r, in_f), dtype=W.dtype, device=W.device)
             B = torch.empty((len(gens), out_f, r), dtype=W.dtype, device=W.device)
             pair = None
+            seen: dict[bytes, tuple[tuple[Tensor, Tensor], Tensor]] = {}
             for k, g in enumerate(gens):
-                if pair is None or self.random:   # deterministic: computed once, copied
+                if self.random:       # runs whose generators start in the same state (same
+                    key = bytes(g.get_state().numpy())      # seed) get the same draw: reused,
+                    if key in seen:                         # their generator advanced as if
+                        pair, after = seen[key]             # it had drawn
+                        g.set_state(after)
+                    else:
+                        pair = draw(W64, r, g, init_scale)
+                        seen[key] = (pair, g.get_state())
+                elif pair is None:    # deterministic: computed once, copied
                     pair = draw(W64, r, g, init_scale)
                 A[k].copy_(pair[0])
                 B[k].copy_(pair[1])
@@ -205,13 +215,29 @@ def _from_w(fn: Callable[[Tensor, int], tuple[Tensor, Tensor]], scaled: bool = F
     return draw
 
 
-def _inilora(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
-    """IniLoRA (seed 002 Eq. 1–3): start N(0, σ̄²), σ̄ = std of W (one layer: its own std)."""
+def _inilora(W: Tensor, r: int, g: torch.Generator, beta: float, *,
+             steps: int = spec.INILORA_STEPS) -> tuple[Tensor, Tensor]:
+    """IniLoRA (Eq. 1–3; docs/theory.md §6.3): start N(0, σ̄²), σ̄ = std of W (one layer: its own std),
+    then `steps` steps of the fit (checkpoints of the INILORA_STEPS-step schedule)."""
     sigma = float(W.std())
     out, inp = W.shape
     A0 = _randn((r, inp), g, sigma).to(W.device)
     B0 = _randn((out, r), g, sigma).to(W.device)
-    return spec.inilora_fit(W, r, A0, B0)
+    return spec.inilora_fit(W, r, A0, B0, steps=steps,
+                            schedule_steps=max(steps, spec.INILORA_STEPS))
+
+
+def inilora_checkpoint(steps: int) -> InitScheme:
+    """IniLoRA after `steps` of its fit (Optimizing Fine-Tuning through Advanced Initialization
+    Strategies for Low-Rank Adaptation, Xue 2025, Fig. 2's checkpoints; 0: its "Iter = 0"
+    Gaussian start, Table 7): the `inilora` scheme with a shorter fit, same draws, residual."""
+    if steps < 0:
+        raise ValueError(f"IniLoRA fitting steps must be >= 0, got {steps}")
+
+    def draw(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
+        return _inilora(W, r, g, beta, steps=steps)
+    return InitScheme("inilora", f"IniLoRA after {steps} fitting steps; residual", draw,
+                      from_weight=True)
 
 
 def _loram_orth(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
@@ -269,6 +295,8 @@ _SCHEMES: dict[str, InitScheme] = {s.name: s for s in [
                _gauss(lambda *_: 0.5, lambda *_: 0.5)),
     InitScheme("inilora-beta", "A ~ N(0, 1/in), B ~ N(0, 1/r) (Kaiming both); residual",
                _gauss(lambda o, i, r: K(i), lambda o, i, r: K(r))),
+    InitScheme("inilora-alpha-kept", "A, B ~ N(0, 0.5²); W kept (no residual)",
+               _gauss(lambda *_: 0.5, lambda *_: 0.5)),
     InitScheme("loram-orth", "LoRAM's β times Haar-random orthonormal bases; residual",
                _loram_orth),
     InitScheme("loram-pissa", "DST bases, β with PiSSA's k₁ (tracking mode); residual",
@@ -281,6 +309,8 @@ _SCHEMES: dict[str, InitScheme] = {s.name: s for s in [
     InitScheme("zero", "A = 0, B = 0 (no gradient ever flows: a control)",
                _gauss(lambda *_: 0.0, lambda *_: 0.0),
                random=False),
+    InitScheme("kaiming", "A ~ N(0, 1/in), B ~ N(0, 1/r); W kept (peft's init_lora_weights=False)",
+               _gauss(lambda o, i, r: K(i), lambda o, i, r: K(r))),
     InitScheme("gaussian", "A ~ N(0, 1/r²), B = 0; W kept (peft's init_lora_weights='gaussian')",
                _gauss(lambda o, i, r: 1.0 / r, lambda *_: 0.0)),
 ]}

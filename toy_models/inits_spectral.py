@@ -58,7 +58,7 @@ def _dst_factors(W: Tensor, r: int, beta: float) -> tuple[Tensor, Tensor]:
 
 
 def loram(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
-    """LoRAM (seed 003 Alg. 1): A0 = β Φ_mᵀ[:r] (rows), B0 = β Φ_n[:, :r], DST-I bases."""
+    """LoRAM (Alg. 1; docs/theory.md §4): A0 = β Φ_mᵀ[:r] (rows), B0 = β Φ_n[:, :r], DST-I bases."""
     return _dst_factors(W, r, loram_beta(W, r))
 
 
@@ -112,16 +112,20 @@ INILORA_LR_REL = 0.1
 
 
 def inilora_fit(W: Tensor, r: int, A: Tensor, B: Tensor, *, steps: int = INILORA_STEPS,
-                lr_rel: float = INILORA_LR_REL) -> tuple[Tensor, Tensor]:
-    """IniLoRA (seed 002 Eq. 3): minimise ‖W − B A‖_F² with Adam (β = 0.9, 0.999, ε = 1e−8,
+                lr_rel: float = INILORA_LR_REL, schedule_steps: int | None = None
+                ) -> tuple[Tensor, Tensor]:
+    """IniLoRA (Eq. 3; docs/theory.md §6.3): minimise ‖W − B A‖_F² with Adam (β = 0.9, 0.999, ε = 1e−8,
     written out: analytic gradients −2BᵀE, −2EAᵀ with E = W − BA) from the given start (the
-    registry draws it from N(0, σ̄²)).  Deterministic given the start."""
+    registry draws it from N(0, σ̄²)).  Deterministic given the start.  `schedule_steps` (default
+    `steps`) sets the StepLR schedule, so `steps = k < schedule_steps` is checkpoint k of the
+    longer fit (the paper's Fig. 2 checkpoints)."""
     lr0 = lr_rel * float(W.std())
     b1, b2, eps = 0.9, 0.999, 1e-8
+    period = max(1, (schedule_steps or steps) // 4)
     A, B = A.clone(), B.clone()
     mA, vA, mB, vB = (torch.zeros_like(t) for t in (A, A, B, B))
     for t in range(1, steps + 1):
-        lr = lr0 * 0.5 ** ((t - 1) // max(1, steps // 4))  # StepLR(steps/4, γ = 0.5)
+        lr = lr0 * 0.5 ** ((t - 1) // period)  # StepLR(schedule/4, γ = 0.5)
         E = W - B @ A
         gA, gB = -2 * B.T @ E, -2 * E @ A.T
         for p, g, m, v in ((A, gA, mA, vA), (B, gB, mB, vB)):

@@ -14,6 +14,10 @@ second call would start from the residual.
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,7 +26,7 @@ from torch import nn
 from .base import run_generator
 from .inits import get_init
 
-__all__ = ["apply_scheme", "tiny_causal_lm"]
+__all__ = ["apply_scheme", "original_base", "save_for_original_base", "tiny_causal_lm"]
 
 
 def _lora_layers(model: nn.Module, adapter: str) -> list[tuple[str, Any]]:
@@ -54,9 +58,66 @@ def apply_scheme(model: nn.Module, scheme: str, *, seed: int = 0, init_scale: fl
         if sch.subtract:
             resid = W.float() - s * (ini.B @ ini.A)
             base.weight.copy_((resid.T if flip else resid).to(base.weight))
+            init = getattr(mod, "gammakit_init", {})
+            init[adapter] = (ini.A.clone(), ini.B.clone(), s)
+            mod.gammakit_init = init
         report[name] = {"out": W.shape[0], "in": W.shape[1], "r": mod.r[adapter], "scale": s,
                         "subtracted": sch.subtract}
     return report
+
+
+def _subtracted(model: nn.Module, adapter: str) -> list[tuple[str, Any, tuple]]:
+    return [(name, m, m.gammakit_init[adapter]) for name, m in _lora_layers(model, adapter)
+            if adapter in getattr(m, "gammakit_init", {})]
+
+
+@contextmanager
+def original_base(model: Any, adapter: str = "default") -> Iterator[nn.Module]:
+    """The pretrained function: base weights W = residual + s·B₀A₀ restored and adapters off
+    for the duration (a subtracting scheme left W − s·B₀A₀ in the base layers)."""
+    saved = []
+    with torch.no_grad():
+        for _, m, (A0, B0, s) in _subtracted(model, adapter):
+            base = m.get_base_layer()
+            saved.append((base, base.weight.detach().clone()))
+            d = s * (B0 @ A0)
+            base.weight.add_((d.T if m.fan_in_fan_out else d).to(base.weight))
+    try:
+        with model.disable_adapter():
+            yield model
+    finally:
+        with torch.no_grad():
+            for base, w in saved:
+                base.weight.copy_(w)
+
+
+def save_for_original_base(model: Any, path: str | Path, adapter: str = "default") -> Path:
+    """Write an adapter that reproduces the trained model on the ORIGINAL base (module doc):
+    rank 2r, [B, B₀]·[A; −A₀] for layers whose scheme subtracted (zero-padded elsewhere)."""
+    import copy
+
+    from peft.utils import get_peft_model_state_dict
+    from safetensors.torch import save_file
+    cfg = copy.deepcopy(model.peft_config[adapter])
+    if cfg.rank_pattern or cfg.alpha_pattern:
+        raise ValueError("save_for_original_base: rank_pattern / alpha_pattern are not supported")
+    sd = get_peft_model_state_dict(model, adapter_name=adapter)
+    init = {name: i for name, _, i in _subtracted(model, adapter)}
+    for name, m in _lora_layers(model, adapter):
+        ka, kb = f"{name}.lora_A.weight", f"{name}.lora_B.weight"
+        A, B = sd[ka], sd[kb]
+        A0, B0 = (init[name][0], init[name][1]) if name in init else (
+            torch.zeros_like(A), torch.zeros_like(B))
+        sd[ka] = torch.cat([A, -A0.to(A)], 0).contiguous()
+        sd[kb] = torch.cat([B, B0.to(B)], 1).contiguous()
+    cfg.r = 2 * cfg.r
+    cfg.lora_alpha = cfg.lora_alpha * (math.sqrt(2) if cfg.use_rslora else 2)
+    cfg.init_lora_weights = True
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.save_pretrained(str(out))
+    save_file(sd, str(out / "adapter_model.safetensors"))
+    return out
 
 
 def tiny_causal_lm(*, hidden: int = 32, layers: int = 2, heads: int = 4, vocab: int = 96,

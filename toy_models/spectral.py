@@ -1,4 +1,5 @@
-"""Spectral tools of LoRAM (seed 003 §3, THEORY §4): DST-I basis, ρ[r], Q[r], ν[M].
+"""Spectral tools of LoRAM (§3; docs/theory.md §4): DST-I basis, ρ[r], Q[r], ν[M], the initial
+update rate k₁ and the measured first step.
 
 Conventions: W is out × in = n × m; singular values `s` sorted or not, length R = rank.
 """
@@ -9,8 +10,8 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["concentration", "dst_basis", "gain", "haar_basis", "loram_gain_log", "nu",
-           "update_rate"]
+__all__ = ["concentration", "dst_basis", "first_step_nu", "gain", "haar_basis",
+           "loram_gain_log", "nu", "update_rate"]
 
 
 def dst_basis(m: int, *, dtype: torch.dtype = torch.float64,
@@ -40,6 +41,22 @@ def update_rate(A: Tensor, B: Tensor) -> float:
     r, m = A.shape[-2:]
     n = B.shape[-2]
     return float(r * (m * nu(A) ** 2 + n * nu(B) ** 2))
+
+
+def first_step_nu(A: Tensor, B: Tensor, G: Tensor, optimizer: str = "sgd",
+                  scale: float = 1.0) -> float:
+    """ν[ΔW¹]/η² of the first LoRA step, to first order in η, for W_LoRA = s(BA − B₀A₀) and a
+    weight gradient G = ∇_W L (out × in) at the start: the factor gradients are
+    g_A = s BᵀG, g_B = s G Aᵀ, and the first update is ΔW¹ = s(ΔB A + B ΔA) + O(η²) with
+    ΔA = −η g_A (SGD) or −η sign(g_A) (Adam's first step, m̂/√v̂ = g/|g|, ε → 0; a zero
+    gradient entry does not move).  For SGD, divided by ν[G] this is the measured k̂₁ that
+    LoRAM's Prop. 2 predicts to be k₁ = `update_rate(A, B)` when G is independent of A, B."""
+    gA, gB = scale * B.T @ G, scale * G @ A.T
+    if optimizer == "adam":
+        gA, gB = torch.sign(gA), torch.sign(gB)
+    elif optimizer != "sgd":
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    return float(nu(scale * (gB @ A + B @ gA)))
 
 
 def nu(M: Tensor) -> Tensor:

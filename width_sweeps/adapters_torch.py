@@ -15,9 +15,10 @@ W (it is kept here as a per-run constant instead of rewriting the shared W).  Re
 `wrap` replaces each adapter in its parent by a `ProbedAdapter` holding the same base module and
 parameters `A`, `B` (buffers `A0`, `B0`), whose forward is the formula above — peft's forward for
 one active adapter with no dropout, DoRA or LoRA bias (those are refused with a one-line error).
-The forward records its input `z` into a tap dict and, when that input is the same for every run
-(the frozen layers below the first adapter), reuses `base(z)` across calls: one frozen base per
-width, computed once per distinct input.
+The forward records its input `z` into a tap dict.  `memoize_frozen` makes every frozen leaf
+module (the adapters' bases included) reuse its output while its input is the same for every run
+and repeats exactly (the frozen layers below the first adapter, on a batch reused every step):
+one frozen base per width, computed once per distinct input.
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["Adapter", "AdapterError", "ProbedAdapter", "a_times_z", "find_adapters", "wrap"]
+__all__ = ["Adapter", "AdapterError", "ProbedAdapter", "a_times_z", "find_adapters",
+           "memoize_frozen", "wrap"]
 
 
 class AdapterError(ValueError):
@@ -165,19 +167,6 @@ class ProbedAdapter(nn.Module):
         self.register_buffer("B0", torch.zeros_like(self.B))
         self.subtract = False                 # set when some run's scheme rewrites W
         self.taps: dict[str, Tensor] | None = None
-        self._cache: tuple[Tensor, Tensor] | None = None
-
-    def _base(self, x: Tensor) -> Tensor:
-        """`base(x)`, reused while the run-independent input repeats exactly."""
-        if x.requires_grad or _is_batched(x):
-            return self.base(x)
-        c = self._cache
-        if c is not None and c[0].shape == x.shape and c[0].dtype == x.dtype and torch.equal(c[0], x):
-            return c[1]
-        out = self.base(x)
-        if not out.requires_grad:
-            self._cache = (x.detach().clone(), out)
-        return out
 
     def _low_rank(self, x: Tensor, A: Tensor, B: Tensor) -> Tensor:
         if self.kind == "embedding":
@@ -190,10 +179,48 @@ class ProbedAdapter(nn.Module):
         d = self._low_rank(x, self.A, self.B)
         if self.subtract:
             d = d - self._low_rank(x, cast(Tensor, self.A0), cast(Tensor, self.B0))
-        return self._base(x) + d * self.scale
+        return torch.add(self.base(x), d, alpha=self.scale)
 
-    def clear_cache(self) -> None:
-        self._cache = None
+
+class _Memo:
+    """A frozen leaf's forward, its output reused while a run-independent input (not batched
+    by vmap, not requiring grad) repeats exactly (`torch.equal`: bit for bit)."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.last: tuple[Tensor, Tensor] | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        x = args[0] if len(args) == 1 and not kwargs else None
+        if not isinstance(x, Tensor) or x.requires_grad or _is_batched(x):
+            return self.fn(*args, **kwargs)
+        c = self.last
+        if c is not None and c[0].shape == x.shape and c[0].dtype == x.dtype and torch.equal(c[0], x):
+            return c[1]
+        out = self.fn(x)
+        if isinstance(out, Tensor) and not out.requires_grad and not _is_batched(out):
+            self.last = (x.detach().clone(), out)
+        return out
+
+
+def memoize_frozen(model: nn.Module) -> list[nn.Module]:
+    """Give every frozen leaf module with weights a memoised forward (module doc); returns them
+    (`unmemoize` restores their forwards)."""
+    done = []
+    for m in model.modules():
+        if next(m.children(), None) is not None or isinstance(m.forward, _Memo):
+            continue
+        tensors = [*m.parameters(recurse=False), *m.buffers(recurse=False)]
+        if tensors and not any(t.requires_grad for t in m.parameters(recurse=False)):
+            m.forward = _Memo(m.forward)      # type: ignore[method-assign]
+            done.append(m)
+    return done
+
+
+def unmemoize(modules: list[nn.Module]) -> None:
+    for m in modules:
+        if isinstance(m.forward, _Memo):
+            del m.forward
 
 
 def wrap(model: nn.Module, adapters: list[Adapter]) -> dict[str, ProbedAdapter]:

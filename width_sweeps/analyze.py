@@ -66,6 +66,12 @@ def analyze(out: str | Path, *, predict_fn: PredictFn = gamma_calc_predict,
         results.write_atomic(ml, out / "maxlr.parquet")
         results.write_atomic(widths, out / "maxlr_widths.parquet")
         return Analysis(empty, empty, ml, widths, [], opts, runs)
+    if "module" in steps.columns:                 # a factory(width) model: every adapter
+        from .coord_sweep import analyze as analyze_modules
+        fits, notes = analyze_modules(out, steps, runs, spec, opts)
+        results.write_atomic(fits.astype({"predicted": "string"}) if len(fits) else fits,
+                             out / "fits.parquet")
+        return Analysis(fits, empty, empty, empty, notes, opts, runs)
     fits, notes = judged_fits(steps, runs, opts, predict_fn, spec.get("model_options"))
     t1 = theorem1(fits, opts.level, opts.rule()) if len(fits) else empty
     fits = fits.drop(columns=["boot"], errors="ignore")

@@ -15,8 +15,9 @@
   marked `premise fails` instead of being judged.  (z does not depend on the LoRA seeds below
   the first adapter, so its interval over seeds can be a point: the frozen base is one draw per
   width, and the tolerance absorbs its finite-width wobble.)
-Fits and verdicts are `width_sweeps.fit.fit_table` and the verdict rule of
-`width_sweeps.verdict` (docs/theory.md §9.6).
+Fits are `width_sweeps.fit.fit_table`'s rows (computed by `fit_rows` with one sort and
+`fit.fit_series` per series) and verdicts the rule of `width_sweeps.verdict` (docs/theory.md
+§9.6).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ import pandas as pd
 
 from gamma_calc.vocab import NEG_INF_TEXT
 
-from .fit import FitOptions, fit_table
+from .fit import COLUMNS, CONFIG, FitOptions, fit_series
 from .verdict import add_verdicts
 
 PREMISE = "z"
@@ -128,29 +129,95 @@ def _fit_frame(table: pd.DataFrame, optimizer: str) -> pd.DataFrame:
     return df
 
 
+KEYS = ["module", "scheme", "lr_exponent", "step", "quantity"]
+
+
+def _one_series(w: np.ndarray, v: np.ndarray, opts: FitOptions,
+                rng: np.random.Generator) -> dict[str, Any] | None:
+    """One series by `fit.fit_table`'s rules (no run accounting: coord_check keeps every
+    run): None where no value is finite (δ at t = 0)."""
+    fin = np.isfinite(v)
+    if not fin.any():
+        return None
+    zero = bool((v[fin] == 0).all())
+    widths, logs, dropped = [], [], []
+    for n in np.unique(w):
+        x = v[w == n]
+        ok = np.isfinite(x) & (x > 0)
+        if zero and np.isfinite(x).any():
+            widths.append(n)
+            continue
+        if not ok.any():
+            dropped.append(f"{n} (no positive finite value)")
+            continue
+        if not ok.all():
+            dropped.append(f"{n} ({int((~ok).sum())} of {len(x)} values ≤ 0 or non-finite "
+                           "left out)")
+        widths.append(n)
+        logs.append(np.log(x[ok]))
+    row: dict[str, Any] = {"status": "ok", "n_widths": len(widths),
+                           "runs_used": int(np.isin(w, widths).sum()), "runs_diverged": 0,
+                           "widths_used": ",".join(str(int(n)) for n in widths),
+                           "widths_dropped": "; ".join(dropped), "note": ""}
+    if zero:
+        row.update(fitted=-np.inf, ci_low=-np.inf, ci_high=-np.inf, interval="exact",
+                   n_seeds=int(min(int((w == n).sum()) for n in widths)))
+    elif len(widths) >= 2:
+        row.update(fit_series(np.array(widths), logs, opts, rng))
+        row.pop("boot")
+    else:
+        row.update(n_seeds=int(min((len(x) for x in logs), default=0)), interval="none",
+                   note="fewer than 2 widths: no slope")
+    return row
+
+
+def fit_rows(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> pd.DataFrame:
+    """`fit.fit_table(_fit_frame(table), None, opts)` with the module as key, computed with one
+    sort instead of a pandas group per series (same rules, same series order, same draws)."""
+    codes = table.groupby(KEYS, sort=True, observed=True).ngroup().to_numpy()
+    width, value = table.width.to_numpy(), table.value.to_numpy(dtype=float)
+    order = np.lexsort((width, codes))
+    codes, width, value = codes[order], width[order], value[order]
+    cuts = np.flatnonzero(np.diff(codes)) + 1
+    first = table.iloc[order[np.r_[0, cuts]]][KEYS].to_numpy()
+    rng = np.random.default_rng(opts.seed)
+    rows = []
+    for key, w, v in zip(first, np.split(width, cuts), np.split(value, cuts)):
+        row = _one_series(w, v, opts, rng)
+        if row is not None:
+            base = dict(zip(KEYS, key))
+            rows.append({"module": base["module"], "scheme": base["scheme"], "init_scale": 1.0,
+                         "optimizer": optimizer, "lr_exponent": base["lr_exponent"],
+                         "lr_exponent_b": base["lr_exponent"], "eta0": 1.0, "eps": "0",
+                         "step": base["step"], "quantity": base["quantity"]} | row)
+    cols = ["module"] + CONFIG[1:] + ["step", "quantity"] + COLUMNS
+    return pd.DataFrame(rows, columns=cols)
+
+
 def fit_check(table: pd.DataFrame, geometry: pd.DataFrame, canonical: dict[str, str],
               optimizer: str, steps: int, opts: FitOptions) -> tuple[pd.DataFrame, list[str]]:
     """Fits, predictions, premises and verdicts: one row per (module, quantity, step, scheme,
-    lr_exponent) with values at two or more widths."""
-    fits = fit_table(_fit_frame(table, optimizer), None, opts)
-    fits = fits.rename(columns={"model": "module"})
+    lr_exponent) with values at two or more widths, for the quantities gamma_calc predicts and
+    the premise `z` at t = 0 (the table keeps every measurement, the loss included)."""
+    keep = table.quantity.isin(PREDICTED_Q) | ((table.quantity == PREMISE) & (table.step == 0))
+    fits = fit_rows(table[keep], optimizer, opts)
     notes: list[str] = []
-    geo = geometry.set_index("module")
+    geo = {m: (i, o) for m, i, o in zip(geometry.module, geometry.in_dim, geometry.out_dim)}
     cache: dict[tuple, dict] = {}
     preds: list[str | None] = []
-    for row in fits.itertuples(index=False):
-        if row.module not in geo.index:           # the model's loss
+    for module, scheme, lr, q, t in zip(fits.module, fits.scheme, fits.lr_exponent,
+                                        fits.quantity, fits.step):
+        if module not in geo:                     # the model's loss
             preds.append(None)
             continue
-        g = geo.loc[row.module]
-        parts = [p.strip() for p in str(row.lr_exponent).split(",")]
-        key = (canonical[row.scheme], parts[0], parts[-1], g.in_dim, g.out_dim)
+        parts = [p.strip() for p in str(lr).split(",")]
+        key = (canonical[scheme], parts[0], parts[-1], *geo[module])
         if key not in cache:
             cache[key], note = predictions(optimizer, key[0], key[1], key[2], key[3], key[4],
                                            steps)
             if note:
-                notes.append(f"{row.module} ({row.scheme}): {note}")
-        preds.append(cache[key].get((row.quantity, int(row.step))))
+                notes.append(f"{module} ({scheme}): {note}")
+        preds.append(cache[key].get((q, int(t))))
     fits["predicted"] = preds
     is_z = fits.quantity == PREMISE
     premise_rule = replace(opts.rule(), tolerance=PREMISE_TOL)
@@ -164,8 +231,9 @@ def _mark_premise(fits: pd.DataFrame) -> pd.DataFrame:
     """`premise` per row (holds / fails / unknown) from its module's γ[z] at t = 0; rows of a
     module whose premise fails get the verdict `premise fails` (the z row keeps its own)."""
     z0 = fits[(fits.quantity == PREMISE) & (fits.step == 0)]
-    state = {(r.module, r.scheme, r.lr_exponent): {"pass": "holds", "fail": "fails"}.get(
-        r.verdict, "n/a") for r in z0.itertuples(index=False)}
+    word = {"pass": "holds", "fail": "fails"}
+    state = {(m, s, c): word.get(v, "n/a") for m, s, c, v in
+             zip(z0.module, z0.scheme, z0.lr_exponent, z0.verdict)}
     fits = fits.copy()
     fits["premise"] = [state.get((m, s, c), "n/a") for m, s, c in
                        zip(fits.module, fits.scheme, fits.lr_exponent)]

@@ -30,7 +30,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import probes
-from .adapters_torch import Adapter, ProbedAdapter, a_times_z, find_adapters, wrap
+from .adapters_torch import (
+    Adapter,
+    ProbedAdapter,
+    a_times_z,
+    find_adapters,
+    memoize_frozen,
+    unmemoize,
+    wrap,
+)
 from .optim import make_optimizer
 
 Batch = tuple[Any, Any]
@@ -174,6 +182,13 @@ def _flat(kind: str, z: Tensor) -> Tensor:
     return z[0].reshape(-1, z.shape[-1]) if shared else z.reshape(z.shape[0], -1, z.shape[-1])
 
 
+def rms_lowrank(X: Tensor, B: Tensor, s: float = 1.0) -> Tensor:
+    """RMS entry of `s·X Bᵀ` per run, `X` (R, P, r), `B` (R, n, r), from r × r Gram matrices:
+    ‖X Bᵀ‖²_F = ⟨XᵀX, BᵀB⟩ (never the (R, P, n) product)."""
+    sq = ((X.transpose(1, 2) @ X) * (B.transpose(1, 2) @ B)).sum((1, 2)).clamp_min(0)
+    return abs(s) * (sq / (X.shape[1] * B.shape[1])).sqrt()
+
+
 class _Probes:
     """Per-adapter probe arithmetic on stacked factors (module doc)."""
 
@@ -193,15 +208,14 @@ class _Probes:
     def state(self, z: Tensor, A: Tensor, B: Tensor) -> dict[str, Tensor]:
         ZA = self.az(z, A)
         return {"Z_A": probes.rms(ZA), "dZ_A": probes.rms(self.az(z, A - self.A_init)),
-                "Z_B": probes.rms(self.s * ZA @ B.transpose(1, 2)), "A": probes.rms(A),
+                "Z_B": rms_lowrank(ZA, B, self.s), "A": probes.rms(A),
                 "B": probes.rms(B), "z": self.z_rms(z, A.shape[0], A)}
 
     def update(self, z: Tensor, Ap: Tensor, Bp: Tensor, A: Tensor, B: Tensor) -> dict[str, Tensor]:
-        dZA = self.az(z, A - Ap)
-        dBt = (B - Bp).transpose(1, 2)
-        return {"delta1": probes.rms(self.s * dZA @ Bp.transpose(1, 2)),
-                "delta2": probes.rms(self.s * self.az(z, Ap) @ dBt),
-                "delta3": probes.rms(self.s * dZA @ dBt)}
+        dZA, dB = self.az(z, A - Ap), B - Bp
+        return {"delta1": rms_lowrank(dZA, Bp, self.s),
+                "delta2": rms_lowrank(self.az(z, Ap), dB, self.s),
+                "delta3": rms_lowrank(dZA, dB, self.s)}
 
 
 def train_width(model: nn.Module, runs: list[Run], data: Batch | Callable[[int], Batch], *,
@@ -213,6 +227,7 @@ def train_width(model: nn.Module, runs: list[Run], data: Batch | Callable[[int],
         p.requires_grad_(False)
     adapters = find_adapters(model)
     wrapped = wrap(model, adapters)
+    memo = memoize_frozen(model)
     allp = init_params(wrapped, runs, device, dtype)
     params = {k: v.requires_grad_(True) for k, v in allp.items() if k[-2:] in (".A", ".B")}
     const = {k: v for k, v in allp.items() if k not in params}
@@ -260,7 +275,6 @@ def train_width(model: nn.Module, runs: list[Run], data: Batch | Callable[[int],
                     params[f"{n}.B"].detach()).items()})
     with torch.no_grad():
         record(steps, *fwd(params | const, *probe_batch))
-    for m in wrapped.values():
-        m.clear_cache()
+    unmemoize(memo)
     host = {k: v.double().cpu().numpy() for k, v in vals.items()}
     return WidthResult(runs, adapters, host, batched)

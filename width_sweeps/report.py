@@ -20,7 +20,7 @@ from .verdict import ALL
 CORE = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
 SHOW = ["quantity", "step", "scheme", "lr_exponent", "eps", "predicted", "fitted", "ci_low",
         "ci_high", "local", "drift", "n_widths", "n_seeds", "verdict"]
-VARYING = ["model", "optimizer", "init_scale", "eta0", "lr_exponent_b"]
+VARYING = ["module", "model", "optimizer", "init_scale", "eta0", "lr_exponent_b"]
 EXPONENTS = {"fitted", "ci_low", "ci_high", "local", "local_low", "local_high", "drift"}
 
 
@@ -28,7 +28,7 @@ def shown(df: pd.DataFrame, base: list[str] = SHOW) -> list[str]:
     """`base` plus the config columns that vary within `df` (after `scheme`): rows of a sweep
     over several η₀, init scales or rates stay distinguishable."""
     extra = [c for c in VARYING if c in df.columns and c not in base
-             and df[c].nunique(dropna=False) > 1]
+             and (c == "module" or df[c].nunique(dropna=False) > 1)]   # adapters: always
     i = base.index("scheme") + 1 if "scheme" in base else len(base)
     return base[:i] + extra + base[i:]
 
@@ -162,9 +162,14 @@ def write_report(out: str | Path, predict_fn: PredictFn = gamma_calc_predict) ->
     md += ["## Runs (mean over seeds)", "", table(rs, _run_cols(rs), True), ""]
     T = int(steps.step.max())
     show = sorted({s for s in (1, 2, 3, T) if s <= T})
+    if "module" in steps.columns and steps.width.nunique() > 1:   # a factory(width) model
+        from .coord_sweep import report_extra
+        md += report_extra(out, steps, res.fits, plots)
     cfg = [c for c in ["scheme", "lr_exponent", "eps", "init_scale", "eta0"]
            if runs[c].nunique() > 1] or ["scheme"]
     for q in ("Z_A", "Z_B", "delta1", "delta2", "delta3", "nu_W", "loss"):
+        if "module" in steps.columns:
+            break
         if (steps.quantity == q).any() and steps.width.nunique() > 1:
             quantity_figure(steps, runs, q, show, cfg).savefig(plots / f"{q}.png", dpi=110)
             md += [f"![{q}](plots/{q}.png)", ""]

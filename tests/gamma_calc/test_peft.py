@@ -18,7 +18,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize("value, scheme", [
-    (True, "A"), ("True", "A"), (False, "inilora-beta"), ("gaussian", "gaussian"),
+    (True, "A"), ("True", "A"), (False, "kaiming"), ("gaussian", "gaussian"),
     ("orthogonal", "ortho-qr-const"), ("pissa", "pissa"), ("pissa_niter_16", "pissa"),
     ("olora", "olora")])
 def test_peft_values_are_aliases(value, scheme):

@@ -14,7 +14,7 @@ from toy_models.inits import (
 from toy_models.spectral import dst_basis, loram_gain_log, nu
 
 ZERO_PRODUCT = ["A", "B", "zero", "ortho-eye-const", "ortho-eye-match", "ortho-qr-const",
-                "ortho-qr-match"]
+                "ortho-qr-match", "A-match-pissa"]
 RESIDUAL = ["AB", "AB-practical", "pissa", "milora", "olora", "loram", "inilora",
             "inilora-alpha", "inilora-beta", "loram-orth", "loram-pissa", "loram-milora"]
 
@@ -32,8 +32,9 @@ def test_registry_names_match_interfaces():
     assert scheme_names() == ["A", "B", "AB", "AB-practical", "AB+", "ortho-eye-const",
                               "ortho-eye-match", "ortho-qr-const", "ortho-qr-match", "pissa",
                               "milora", "olora", "loram", "inilora", "inilora-alpha",
-                              "inilora-beta", "loram-orth", "loram-pissa", "loram-milora",
-                              "A-match-pissa", "zero", "gaussian"]
+                              "inilora-beta", "inilora-alpha-kept", "loram-orth",
+                              "loram-pissa", "loram-milora", "A-match-pissa", "zero",
+                              "kaiming", "gaussian"]
     assert set(scheme_names()) <= set(DISPLAY_NAMES)
     assert DISPLAY_NAMES["A"] == "Init[A]" and DISPLAY_NAMES["AB+"] == "Init[AB+]"
     assert get_init("Standard").name == "A" and get_init("reversed").name == "B"
@@ -110,6 +111,8 @@ def test_inilora_fits_W_nearly_optimally():
     ("AB+", lambda o, i, r: 1 / i, lambda o, i, r: 1 / i),
     ("inilora-alpha", lambda o, i, r: 0.25, lambda o, i, r: 0.25),
     ("inilora-beta", lambda o, i, r: 1 / i, lambda o, i, r: 1 / r),
+    ("inilora-alpha-kept", lambda o, i, r: 0.25, lambda o, i, r: 0.25),
+    ("kaiming", lambda o, i, r: 1 / i, lambda o, i, r: 1 / r),
     ("ortho-qr-const", lambda o, i, r: 0.01 / 2, lambda o, i, r: 0.01 / 2),
     ("ortho-qr-match", lambda o, i, r: 1 / (2 * i), lambda o, i, r: 1 / (2 * r)),
 ])

@@ -129,3 +129,59 @@ def test_update_rate_is_propositions_one_step_growth(std_a, std_b):
         growth = np.mean((B1 @ A1 - B @ A) ** 2) / eta ** 2
         ratios.append(growth / update_rate(torch.as_tensor(A), torch.as_tensor(B)))
     assert np.mean(ratios) == pytest.approx(1.0, abs=0.04)
+
+
+def test_inilora_checkpoints_approach_the_full_fit():
+    """Checkpoint k of IniLoRA's fit: k = 400 is the registry's `inilora`, k = 0 its Gaussian
+    start N(0, σ̄²), and the approximation error falls along the way (to Eckart–Young's)."""
+    from toy_models.inits import inilora_checkpoint
+    W, r = _W(64, 64), 4
+    full = get_init("inilora").init(W, r, generator=_g(2))
+    last = inilora_checkpoint(400).init(W, r, generator=_g(2))
+    assert torch.equal(full.A, last.A) and torch.equal(full.B, last.B)
+    start = inilora_checkpoint(0).init(W, r, generator=_g(2))
+    pooled = torch.cat([start.A.flatten(), start.B.flatten()])      # 512 draws: sd ≈ 3 %
+    assert float(pooled.std()) == pytest.approx(float(W.std()), rel=0.12)
+    errs = [float(inilora_checkpoint(k).init(W, r, generator=_g(2)).W_residual.pow(2).sum())
+            for k in (0, 10, 50, 400)]
+    assert errs == sorted(errs, reverse=True)
+    s = np.linalg.svd(W.numpy(), compute_uv=False)
+    assert errs[-1] == pytest.approx(float((s[r:] ** 2).sum()), rel=0.02)
+    with pytest.raises(ValueError, match="fitting steps"):
+        inilora_checkpoint(-1)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("zero_b", [False, True])
+def test_first_step_nu_is_one_optimizer_step(optimizer, zero_b):
+    """first_step_nu against one torch.optim step on a LoRA layer whose loss is linear in the
+    adapted weight, L = ⟨G, s(BA − B₀A₀)⟩ (so ∇_W L = G exactly), at a small rate."""
+    from toy_models.spectral import first_step_nu
+    g = _g(7)
+    n, m, r, s, eta = 30, 20, 4, 0.5, 1e-6
+    A0 = torch.randn(r, m, generator=g, dtype=torch.float64)
+    B0 = torch.zeros(n, r, dtype=torch.float64) if zero_b else torch.randn(
+        n, r, generator=g, dtype=torch.float64)
+    G = torch.randn(n, m, generator=g, dtype=torch.float64)
+    A, B = A0.clone().requires_grad_(), B0.clone().requires_grad_()
+    opt = (torch.optim.SGD([A, B], lr=eta) if optimizer == "sgd"
+           else torch.optim.Adam([A, B], lr=eta, eps=1e-30))
+    (G * (s * (B @ A - B0 @ A0))).sum().backward()
+    opt.step()
+    with torch.no_grad():
+        measured = float((s * (B @ A - B0 @ A0)).pow(2).mean()) / eta ** 2
+    assert first_step_nu(A0, B0, G, optimizer, s) == pytest.approx(measured, rel=1e-4)
+
+
+def test_runs_with_one_seed_share_a_draw_and_end_in_the_same_state():
+    """Several runs with the same seed (a scheme at several rates): one draw, reused, and each
+    generator left exactly where drawing would have left it."""
+    W = _W()
+    gens = [_g(5), _g(5), _g(6)]
+    many = get_init("inilora").init(W, 3, generator=gens, runs=3)
+    assert torch.equal(many.A[0], many.A[1]) and not torch.equal(many.A[0], many.A[2])
+    fresh = _g(5)
+    one = get_init("inilora").init(W, 3, generator=fresh)
+    torch.testing.assert_close(many.A[1], one.A, rtol=0, atol=0)
+    assert torch.equal(gens[1].get_state(), fresh.get_state())
+    assert torch.equal(gens[0].get_state(), fresh.get_state())

@@ -81,3 +81,44 @@ def test_fan_in_fan_out_layers(ids, scheme):
     report = apply_scheme(model, scheme)
     assert next(iter(report.values()))["out"] == 96  # W seen as out × in
     torch.testing.assert_close(_logits(model, ids), ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("scheme", ["AB", "pissa", "A"])
+def test_save_reload_onto_original_base(tmp_path, ids, scheme):
+    """A subtracting scheme leaves W − s·B₀A₀ in the base: peft's plain save + reload onto the
+    original base gives other logits; `save_for_original_base` reproduces the trained model."""
+    from peft import PeftModel
+
+    from toy_models.peft_bridge import save_for_original_base
+    model = _model()
+    apply_scheme(model, scheme, seed=3)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    for _ in range(3):                                  # train: B, A move away from B₀, A₀
+        opt.zero_grad()
+        model(input_ids=ids, labels=ids).loss.backward()
+        opt.step()
+    trained = _logits(model, ids)
+    model.save_pretrained(tmp_path / "plain")
+    save_for_original_base(model, tmp_path / "fixed")
+    plain = _logits(PeftModel.from_pretrained(tiny_causal_lm(), tmp_path / "plain"), ids)
+    fixed = PeftModel.from_pretrained(tiny_causal_lm(), tmp_path / "fixed")
+    assert fixed.peft_config["default"].r == 8
+    torch.testing.assert_close(_logits(fixed, ids), trained, rtol=1e-4, atol=1e-4)
+    if scheme == "A":                                   # W kept: the plain save is right too
+        torch.testing.assert_close(plain, trained, rtol=1e-4, atol=1e-4)
+    else:
+        assert (plain - trained).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("scheme", ["AB", "olora"])
+def test_disable_adapter_runs_the_residual_and_original_base_the_pretrained(ids, scheme):
+    from toy_models.peft_bridge import original_base
+    pretrained = _logits(tiny_causal_lm(), ids)
+    model = _model()
+    apply_scheme(model, scheme, seed=1)
+    with model.disable_adapter():
+        residual = _logits(model, ids)
+    assert (residual - pretrained).abs().max() > 1e-3   # peft's switch: W − s·B₀A₀ alone
+    with original_base(model):
+        torch.testing.assert_close(_logits(model, ids), pretrained, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(_logits(model, ids), pretrained, rtol=1e-4, atol=1e-4)

@@ -213,3 +213,68 @@ def test_matches_torch_adam_on_peft_forward():
     for k, v in ref.items():
         assert res.values[k][0] == pytest.approx(v, rel=1e-9, abs=1e-13), k
     assert res.values[(steps, "base_model.model.fc2", "delta2")][0] > 0
+
+
+
+def test_fit_rows_equal_fit_table():
+    """coord_check's one-sort split gives `fit.fit_table`'s rows exactly (same rules, order and
+    bootstrap draws): noisy power laws, exact zeros, a non-finite value, undefined rows."""
+    import pandas as pd
+
+    from width_sweeps.coord_fit import _fit_frame, fit_rows
+    from width_sweeps.fit import FitOptions, fit_table
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in (64, 128, 256, 512):
+        for s in range(4):
+            for t in (0, 1):
+                for m in ("a", "b"):
+                    z = n ** -0.5 * math.exp(rng.normal(0, 0.1))
+                    rows += [(n, s, t, m, "Z_A", z), (n, s, t, m, "Z_B", 0.0),
+                             (n, s, t, m, "delta1", math.nan if t == 0 else z),
+                             (n, s, t, m, "delta2", math.inf if (n, s) == (128, 1) else z)]
+    table = pd.DataFrame(rows, columns=["width", "seed", "step", "module", "quantity", "value"])
+    table["scheme"], table["lr_exponent"] = "A", "-1/2"
+    mine = fit_rows(table, "adam", FitOptions()).rename(columns={"module": "model"})
+    ref = fit_table(_fit_frame(table, "adam"), None, FitOptions())
+    assert len(mine) == len(ref) == 2 * (2 * 3 + 1)
+    pd.testing.assert_frame_equal(mine.reset_index(drop=True), ref.reset_index(drop=True),
+                                  check_dtype=False)
+
+
+def test_rms_lowrank_matches_the_dense_product():
+    from width_sweeps.coord_train import rms_lowrank
+    g = torch.Generator().manual_seed(0)
+    X, B = torch.randn(3, 7, 4, generator=g, dtype=torch.float64), torch.randn(3, 50, 4, generator=g,
+                                                                          dtype=torch.float64)
+    dense = (-0.5 * X @ B.transpose(1, 2)).pow(2).mean((1, 2)).sqrt()
+    torch.testing.assert_close(rms_lowrank(X, B, -0.5), dense)
+
+
+def test_peft_gpt2_conv1d_and_embedding_adapters():
+    """A peft GPT-2 (Conv1D adapters with fan_in_fan_out, a LoRA embedding) with Hugging Face
+    dict inputs and the model's own loss: batched under vmap, every adapter probed, the
+    embedding measured without a prediction (its input, the vocabulary, does not grow)."""
+    peft = pytest.importorskip("peft")
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    def gpt(n):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            base = GPT2LMHeadModel(GPT2Config(n_embd=n, n_layer=1, n_head=4, vocab_size=64,
+                                              n_positions=16, bos_token_id=0, eos_token_id=0))
+        return peft.get_peft_model(base, peft.LoraConfig(
+            r=4, lora_alpha=4, target_modules=["c_attn", "wte"], fan_in_fan_out=True))
+
+    ids = torch.randint(0, 64, (2, 8), generator=torch.Generator().manual_seed(0))
+    cc = coord_check(gpt, ({"input_ids": ids, "labels": ids}, None), widths=[32, 64], seeds=2,
+                     steps=1, dtype=torch.float64)
+    assert cc.batched
+    geo = cc.geometry.set_index("module")
+    attn, wte = "base_model.model.transformer.h.0.attn.c_attn", "base_model.model.transformer.wte"
+    assert geo.loc[attn, "out"] == [96, 192] and geo.loc[attn, "in_dim"] == "width"
+    assert geo.loc[wte, "kind"] == "embedding" and geo.loc[wte, "in_dim"] == "fixed"
+    t = cc.table
+    assert set(t.module) == {attn, wte, "(model)"}
+    assert np.isfinite(t[t.module == attn].value.dropna()).all()
+    assert cc.fits[cc.fits.module == wte].predicted.isna().all()

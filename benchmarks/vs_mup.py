@@ -1,0 +1,111 @@
+"""gammakit's `coord_check` beside microsoft/mup's `get_coord_data` on one LoRA-adapted MLP.
+
+Model: 784 → w (frozen) → ReLU → w × w (frozen, LoRA r = 4 via peft on it) → ReLU → 10 (frozen),
+the frozen base drawn once per width (same for both tools and every seed).  Data: the first 64
+MNIST training images (toy_models.data), the same batch at every step.  Adam at η = η₀ (w/n₀)^c,
+η₀ = 0.01, n₀ = 128, c = −1/2, widths 2^7 … 2^12, 5 seeds, 3 steps.
+
+* mup: `get_coord_data(models, [(x, y)], optimizer="adam", lr=η(w), mup=False, nseeds=5,
+  nsteps=3, filter_trainable_by_name=<LoRA factors>)`, one call per width (mup takes one rate
+  per call; its seeds reseed torch's global RNG, so peft draws each seed's LoRA init); its
+  default statistics (l1 of every module's output, every step).  Data only, no plot.
+* gammakit: `coord_check(model_fn, (x, y), widths=…, schemes=("True",), seeds=5, steps=3, …)`
+  — peft's default init by name, all quantities of docs/theory.md §2 for the adapter, fits,
+  bootstrap intervals, predictions and verdicts included.
+
+Both run in this process after a warm-up call of each (imports and first-call costs excluded).
+Prints one JSON object: wall seconds (`*_s`, `speedup`) and process CPU seconds (`*_cpu_s`,
+`speedup_cpu`: the work itself, less sensitive to other processes on a shared machine), the
+load average before and after.  `python benchmarks/vs_mup.py [--widths 7 12] [--seeds 5] [--steps 3]`.
+Needs the `bench` extra (mup; install it with `pip install --no-deps mup seaborn` on a CPU-only
+torch so that pip does not pull a CUDA torch through mup's torchvision requirement).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from fractions import Fraction
+
+import torch
+from torch import nn
+
+ETA0, N0, C = 0.01, 128, "-1/2"
+
+
+class MLP(nn.Module):
+    def __init__(self, w: int) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.head = nn.Linear(784, w), nn.Linear(w, w), nn.Linear(w, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
+
+
+def model_fn(w: int) -> nn.Module:
+    """The LoRA-adapted MLP at width w; the frozen base is the same on every call."""
+    import peft
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(w)
+        base = MLP(w)
+    return peft.get_peft_model(base, peft.LoraConfig(r=4, lora_alpha=4, target_modules=["fc2"]))
+
+
+def rate(w: int) -> float:
+    return ETA0 * (w / N0) ** float(Fraction(C))
+
+
+def mnist_batch(b: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    from toy_models.data import load_dataset
+    X, y = load_dataset("mnist", "train")
+    return torch.as_tensor(X[:b]).float(), torch.as_tensor(y[:b]).long()
+
+
+def run_mup(widths: list[int], seeds: int, steps: int, batch) -> tuple[float, float]:
+    from mup.coord_check import get_coord_data
+    t0, c0 = time.perf_counter(), time.process_time()
+    for w in widths:
+        get_coord_data({w: lambda w=w: model_fn(w)}, [batch], optimizer="adam", lr=rate(w),
+                       mup=False, nseeds=seeds, nsteps=steps, cuda=False, show_progress=False,
+                       filter_trainable_by_name=lambda name: "lora_" in name)
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def run_gammakit(widths: list[int], seeds: int, steps: int, batch):
+    from width_sweeps.coord_check import coord_check
+    t0, c0 = time.perf_counter(), time.process_time()
+    cc = coord_check(model_fn, batch, widths=widths, schemes=("True",), seeds=seeds,
+                     steps=steps, eta0=ETA0, n0=N0, lr_exponents=(C,), device="cpu")
+    return time.perf_counter() - t0, time.process_time() - c0, cc
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--widths", type=int, nargs=2, default=(7, 12), metavar=("LO", "HI"),
+                    help="log2 of the smallest and largest width (default 7 12)")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=3)
+    a = ap.parse_args(argv)
+    widths = [2 ** k for k in range(a.widths[0], a.widths[1] + 1)]
+    batch = mnist_batch()
+    load0 = os.getloadavg()
+    run_mup(widths[:2], 1, 1, batch)                      # warm-up: imports, first calls
+    run_gammakit(widths[:2], 2, 1, batch)
+    mup_s, mup_cpu = run_mup(widths, a.seeds, a.steps, batch)
+    gk_s, gk_cpu, cc = run_gammakit(widths, a.seeds, a.steps, batch)
+    out = {"gammakit_s": round(gk_s, 3), "mup_s": round(mup_s, 3),
+           "speedup": round(mup_s / gk_s, 2), "gammakit_cpu_s": round(gk_cpu, 3),
+           "mup_cpu_s": round(mup_cpu, 3), "speedup_cpu": round(mup_cpu / gk_cpu, 2),
+           "runs": len(widths) * a.seeds, "widths": widths,
+           "seeds": a.seeds, "steps": a.steps, "device": "cpu",
+           "threads": torch.get_num_threads(), "gammakit_train_s": round(cc.seconds["train"], 3),
+           "gammakit_fit_s": round(cc.seconds["fit"], 3), "batched": cc.batched,
+           "verdicts": cc.summary(), "loadavg_before": [round(x, 2) for x in load0],
+           "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
+    print(json.dumps(out))
+    return out
+
+
+if __name__ == "__main__":
+    main()
