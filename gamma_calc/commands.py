@@ -26,6 +26,9 @@ def _init_from(args: argparse.Namespace) -> tuple[FactorInit, FactorInit, str]:
         raise UserError("give --init NAME, or both --a-entry and --b-entry")
     A0 = FactorInit.parse(args.a_entry, args.a_kind)
     B0 = FactorInit.parse(args.b_entry, args.b_kind)
+    if args.cancel_init_product and not (A0.kind == B0.kind == "random"):
+        raise UserError(f"--cancel-init-product needs random A_0 and B_0 (got A_0 {A0.kind}, "
+                        f"B_0 {B0.kind})")
     return A0, B0, f"A_0 entries n^({A0.entry}), B_0 entries n^({B0.entry})"
 
 
