@@ -168,6 +168,7 @@ def prepare(spec: SweepSpec, out: Path, numerics: dict[str, Any]) -> list[str]:
     Refused: a spec.json whose result-defining fields differ while shards are finished; a
     finished shard of another spec (fingerprint) or, when shards remain to compute, of other
     numerics; extending a sweep measured with another probe set."""
+    _remove_temporaries(out)
     done = results.finished_shards(out)
     todo = [n for n in shard_names(spec) if n not in done]
     mine = json.loads(json.dumps(spec.to_dict()))
@@ -191,6 +192,14 @@ def prepare(spec: SweepSpec, out: Path, numerics: dict[str, Any]) -> list[str]:
         files.write_json(out / "probes.json", list(PROBES))        # before spec.json
         files.write_json(sp, mine)
     return todo
+
+
+def _remove_temporaries(out: Path) -> None:
+    """Half-written files of killed writers (`.NAME.PID.TOKEN.tmp`): under the lock no one
+    else writes here, so every one of them is dead."""
+    for d in (out, out / "shards"):
+        for p in d.glob(".*.tmp") if d.is_dir() else ():
+            p.unlink(missing_ok=True)
 
 
 def _check_probes(out: Path) -> None:
