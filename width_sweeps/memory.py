@@ -16,7 +16,8 @@ For one width n, a shard of R runs trained in blocks of B runs, c blocks at a ti
   head, 4 per LoRA layer under autograd);
 * **records**: the probe table of a run (recorded steps × quantities), on the device, on the
   host and as table rows (≈ 200 bytes a row while a shard is written or merged);
-* **schedule**: the training batch indices (steps × batch, int64).
+* **schedule**: the training batch indices (steps × batch, int64);
+* **workspace**: 32 MiB of BLAS buffers and allocator slack.
 
 The estimate is checked against measured peaks in tests/width_sweeps/test_plan.py; it is meant
 as an upper bound within a factor of about two.
@@ -29,6 +30,8 @@ from typing import Any
 ROW_BYTES = 200                 # one tidy-table row while it is built, sorted and written
 TOY_DATA = 2 * 70_000 * 784 * (4 + 1)   # MNIST + Fashion-MNIST float32, plus their uint8 cache
 PREFIX_CAP = 2 << 30            # engine.PrefixCache.max_bytes
+WORKSPACE = 32 << 20            # BLAS buffers, allocator caches: measured peaks exceed the
+                                # tensors by up to ~10 % of a few hundred MiB
 
 
 @dataclass
@@ -130,6 +133,7 @@ def shard_peak(spec: Any, n: int, runs: int, block: int, conc: int,
     terms["probe records (runs_per_shard, steps)"] = runs * (
         records_per_run(spec, n_quantities) + 3 * e * n_quantities)
     terms["batch schedule (steps, batch_size)"] = 8.0 * spec.steps * spec.batch_size
+    terms["BLAS workspace and allocator slack"] = float(WORKSPACE)
     n_test, per_row, budget = fp.test
     if n_test:
         rows = min(n_test, 1024, max(8, int(budget // (block * n * e))))

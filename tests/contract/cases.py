@@ -24,7 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REAL_DATA = Path.home() / ".cache" / "gammakit" / "data"
+
+def _data_root() -> Path:
+    from toy_models.data.layout import default_root
+    return default_root()
+
 
 BASE = {  # a tiny valid sweep: 2 widths x 1 scheme x 2 seeds, 2 steps (well under a second)
     "name": '"t"', "model": '"theory-layer"', "widths": "[8, 16]", "schemes": '["A"]',
@@ -353,7 +357,7 @@ def run_case(case: Case, tmp: Path) -> Outcome:
 
 
 def skip_reason(case: Case) -> str | None:
-    if case.needs == "real-data" and not (REAL_DATA / "fashion-mnist").exists():
+    if case.needs == "real-data" and not (_data_root() / "fashion-mnist").exists():
         return "needs the real MNIST / Fashion-MNIST data"
     if case.needs == "no-cuda":
         try:
@@ -685,9 +689,10 @@ def _toy_model_cases() -> list[Case]:
         ("model-init-scale-inf", ft + ["--init-scale", "inf"], "--init-scale", None, ""),
         ("model-init-scale-nan", ft + ["--init-scale", "nan"], "--init-scale", None, ""),
         ("model-batch-size-float", ft + ["--batch-size", "1e9"], "--batch-size", None, ""),
-        ("model-batch-size-huge", ft + ["--batch-size", "1000000000"], "--batch-size", None, ""),
+        ("model-batch-size-huge", ft + ["--batch-size", "1000000000"], "--batch-size", None,
+         "real-data"),
         ("model-steps-zero", ft + ["--steps", "0"], "--steps", None, ""),
-        ("model-steps-huge", ft + ["--steps", "1000000000000"], "--steps", None, ""),
+        ("model-steps-huge", ft + ["--steps", "1000000000000"], "--steps", None, "real-data"),
         ("model-rank-zero", ft + ["--rank", "0"], "--rank", None, ""),
         ("model-rank-above-width", ft + ["--rank", "64"], "--rank", None, ""),
         ("model-rank-odd", ["finetune", "--scheme", "ortho-qr-const", "--rank", "3"] + small,

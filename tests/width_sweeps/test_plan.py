@@ -51,7 +51,7 @@ def test_a_plan_that_cannot_fit_is_refused_before_allocating(tmp_path) -> None:
     assert "widths, runs_per_shard, block_runs or dtype" in msg
     assert not (tmp_path / "o").exists()
     dense = spec(widths=[2 ** 16], model_options={"dense_max_width": 2 ** 20})
-    with pytest.raises(plan.PlanRefused, match=r"\(frozen W \(widths\) 32\.0 GiB"):
+    with pytest.raises(plan.PlanRefused, match=r"\(frozen W \(widths\) 64\.0 GiB"):
         executor.run_sweep(dense, tmp_path / "o", progress=False)
 
 
