@@ -80,6 +80,7 @@ def run_cli(prog: str, main: Callable[[list[str]], int], argv: Sequence[str] | N
             *, user_errors: tuple[type[BaseException], ...] = ()) -> int:
     """Run ``main(argv)`` under the contract above; returns the exit code."""
     args, debug = _debug(list(sys.argv[1:] if argv is None else argv))
+    declared: tuple[type[BaseException], ...] = (UserError, *user_errors)
     try:
         code = main(args)
         sys.stdout.flush()
@@ -92,7 +93,7 @@ def run_cli(prog: str, main: Callable[[list[str]], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    except (UserError, *user_errors) as exc:
+    except declared as exc:
         if debug:
             raise
         print(f"{prog}: error: {first_line(exc)}", file=sys.stderr)

@@ -60,8 +60,9 @@ def theory(spec: Any, n: int) -> Footprint:
     e, b, r, T = _elt(spec.dtype), spec.batch_size, spec.rank, spec.steps
     rows = b + min(spec.probe_batch, b)
     dense = n <= int(spec.model_options.get("dense_max_width", 4096))
-    fixed = {"frozen W (widths)": (8 + _cast(e)) * n * n if dense else _cast(e) * b * n,
-             "data (batch_size)": 2 * _cast(e) * b * n}
+    fixed: dict[str, float] = {
+        "frozen W (widths)": (8 + _cast(e)) * n * n if dense else _cast(e) * b * n,
+        "data (batch_size)": 2 * _cast(e) * b * n}
     return Footprint(fixed, e * (9 * 2 * r * n + 3 * rows * n),
                      (T + 1) * rows * 2 * n * e, rows)
 
@@ -72,7 +73,7 @@ def toy(spec: Any, n: int) -> Footprint:
     rows = b + min(spec.probe_batch, b)
     w = n * 784 + n * n + 10 * n
     n_test = min(int(o.get("n_test", 10_000)), 10_000) if spec.test_eval else 0
-    fixed = {"frozen weights (widths)": (4 + (e if e != 4 else 0)) * w,
+    fixed: dict[str, float] = {"frozen weights (widths)": (4 + (e if e != 4 else 0)) * w,
              "pretraining state on a cache miss (widths)": 4 * 4 * w,
              "data (model_options.n_train)": TOY_DATA + (e - 4) * 70_000 * 784}
     prefix = ((T + 1) * rows + n_test) * 2 * n * e
@@ -90,7 +91,8 @@ def mlp5(spec: Any, n: int) -> Footprint:
     n_data = int(o.get("n_train", 1024)) + int(o.get("n_test", 256))
     rows = b + min(spec.probe_batch, b)
     P = sum(r * (dims[k][0] + dims[k][1]) for k in layers)
-    fixed = {"frozen weights (widths)": _cast(e) * w, "teacher (widths)": _cast(e) * w,
+    fixed: dict[str, float] = {"frozen weights (widths)": _cast(e) * w,
+                               "teacher (widths)": _cast(e) * w,
              "data (model_options.n_train)": n_data * (d_in + d_out + 2 * n) * e}
     n_test = int(o.get("n_test", 256)) if spec.test_eval else 0
     return Footprint(fixed, e * (9 * P + 4 * len(layers) * rows * n + 2 * rows * n),

@@ -160,7 +160,7 @@ def shard_names(spec: SweepSpec) -> list[str]:
     return [results.shard_name(n, c) for n in spec.widths for c in range(k)]
 
 
-def prepare(spec: SweepSpec, out: Path, numerics: dict[str, Any]) -> list[str]:
+def prepare(spec: SweepSpec, out: Path, numerics: dict[str, Any] | None) -> list[str]:
     """Check `out` against `spec` (call it under the lock) and write spec.json / probes.json
     when the sweep is new, has no finished shard, or changed only in fields that define no
     result (`fit`, `name`).  Returns the names of the shards still to compute.
