@@ -103,7 +103,7 @@ def run_cli(prog: str, main: Callable[[list[str]], int], argv: Sequence[str] | N
             raise
         print(f"{prog}: error: {os_error_line(exc)}", file=sys.stderr)
         return EXIT_USER
-    except Exception as exc:
+    except Exception as exc:  # a bug: one line unless --debug
         if debug:
             raise
         print(f"{prog}: internal error: {type(exc).__name__}: {first_line(exc)} "
