@@ -92,20 +92,26 @@ def test_planning_scales_linearly() -> None:
 
 
 PEAK = """
-import json, resource, sys, torch
-from width_sweeps import engine, models, memory, plan
+import json, sys, torch
+from pathlib import Path
+from width_sweeps import engine, models, plan
 from width_sweeps.spec import from_dict
+
+def status(key):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+
 torch.set_num_threads(1)
 s = from_dict(json.loads(sys.argv[1]))
 pl = plan.make_plan(s)
-import os
-base = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+Path("/proc/self/clear_refs").write_text("5")        # reset the peak RSS (VmHWM) to now
+base = status("VmRSS")
 dev, dt = models.pick_device("cpu"), models.pick_dtype(s.dtype)
 n = s.widths[0]
 m = models.build(s, n, dev, dt)
 engine.train_shard(m, s, s.chunks(n)[0], dev, dt)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"measured": peak - base, "estimate": pl.widths[0].peak}))
+print(json.dumps({"measured": status("VmHWM") - base, "estimate": pl.widths[0].peak}))
 """
 
 
