@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="print the plan (runs, shards, peak memory, time, device); write nothing")
     r.add_argument("--executor", choices=["local", "submitit"], default="local")
     r.add_argument("--device", default=None, help="auto | cpu | cuda[:k] (default: the spec's)")
-    r.add_argument("--cluster", default=None, help="submitit cluster: slurm | local | debug")
+    r.add_argument("--cluster", default=None, choices=["slurm", "local", "debug"],
+                   help="submitit cluster (default: slurm when available, else local)")
     r.add_argument("--partition", default=None)
     r.add_argument("--gpus", type=int, default=0, help="GPUs per node (submitit)")
     r.add_argument("--timeout-min", type=int, default=60)

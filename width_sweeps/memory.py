@@ -121,21 +121,27 @@ def records_per_run(spec: Any, n_quantities: int) -> float:
     return rows * ROW_BYTES
 
 
-def shard_peak(spec: Any, n: int, runs: int, block: int, conc: int,
-               n_quantities: int) -> tuple[float, dict[str, float]] | None:
-    """(peak bytes, named terms) of the widest shard of width n; None when unknown."""
+def width_independent(spec: Any, runs: int, n_quantities: int) -> dict[str, float]:
+    """The terms of a shard's peak that do not depend on its width."""
+    e = _elt(spec.dtype)
+    return {"probe records (runs_per_shard, steps)": runs * (
+                records_per_run(spec, n_quantities) + 3 * e * n_quantities),
+            "batch schedule (steps, batch_size)": 8.0 * spec.steps * spec.batch_size,
+            "BLAS workspace and allocator slack": float(WORKSPACE)}
+
+
+def shard_peak(spec: Any, n: int, runs: int, block: int, conc: int, n_quantities: int,
+               common: dict[str, float] | None = None) -> tuple[float, dict[str, float]] | None:
+    """(peak bytes, named terms) of the widest shard of width n; None when unknown.
+    `common`: `width_independent(...)`, when the caller evaluates many widths."""
     fp = footprint(spec, n)
     if fp is None:
         return None
     e = _elt(spec.dtype)
     terms = dict(fp.fixed)
     terms["prefix cache (steps, batch_size)"] = min(fp.prefix, PREFIX_CAP)
-    active = min(conc * block, runs)
-    terms["runs in flight (block_runs, workers)"] = active * fp.per_run
-    terms["probe records (runs_per_shard, steps)"] = runs * (
-        records_per_run(spec, n_quantities) + 3 * e * n_quantities)
-    terms["batch schedule (steps, batch_size)"] = 8.0 * spec.steps * spec.batch_size
-    terms["BLAS workspace and allocator slack"] = float(WORKSPACE)
+    terms["runs in flight (block_runs, workers)"] = min(conc * block, runs) * fp.per_run
+    terms.update(common or width_independent(spec, runs, n_quantities))
     n_test, per_row, budget = fp.test
     if n_test:
         rows = min(n_test, 1024, max(8, int(budget // (block * n * e))))

@@ -94,8 +94,9 @@ def make_plan(spec: SweepSpec, device: str | None = None,
     conc = engine.n_workers(spec, dev, -(-R // block))
     rows_per_run = memory.records_per_run(spec, len(PROBES)) / memory.ROW_BYTES
     widths = []
+    common = memory.width_independent(spec, R, len(PROBES))
     for n in spec.widths:
-        est = memory.shard_peak(spec, n, R, block, conc, len(PROBES))
+        est = memory.shard_peak(spec, n, R, block, conc, len(PROBES), common)
         peak, terms = (None, {}) if est is None else est
         widths.append(WidthPlan(n, K, shards, peak, terms))
     avail, where = _available(dev)
@@ -236,6 +237,6 @@ def describe(plan: Plan, out: Path | None = None, max_rows: int = 12) -> str:
         lines.append(f"peak memory: not estimated for model {s.model!r}; available: "
                      f"{_gib(plan.available)} of {plan.where}")
     if plan.calibration:
-        lines.append(f"estimated time: {_duration(plan.seconds())} (calibrated: "
+        lines.append(f"estimated training time: {_duration(plan.seconds())} (calibrated: "
                      f"{plan.calibration})")
     return "\n".join(lines)

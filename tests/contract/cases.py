@@ -205,6 +205,8 @@ def _run_cases() -> list[Case]:
              setup=spec({"device": '"cuda"'}), needs="no-cuda"),
         Case("run-device-empty", "width-sweep", run + ["--device", ""], "device", setup=ok),
         Case("run-executor", "width-sweep", run + ["--executor", "bogus"], "executor", setup=ok),
+        Case("run-cluster-bogus", "width-sweep", run + ["--executor", "submitit", "--cluster",
+             "bogus"], "--cluster", setup=ok),
         Case("run-timeout-negative", "width-sweep", run + ["--timeout-min", "-1"], "timeout",
              setup=ok),
         Case("run-gpus-negative", "width-sweep", run + ["--gpus", "-1"], "gpus", setup=ok),

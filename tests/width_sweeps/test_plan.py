@@ -31,7 +31,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys) -> None:
     assert cli.main(["run", str(p), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "12 runs = 2 widths x 2 schemes" in out and "shards: 4 (4 runs per shard)" in out
-    assert "device: cpu" in out and "peak memory:" in out and "estimated time:" in out
+    assert "device: cpu" in out and "peak memory:" in out and "estimated training time:" in out
     assert "w0000016-c0000" in out and "nothing written" in out
     assert not (tmp_path / "o").exists()
 
