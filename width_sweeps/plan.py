@@ -172,8 +172,9 @@ def calibrate(plan: Plan) -> None:
     skipped = [n for n in todo if _needs_pretraining(spec, n)]
     points = {n: _point(spec, n, dev, k) for n in todo if n not in skipped}
     if skipped:
-        plan.calibration = (f"not timed: the toy at n = {', '.join(map(str, skipped))} is not "
-                            "pretrained yet (`toy-model pretrain --width N` caches it)")
+        plan.calibration = (f"not calibrated: the toy at n = {', '.join(map(str, skipped))} "
+                            f"is not pretrained yet (`toy-model pretrain --width {skipped[0]}` "
+                            "or the run itself caches it)")
         return
     lo, hi = min(points), max(points)
 
@@ -236,7 +237,9 @@ def describe(plan: Plan, out: Path | None = None, max_rows: int = 12) -> str:
     else:
         lines.append(f"peak memory: not estimated for model {s.model!r}; available: "
                      f"{_gib(plan.available)} of {plan.where}")
-    if plan.calibration:
+    if plan.calibration.startswith("not calibrated"):
+        lines.append(f"estimated training time: {plan.calibration}")
+    elif plan.calibration:
         lines.append(f"estimated training time: {_duration(plan.seconds())} (calibrated: "
                      f"{plan.calibration})")
     return "\n".join(lines)
