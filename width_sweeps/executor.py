@@ -49,6 +49,11 @@ def plan(spec: SweepSpec, out: Path) -> list[Job]:
 
 
 def _jobs(spec: SweepSpec, todo: list[str]) -> list[Job]:
+    with planning.no_cycle_collection():
+        return _group(spec, todo)
+
+
+def _group(spec: SweepSpec, todo: list[str]) -> list[Job]:
     left = set(todo)
     jobs, k = [], spec.n_chunks()
     for n in spec.widths:

@@ -9,9 +9,12 @@ widths (`width-sweep run --dry-run`) and scales them to the whole grid.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,9 +84,27 @@ def _available(device: Any) -> tuple[float, str]:
     return available_ram(), "RAM"
 
 
+@contextlib.contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector: planning allocates one small acyclic object per
+    width or shard, and the collector's full passes over them would make it superlinear."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def make_plan(spec: SweepSpec, device: str | None = None,
               label: str = "spec field 'device'") -> Plan:
     """The plan of `spec` on `device` (default: the spec's); validates device and options."""
+    with no_cycle_collection():
+        return _make_plan(spec, device, label)
+
+
+def _make_plan(spec: SweepSpec, device: str | None, label: str) -> Plan:
     from . import engine
     dev = models.pick_device(spec.device if device is None else device, label)
     models.check_options(spec)
@@ -95,10 +116,13 @@ def make_plan(spec: SweepSpec, device: str | None = None,
     rows_per_run = memory.records_per_run(spec, len(PROBES)) / memory.ROW_BYTES
     widths = []
     common = memory.width_independent(spec, R, len(PROBES))
-    for n in spec.widths:
+    top = -1.0
+    for n in spec.widths:                    # the terms are kept for the widest shard only
         est = memory.shard_peak(spec, n, R, block, conc, len(PROBES), common)
         peak, terms = (None, {}) if est is None else est
-        widths.append(WidthPlan(n, K, shards, peak, terms))
+        keep = peak is not None and peak > top
+        top = peak if keep and peak is not None else top
+        widths.append(WidthPlan(n, K, shards, peak, terms if keep else {}))
     avail, where = _available(dev)
     return Plan(spec, dev, models.numerics(spec, dev), widths, block, conc, avail, where,
                 spec.n_runs() * rows_per_run * memory.ROW_BYTES * 2)
