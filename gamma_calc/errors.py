@@ -11,6 +11,8 @@
 * An ``OSError`` that reaches the top (a file that cannot be read or written: missing,
   refused, read-only, disk full) is the environment's, not a bug: one line naming the file and
   the system's reason, exit code **2**.
+* Running out of memory (``MemoryError``, or an allocator's "out of memory" / "can't allocate
+  memory" error) is a resource refused: one line, exit code **2**.
 * A closed output pipe (``gamma-solve table | head``) ends quietly with exit code 0; Ctrl-C is
   exit code 130.
 
@@ -27,7 +29,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 __all__ = ["EXIT_BUG", "EXIT_USER", "UsageParser", "UserError", "first_line", "os_error_line",
-           "run_cli"]
+           "out_of_memory", "run_cli"]
 
 EXIT_USER = 2
 EXIT_BUG = 1
@@ -44,6 +46,15 @@ def first_line(exc: BaseException) -> str:
         if line.strip():
             return line.strip()
     return type(exc).__name__
+
+
+OOM_TEXT = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """An allocation that failed (MemoryError, or torch's CPU/CUDA allocator errors)."""
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and any(t in str(exc).lower() for t in OOM_TEXT))
 
 
 def os_error_line(exc: OSError) -> str:
@@ -80,6 +91,7 @@ def run_cli(prog: str, main: Callable[[list[str]], int], argv: Sequence[str] | N
             *, user_errors: tuple[type[BaseException], ...] = ()) -> int:
     """Run ``main(argv)`` under the contract above; returns the exit code."""
     args, debug = _debug(list(sys.argv[1:] if argv is None else argv))
+    declared: tuple[type[BaseException], ...] = (UserError, *user_errors)
     try:
         code = main(args)
         sys.stdout.flush()
@@ -92,7 +104,7 @@ def run_cli(prog: str, main: Callable[[list[str]], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    except (UserError, *user_errors) as exc:  # type: ignore[misc]  # a tuple of classes
+    except declared as exc:
         if debug:
             raise
         print(f"{prog}: error: {first_line(exc)}", file=sys.stderr)
@@ -102,9 +114,13 @@ def run_cli(prog: str, main: Callable[[list[str]], int], argv: Sequence[str] | N
             raise
         print(f"{prog}: error: {os_error_line(exc)}", file=sys.stderr)
         return EXIT_USER
-    except Exception as exc:  # a bug: one line unless --debug
+    except Exception as exc:  # a bug: one line unless --debug (an allocation refused: exit 2)
         if debug:
             raise
+        if out_of_memory(exc):
+            print(f"{prog}: error: out of memory ({first_line(exc)[:160]}); ask for less",
+                  file=sys.stderr)
+            return EXIT_USER
         print(f"{prog}: internal error: {type(exc).__name__}: {first_line(exc)} "
               f"(rerun with {DEBUG_FLAG} for the traceback)", file=sys.stderr)
         return EXIT_BUG

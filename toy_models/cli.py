@@ -134,13 +134,14 @@ def _finetune(a: argparse.Namespace) -> dict:
         raise _UsageError(f"scheme {scheme.name} needs an even --rank, got {a.rank}")
     if a.rank > a.width:
         raise _UsageError(f"--rank {a.rank} exceeds --width {a.width}")
-    _fits(a, a.steps, a.batch_size)
+    _fits(a)
     device = _device(a.device)
     model = _model(a, r=a.rank, alpha=a.alpha, rslora=a.rslora)
     train, test = load_data("fashion-mnist", "train"), load_data("fashion-mnist", "test")
     if a.batch_size > len(train[1]):
         raise UserError(f"option '--batch-size': {a.batch_size} exceeds the {len(train[1])} "
                         "Fashion-MNIST training examples")
+    _fits(a, a.steps, a.batch_size)
     frozen, info = load_or_pretrain(model, device=device)
     cfg = TrainConfig(scheme=scheme.name, optimizer=a.optimizer, lr=a.lr, lr_ratio=a.lr_ratio,
                       steps=a.steps, batch_size=a.batch_size, seed=a.seed,

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gamma_calc.errors import UsageParser, UserError, run_cli
+from gamma_calc.errors import UsageParser, UserError, first_line, out_of_memory, run_cli
 
 PROG = "width-sweep"
 FIT_OPTIONS = {"tolerance": "--tolerance", "level": "--level", "n_boot": "--boot"}
@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="print the plan (runs, shards, peak memory, time, device); write nothing")
     r.add_argument("--executor", choices=["local", "submitit"], default="local")
     r.add_argument("--device", default=None, help="auto | cpu | cuda[:k] (default: the spec's)")
-    r.add_argument("--cluster", default=None, help="submitit cluster: slurm | local | debug")
+    r.add_argument("--cluster", default=None, choices=["slurm", "local", "debug"],
+                   help="submitit cluster (default: slurm when available, else local)")
     r.add_argument("--partition", default=None)
     r.add_argument("--gpus", type=int, default=0, help="GPUs per node (submitit)")
     r.add_argument("--timeout-min", type=int, default=60)
@@ -95,12 +96,10 @@ def _cmd_run(a: argparse.Namespace) -> int:
                                 device_label="option '--device'" if a.device is not None
                                 else "spec field 'device'")
     except (MemoryError, RuntimeError) as exc:
-        text = str(exc)
-        if not isinstance(exc, MemoryError) and "out of memory" not in text and (
-                "can't allocate memory" not in text):
+        if not out_of_memory(exc):
             raise
-        raise UserError(f"{a.out}: ran out of memory while training ({text.splitlines()[0][:120]}"
-                        "); lower runs_per_shard or block_runs, or use dtype float32 (the plan "
+        raise UserError(f"{a.out}: ran out of memory while training ({first_line(exc)[:120]}); "
+                        "lower runs_per_shard or block_runs, or use dtype float32 (the plan "
                         "underestimated: see width-sweep run --dry-run)") from None
     n_div = int((runs.status == "diverged").sum())
     print(f"{len(runs)} runs ({n_div} diverged), {len(steps)} step rows -> {a.out}")

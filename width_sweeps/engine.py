@@ -403,8 +403,10 @@ def train_shard(model: SweepModel, spec: SweepSpec, runs: list[RunConfig],
     """Train `runs` (one width) for `spec.steps` steps; probes on `recorded_steps`.
 
     Runs are trained in blocks of `block_size` runs, each block through every step (runs never
-    interact, so this is the same computation as all runs at once); on a CPU, `n_workers`
-    threads train blocks side by side, one intra-op thread each.  The model's hand-written
+    interact, so this is the same computation as all runs at once, up to the rounding of the
+    batched products, whose summation order depends on the block's size and thread count:
+    docs/width_sweeps.md, Determinism); on a CPU, `n_workers` threads train blocks side by
+    side, one intra-op thread each.  The model's hand-written
     forward/backward (width_sweeps.fused) is used when it has one and `spec.fused`."""
     t0 = time.perf_counter()
     cache = cache if cache is not None else PrefixCache()

@@ -49,10 +49,15 @@ def plan(spec: SweepSpec, out: Path) -> list[Job]:
 
 
 def _jobs(spec: SweepSpec, todo: list[str]) -> list[Job]:
+    with planning.no_cycle_collection():
+        return _group(spec, todo)
+
+
+def _group(spec: SweepSpec, todo: list[str]) -> list[Job]:
     left = set(todo)
-    jobs = []
+    jobs, k = [], spec.n_chunks()
     for n in spec.widths:
-        chunks = tuple(c for c in range(spec.n_chunks()) if results.shard_name(n, c) in left)
+        chunks = tuple(c for c in range(k) if results.shard_name(n, c) in left)
         if chunks:
             jobs.append(Job(n, chunks))
     return jobs

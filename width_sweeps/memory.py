@@ -16,7 +16,8 @@ For one width n, a shard of R runs trained in blocks of B runs, c blocks at a ti
   head, 4 per LoRA layer under autograd);
 * **records**: the probe table of a run (recorded steps × quantities), on the device, on the
   host and as table rows (≈ 200 bytes a row while a shard is written or merged);
-* **schedule**: the training batch indices (steps × batch, int64).
+* **schedule**: the training batch indices (steps × batch, int64);
+* **workspace**: 32 MiB of BLAS buffers and allocator slack.
 
 The estimate is checked against measured peaks in tests/width_sweeps/test_plan.py; it is meant
 as an upper bound within a factor of about two.
@@ -29,6 +30,8 @@ from typing import Any
 ROW_BYTES = 200                 # one tidy-table row while it is built, sorted and written
 TOY_DATA = 2 * 70_000 * 784 * (4 + 1)   # MNIST + Fashion-MNIST float32, plus their uint8 cache
 PREFIX_CAP = 2 << 30            # engine.PrefixCache.max_bytes
+WORKSPACE = 32 << 20            # BLAS buffers, allocator caches: measured peaks exceed the
+                                # tensors by up to ~10 % of a few hundred MiB
 
 
 @dataclass
@@ -57,8 +60,9 @@ def theory(spec: Any, n: int) -> Footprint:
     e, b, r, T = _elt(spec.dtype), spec.batch_size, spec.rank, spec.steps
     rows = b + min(spec.probe_batch, b)
     dense = n <= int(spec.model_options.get("dense_max_width", 4096))
-    fixed = {"frozen W (widths)": (8 + _cast(e)) * n * n if dense else _cast(e) * b * n,
-             "data (batch_size)": 2 * _cast(e) * b * n}
+    fixed: dict[str, float] = {
+        "frozen W (widths)": (8 + _cast(e)) * n * n if dense else _cast(e) * b * n,
+        "data (batch_size)": 2 * _cast(e) * b * n}
     return Footprint(fixed, e * (9 * 2 * r * n + 3 * rows * n),
                      (T + 1) * rows * 2 * n * e, rows)
 
@@ -69,7 +73,7 @@ def toy(spec: Any, n: int) -> Footprint:
     rows = b + min(spec.probe_batch, b)
     w = n * 784 + n * n + 10 * n
     n_test = min(int(o.get("n_test", 10_000)), 10_000) if spec.test_eval else 0
-    fixed = {"frozen weights (widths)": (4 + (e if e != 4 else 0)) * w,
+    fixed: dict[str, float] = {"frozen weights (widths)": (4 + (e if e != 4 else 0)) * w,
              "pretraining state on a cache miss (widths)": 4 * 4 * w,
              "data (model_options.n_train)": TOY_DATA + (e - 4) * 70_000 * 784}
     prefix = ((T + 1) * rows + n_test) * 2 * n * e
@@ -87,7 +91,8 @@ def mlp5(spec: Any, n: int) -> Footprint:
     n_data = int(o.get("n_train", 1024)) + int(o.get("n_test", 256))
     rows = b + min(spec.probe_batch, b)
     P = sum(r * (dims[k][0] + dims[k][1]) for k in layers)
-    fixed = {"frozen weights (widths)": _cast(e) * w, "teacher (widths)": _cast(e) * w,
+    fixed: dict[str, float] = {"frozen weights (widths)": _cast(e) * w,
+                               "teacher (widths)": _cast(e) * w,
              "data (model_options.n_train)": n_data * (d_in + d_out + 2 * n) * e}
     n_test = int(o.get("n_test", 256)) if spec.test_eval else 0
     return Footprint(fixed, e * (9 * P + 4 * len(layers) * rows * n + 2 * rows * n),
@@ -116,20 +121,27 @@ def records_per_run(spec: Any, n_quantities: int) -> float:
     return rows * ROW_BYTES
 
 
-def shard_peak(spec: Any, n: int, runs: int, block: int, conc: int,
-               n_quantities: int) -> tuple[float, dict[str, float]] | None:
-    """(peak bytes, named terms) of the widest shard of width n; None when unknown."""
+def width_independent(spec: Any, runs: int, n_quantities: int) -> dict[str, float]:
+    """The terms of a shard's peak that do not depend on its width."""
+    e = _elt(spec.dtype)
+    return {"probe records (runs_per_shard, steps)": runs * (
+                records_per_run(spec, n_quantities) + 3 * e * n_quantities),
+            "batch schedule (steps, batch_size)": 8.0 * spec.steps * spec.batch_size,
+            "BLAS workspace and allocator slack": float(WORKSPACE)}
+
+
+def shard_peak(spec: Any, n: int, runs: int, block: int, conc: int, n_quantities: int,
+               common: dict[str, float] | None = None) -> tuple[float, dict[str, float]] | None:
+    """(peak bytes, named terms) of the widest shard of width n; None when unknown.
+    `common`: `width_independent(...)`, when the caller evaluates many widths."""
     fp = footprint(spec, n)
     if fp is None:
         return None
     e = _elt(spec.dtype)
     terms = dict(fp.fixed)
     terms["prefix cache (steps, batch_size)"] = min(fp.prefix, PREFIX_CAP)
-    active = min(conc * block, runs)
-    terms["runs in flight (block_runs, workers)"] = active * fp.per_run
-    terms["probe records (runs_per_shard, steps)"] = runs * (
-        records_per_run(spec, n_quantities) + 3 * e * n_quantities)
-    terms["batch schedule (steps, batch_size)"] = 8.0 * spec.steps * spec.batch_size
+    terms["runs in flight (block_runs, workers)"] = min(conc * block, runs) * fp.per_run
+    terms.update(common or width_independent(spec, runs, n_quantities))
     n_test, per_row, budget = fp.test
     if n_test:
         rows = min(n_test, 1024, max(8, int(budget // (block * n * e))))

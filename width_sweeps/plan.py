@@ -9,9 +9,12 @@ widths (`width-sweep run --dry-run`) and scales them to the whole grid.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,9 +84,27 @@ def _available(device: Any) -> tuple[float, str]:
     return available_ram(), "RAM"
 
 
+@contextlib.contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector: planning allocates one small acyclic object per
+    width or shard, and the collector's full passes over them would make it superlinear."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def make_plan(spec: SweepSpec, device: str | None = None,
               label: str = "spec field 'device'") -> Plan:
     """The plan of `spec` on `device` (default: the spec's); validates device and options."""
+    with no_cycle_collection():
+        return _make_plan(spec, device, label)
+
+
+def _make_plan(spec: SweepSpec, device: str | None, label: str) -> Plan:
     from . import engine
     dev = models.pick_device(spec.device if device is None else device, label)
     models.check_options(spec)
@@ -94,10 +115,14 @@ def make_plan(spec: SweepSpec, device: str | None = None,
     conc = engine.n_workers(spec, dev, -(-R // block))
     rows_per_run = memory.records_per_run(spec, len(PROBES)) / memory.ROW_BYTES
     widths = []
-    for n in spec.widths:
-        est = memory.shard_peak(spec, n, R, block, conc, len(PROBES))
+    common = memory.width_independent(spec, R, len(PROBES))
+    top = -1.0
+    for n in spec.widths:                    # the terms are kept for the widest shard only
+        est = memory.shard_peak(spec, n, R, block, conc, len(PROBES), common)
         peak, terms = (None, {}) if est is None else est
-        widths.append(WidthPlan(n, K, shards, peak, terms))
+        keep = peak is not None and peak > top
+        top = peak if keep and peak is not None else top
+        widths.append(WidthPlan(n, K, shards, peak, terms if keep else {}))
     avail, where = _available(dev)
     return Plan(spec, dev, models.numerics(spec, dev), widths, block, conc, avail, where,
                 spec.n_runs() * rows_per_run * memory.ROW_BYTES * 2)
@@ -171,8 +196,9 @@ def calibrate(plan: Plan) -> None:
     skipped = [n for n in todo if _needs_pretraining(spec, n)]
     points = {n: _point(spec, n, dev, k) for n in todo if n not in skipped}
     if skipped:
-        plan.calibration = (f"not timed: the toy at n = {', '.join(map(str, skipped))} is not "
-                            "pretrained yet (`toy-model pretrain --width N` caches it)")
+        plan.calibration = (f"not calibrated: the toy at n = {', '.join(map(str, skipped))} "
+                            f"is not pretrained yet (`toy-model pretrain --width {skipped[0]}` "
+                            "or the run itself caches it)")
         return
     lo, hi = min(points), max(points)
 
@@ -235,7 +261,9 @@ def describe(plan: Plan, out: Path | None = None, max_rows: int = 12) -> str:
     else:
         lines.append(f"peak memory: not estimated for model {s.model!r}; available: "
                      f"{_gib(plan.available)} of {plan.where}")
-    if plan.calibration:
-        lines.append(f"estimated time: {_duration(plan.seconds())} (calibrated: "
+    if plan.calibration.startswith("not calibrated"):
+        lines.append(f"estimated training time: {plan.calibration}")
+    elif plan.calibration:
+        lines.append(f"estimated training time: {_duration(plan.seconds())} (calibrated: "
                      f"{plan.calibration})")
     return "\n".join(lines)

@@ -265,7 +265,7 @@ def from_dict(data: Any, source: str = "spec") -> SweepSpec:
         d["model"] = canonical_model(d["model"])
     if isinstance(d.get("eta0"), dict):
         d["eta0"] = v.eta_grid(d["eta0"])
-    seeds = d.get("seeds")
+    seeds: Any = d.get("seeds")
     if v.is_int(seeds):                                  # `seeds = 10` means seeds 0..9
         if not 1 <= seeds <= v.MAX_RUNS:
             v.fail("seeds", f"{seeds} is not a count in [1, {v.MAX_RUNS}]")

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import secrets
@@ -157,10 +158,16 @@ def _defaults_added_later() -> dict[str, Any]:
 def shard_names(spec: SweepSpec) -> list[str]:
     """Every shard of the spec, in order (linear in the number of shards)."""
     k = spec.n_chunks()
-    return [results.shard_name(n, c) for n in spec.widths for c in range(k)]
+    gc_on = gc.isenabled()
+    gc.disable()                    # one small string per shard: no cycles to collect
+    try:
+        return [results.shard_name(n, c) for n in spec.widths for c in range(k)]
+    finally:
+        if gc_on:
+            gc.enable()
 
 
-def prepare(spec: SweepSpec, out: Path, numerics: dict[str, Any]) -> list[str]:
+def prepare(spec: SweepSpec, out: Path, numerics: dict[str, Any] | None) -> list[str]:
     """Check `out` against `spec` (call it under the lock) and write spec.json / probes.json
     when the sweep is new, has no finished shard, or changed only in fields that define no
     result (`fit`, `name`).  Returns the names of the shards still to compute.
@@ -168,6 +175,7 @@ def prepare(spec: SweepSpec, out: Path, numerics: dict[str, Any]) -> list[str]:
     Refused: a spec.json whose result-defining fields differ while shards are finished; a
     finished shard of another spec (fingerprint) or, when shards remain to compute, of other
     numerics; extending a sweep measured with another probe set."""
+    _remove_temporaries(out)
     done = results.finished_shards(out)
     todo = [n for n in shard_names(spec) if n not in done]
     mine = json.loads(json.dumps(spec.to_dict()))
@@ -191,6 +199,14 @@ def prepare(spec: SweepSpec, out: Path, numerics: dict[str, Any]) -> list[str]:
         files.write_json(out / "probes.json", list(PROBES))        # before spec.json
         files.write_json(sp, mine)
     return todo
+
+
+def _remove_temporaries(out: Path) -> None:
+    """Half-written files of killed writers (`.NAME.PID.TOKEN.tmp`): under the lock no one
+    else writes here, so every one of them is dead."""
+    for d in (out, out / "shards"):
+        for p in d.glob(".*.tmp") if d.is_dir() else ():
+            p.unlink(missing_ok=True)
 
 
 def _check_probes(out: Path) -> None:

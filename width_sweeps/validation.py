@@ -118,7 +118,9 @@ def eta_grid(g: Mapping[str, Any]) -> list[float]:
     unknown = sorted(set(g) - {"from", "to", "per_octave"})
     if unknown:
         fail(f"eta0.{unknown[0]}", "unknown key (a grid has from, to, per_octave)")
-    lo, hi, k = g.get("from"), g.get("to"), g.get("per_octave", 4)
+    lo: Any = g.get("from")
+    hi: Any = g.get("to")
+    k: Any = g.get("per_octave", 4)
     check_num("eta0.from", lo, gt=0)
     check_num("eta0.to", hi, gt=0)
     check_int("eta0.per_octave", k, 1)

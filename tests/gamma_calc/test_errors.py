@@ -68,3 +68,13 @@ def test_os_error_is_a_user_error_naming_the_file(capsys):
     assert capsys.readouterr().err == "prog: error: /ro/out/spec.json: Permission denied\n"
     assert run_cli("prog", _main_raising(OSError(28, "No space left on device")), []) == 2
     assert "No space left" in capsys.readouterr().err
+
+
+def test_a_refused_allocation_is_a_user_error(capsys):
+    oom = RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate "
+                       "memory: you tried to allocate 8589934592 bytes")
+    assert run_cli("prog", _main_raising(oom), []) == 2
+    assert run_cli("prog", _main_raising(MemoryError()), []) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(e.startswith("prog: error: out of memory") for e in err)
+    assert run_cli("prog", _main_raising(RuntimeError("shape mismatch")), []) == 1

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -105,3 +109,29 @@ def test_submitit_local_executor_matches_local(tmp_path) -> None:
                                      submitit_options=opts, progress=False)
     pd.testing.assert_frame_equal(steps, ref_steps)
     assert (tmp_path / "sub" / "submitit").is_dir()
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_files_get_ordinary_permissions(tmp_path, umask, mode) -> None:
+    """Every file follows the umask (a temp file from mkstemp would be 0600)."""
+    old = os.umask(umask)
+    try:
+        executor.run_sweep(spec(widths=[8]), tmp_path, progress=False)
+    finally:
+        os.umask(old)
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != ".lock.guard"]
+    assert {p.name for p in written} >= {"spec.json", "probes.json", "provenance.json",
+                                         "steps.parquet", "runs.parquet"}
+    assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(mode)}
+
+
+def test_reading_a_finished_sweep_never_imports_torch(tmp_path) -> None:
+    executor.run_sweep(spec(widths=[8]), tmp_path, progress=False)
+    code = ("import sys\nfrom width_sweeps.results import load\nfrom width_sweeps import "
+            "analyze, fit, report, cli\nsteps, runs = load(sys.argv[1])\nassert len(steps)\n"
+            "assert cli.main(['fit', sys.argv[1], '--format', 'json']) == 0\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                         text=True, env=env, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
