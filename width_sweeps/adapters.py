@@ -15,6 +15,7 @@ alone) are allowed there.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +183,15 @@ def toy(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -
            "pretrained": {k: info.get(k) for k in ("path", "cached", "test_acc", "key")}}
     return _bind(model, frozen, spec, X.to(**cast), y.to(device), (Xt.to(**cast), yt.to(device)),
                  src)
+
+
+def toy_mup(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -> Bound:
+    """`toy-mup`: the toy pretrained in μP (toy_models.mup; docs/theory.md §7–8), the testbed
+    of width checks.  model_options: those of `toy`; the pretraining defaults are the μP
+    testbed's (`toy_models.mup.MUP_DEFAULTS`: base width 128, base rate 2^-8, 500 steps)."""
+    from toy_models.mup import MUP_DEFAULTS
+    opts = {**MUP_DEFAULTS, **spec.model_options}
+    return toy(width, dataclasses.replace(spec, model_options=opts), device, dtype)
 
 
 def mlp5(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -> Bound:

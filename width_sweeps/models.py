@@ -43,6 +43,7 @@ ModelFactory = Callable[[int, SweepSpec, torch.device, torch.dtype], SweepModel]
 BUILTIN = {
     "theory-layer": "width_sweeps.adapters:theory_layer",
     "toy": "width_sweeps.adapters:toy",
+    "toy-mup": "width_sweeps.adapters:toy_mup",
     "mlp5": "width_sweeps.adapters:mlp5",
 }
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from gamma_calc.schemes import SCHEMES as _SCHEME_TABLE
 from gamma_calc.vocab import MODEL_ALIASES, OPTIMIZERS, canonical_model
 
-MODELS = ("theory-layer", "toy", "mlp5")          # built in (width_sweeps.models.BUILTIN)
+MODELS = ("theory-layer", "toy", "toy-mup", "mlp5")          # built in (width_sweeps.models.BUILTIN)
 SCHEMES = tuple(_SCHEME_TABLE)
 DTYPES = ("float32", "float64")
 
