@@ -59,12 +59,14 @@ class Config:
 
 
 def config(mode: str) -> Config:
-    """Quick: n ≤ 512; full: the coordinate check's widths 2^7…2^12, sweep at 2^7, 2^9, 2^11."""
+    """Quick: premise over 2^6…2^10 (five widths: a t-interval needs points), rate sweep at
+    2^7, 2^8, 2^9; full: premise over 2^7…2^12, rate sweep at 2^7, 2^9, 2^11."""
     from . import coord_check
     sp = next(c for c in coord_check.configs(mode) if c.model == "toy" and not c.variant)
     sp_steps = int(dict(sp.model_options).get("pretrain_steps", 2000))
     if mode == "quick":
-        return Config((64, 128, 256, 512), (64, 128, 256), sp.widths, sp_steps)
+        return Config((64, 128, 256, 512, 1024), (128, 256, 512), sp.widths, sp_steps,
+                      n_probe=2000)
     return Config(tuple(2 ** k for k in range(7, 13)), (128, 512, 2048), sp.widths, sp_steps)
 
 
@@ -80,11 +82,11 @@ def premise(cfg: Config, ctx: Context) -> pd.DataFrame:
     """RMS of z = φ(W_in x) (and of the hidden output φ(W z)) per parametrisation and width."""
     import torch
 
-    from toy_models.toy import load_data, load_or_pretrain
+    from toy_models.toy import PRETRAIN_LR, load_data, load_or_pretrain
     X = load_data("fashion-mnist", "test")[0][: cfg.n_probe]
     rows = []
     todo = [("mup", n, cfg.base_lr, cfg.steps) for n in cfg.widths]
-    todo += [("sp", n, 3e-4, cfg.sp_steps) for n in cfg.sp_widths]
+    todo += [("sp", n, PRETRAIN_LR, cfg.sp_steps) for n in cfg.sp_widths]
     for par, n, lr, steps in todo:
         frozen, info = load_or_pretrain(_model(par, n, cfg, lr, steps))
         sq_z = sq_h = 0.0
@@ -163,12 +165,17 @@ def optima(cfg: Config, per: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def premise_fits(prem: pd.DataFrame) -> pd.DataFrame:
+    """Fitted exponent of RMS z per parametrisation; widths where z vanished (every ReLU of the
+    input layer dead) are left out of the fit and counted in `dead`."""
     rows = []
     for par in PARS:
         g = prem[prem.par == par].sort_values("width")
-        s, lo, hi = rate_transfer.ols_slope(np.log(g.width), np.log(g.rms_z))
+        live = g[g.rms_z > 0]
+        s = lo = hi = math.nan
+        if len(live) >= 3:
+            s, lo, hi = rate_transfer.ols_slope(np.log(live.width), np.log(live.rms_z))
         rows.append({"par": par, "fitted": s, "ci_low": lo, "ci_high": hi,
-                     "n_widths": len(g)})
+                     "n_widths": len(live), "dead": len(g) - len(live)})
     return pd.DataFrame(rows)
 
 
@@ -198,7 +205,8 @@ def claims(cfg: Config, pfits: pd.DataFrame, tfits: pd.DataFrame) -> list[Claim]
                          "entries across widths (γ of RMS z)", SRC_PREMISE,
                          f"γ = 0 (±{tp:g})", f"{r.fitted:+.3f}",
                          common.fmt_ci(r.ci_low, r.ci_high), v,
-                         f"{why}; t-interval over {r.n_widths} widths"))
+                         f"{why}; t-interval over {r.n_widths} widths"
+                         + (f"; z vanished at {r.dead} widths" if r.dead else "")))
     r = tfits[tfits.par == "mup"].iloc[0]
     v, why = decide(r.ci_low, r.ci_high, -tt, tt)
     out.append(Claim("mup_pretraining", "μP: the best pretraining base rate (MNIST test loss) "

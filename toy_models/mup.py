@@ -47,11 +47,11 @@ __all__ = [
 
 PARAMETRIZATIONS = ("sp", "mup")
 # The μP testbed (model `toy-mup`): base width n₀, base rate η_base and pretraining steps.
-# η_base = 2^-8 is the best MNIST test loss of the base-rate sweep at n₀ (docs/toy_models.md;
+# η_base = 2^-9 is the best MNIST test loss of the base-rate sweep at n₀ (docs/toy_models.md;
 # figures/mup_pretraining.py re-measures it); 500 steps (4 epochs of the 8 000 training
 # images) keep the n = 4096 pretraining at ≈ 8 min on one CPU core.
 MUP_BASE_WIDTH = 128
-MUP_BASE_LR = 2.0 ** -8
+MUP_BASE_LR = 2.0 ** -9
 MUP_STEPS = 500
 MUP_DEFAULTS = {"parametrization": "mup", "pretrain_lr": MUP_BASE_LR, "pretrain_steps": MUP_STEPS,
                 "base_width": MUP_BASE_WIDTH}

@@ -270,16 +270,16 @@ def _pretrain_and_test(model: ToyModel, train: tuple[Tensor, Tensor],
                        ) -> tuple[ToyFrozen, dict]:
     """Pretrain (always in float32: the key has no dtype) and evaluate on the test set."""
     info: dict = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     frozen = pretrain(model, train, device=device, dtype=torch.float32, log_every=log_every,
                       info=info)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     per, correct = test_losses(frozen, test[0].to(device=device, dtype=torch.float32),
                                test[1].to(device))
     loss = float(per.mean())
     if not math.isfinite(loss):
         loss = math.inf
-    info.update({"pretrain_wall_s": wall, "test_loss": loss,
+    info.update({"pretrain_wall_s": wall, "pretrain_cpu_s": cpu, "test_loss": loss,
                  "test_acc": float(correct.double().mean()),
                  "test_losses": [round(float(v), 6) for v in per.float().cpu()],
                  "n_train": int(train[0].shape[0]), "n_test": int(test[0].shape[0]),

@@ -188,7 +188,7 @@ def toy(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -
 def toy_mup(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -> Bound:
     """`toy-mup`: the toy pretrained in μP (toy_models.mup; docs/theory.md §7–8), the testbed
     of width checks.  model_options: those of `toy`; the pretraining defaults are the μP
-    testbed's (`toy_models.mup.MUP_DEFAULTS`: base width 128, base rate 2^-8, 500 steps)."""
+    testbed's (`toy_models.mup.MUP_DEFAULTS`: base width 128, base rate 2^-9, 500 steps)."""
     from toy_models.mup import MUP_DEFAULTS
     opts = {**MUP_DEFAULTS, **spec.model_options}
     return toy(width, dataclasses.replace(spec, model_options=opts), device, dtype)
