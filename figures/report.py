@@ -1,22 +1,29 @@
-"""`report/index.md`: the verdict table (one row per claim), then every figure.
+"""`report/index.md`: the verdict rule, the verdict table (one row per claim), then every
+figure; and `report/verdicts.json`, the same verdicts for machines (one object per claim:
+`Claim.record`).
 
 The report builder knows only `FigureResult`s and `Claim`s; a figure that raised becomes a
 failure row (`failure_result`), so one broken figure never loses the others' results.
 """
 from __future__ import annotations
 
+import json
 import os
 import traceback
 from datetime import datetime
 from pathlib import Path
 
-from .common import Claim, FigureResult
+from width_sweeps.verdict import ALL, Rule
+
+from .common import Claim, FigureResult, claim_id
 
 COLUMNS = ("#", "figure", "claim", "source", "prediction", "measured", "95% interval",
            "verdict")
 MARK = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive",
-        "error": "💥 error", "n/a": "n/a"}
-VERDICTS = ("pass", "fail", "inconclusive", "error", "n/a")
+        "error": "💥 error", "diverged": "💥 diverged", "n/a": "n/a"}
+VERDICTS = ALL
+RECORD_KEYS = ("id", "figure", "model", "claim", "source", "prediction", "measured", "ci_low",
+               "ci_high", "verdict", "note", "mode", "device")
 
 
 def _cell(text: str) -> str:
@@ -45,7 +52,8 @@ def one_line_error(exc: BaseException) -> str:
 def failure_result(name: str, title: str, exc: BaseException, seconds: float = 0.0) -> FigureResult:
     """A figure that raised: one `error` row carrying the one-line error."""
     err = one_line_error(exc)
-    claim = Claim(name, f"{title}: the figure script failed", "—", "—", err, "", "error")
+    claim = Claim(name, f"{title}: the figure script failed", "—", "—", err, "", "error",
+                  id=claim_id(name, "script"))
     return FigureResult(name, title, "(failed)", [claim], [], seconds=seconds,
                         details=f"**The script failed:** `{err}`")
 
@@ -55,20 +63,55 @@ def summary(claims: list[Claim]) -> str:
     return ", ".join(f"{v} {k}" for k, v in counts.items() if v or k in ("pass", "fail"))
 
 
+def records(results: list[FigureResult], mode: str, device: str) -> list[dict]:
+    """The `verdicts.json` list; ids made unique (a repeated id gets `-2`, `-3`, …)."""
+    out: list[dict] = []
+    seen: dict[str, int] = {}
+    for r in results:
+        for c in r.claims:
+            rec = c.record(mode, r.device or device)
+            k = rec["id"]
+            seen[k] = seen.get(k, 0) + 1
+            if seen[k] > 1:
+                rec["id"] = f"{k}-{seen[k]}"
+            out.append(rec)
+    return out
+
+
+def write_verdicts(results: list[FigureResult], out: Path, *, mode: str, device: str) -> Path:
+    """`out/verdicts.json`: one object per claim (RECORD_KEYS)."""
+    path = Path(out) / "verdicts.json"
+    path.write_text(json.dumps(records(results, mode, device), indent=1, ensure_ascii=False)
+                    + "\n", encoding="utf-8")
+    return path
+
+
+GENERAL_RULE = ("Every verdict comes from one rule (`width_sweeps.verdict.decide`, "
+                "docs/theory.md §9.6): an interval for the claimed statistic against the region "
+                "the claim gives it — **fail** when the interval misses the region, **pass** when "
+                "it lies inside it (for an exponent: meets the tolerance band and is narrow "
+                "enough), **inconclusive** when the data cannot decide (too few widths or seeds, "
+                "an interval too wide, a grid too coarse to separate two values). *diverged* and "
+                "*error* are statuses: every run diverged, or the script failed. For fitted "
+                "exponents: ")
+
+
 def write_report(results: list[FigureResult], out: Path, *, mode: str, device: str,
                  revision: str, seconds: float) -> Path:
-    """Write `out/index.md` (images are already in `out`); returns its path."""
+    """Write `out/index.md` and `out/verdicts.json` (images are already in `out`); returns
+    the path of index.md."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     claims = [c for r in results for c in r.claims]
+    write_verdicts(results, out, mode=mode, device=device)
     md = ["# gammakit verification report", "",
           (f"Mode **{mode}** on {device}, gammakit {revision}, "
            f"{datetime.now().strftime('%Y-%m-%d %H:%M')}, {seconds:.0f} s in all. "
-           f"Verdicts: **{summary(claims)}**."), "",
-          ("Each row is one claim of the papers (THEORY.md), the exponent or effect the theory "
-           "predicts (`gamma_calc` where it applies), what we measured, a 95 % bootstrap "
-           "interval over seeds, and the verdict (the rule is in each figure's section below)."),
-          "", claims_table(claims), ""]
+           f"Verdicts: **{summary(claims)}** (also in `verdicts.json`)."), "",
+          ("Each row is one claim of the papers (docs/theory.md §6), the exponent or effect "
+           "the theory predicts (`gamma_calc` where it applies), what we measured, a 95 % "
+           "interval, and the verdict."), "",
+          GENERAL_RULE + Rule().text(), "", claims_table(claims), ""]
     for r in results:
         md += [f"## {r.title}", "", f"*{r.tests}*", ""]
         if r.rule:

@@ -1,16 +1,17 @@
-"""Seed 000 Figure 2 on our toy: Fashion-MNIST test accuracy and loss heat maps over learning rate ×
+"""Beyond Zero Init's Figure 2 on our toy: Fashion-MNIST test accuracy and loss heat maps over learning rate ×
 init variance for Init[A] (σ_B = 0) and Init[AB+] (σ_A = σ_B, W kept), and their difference.
 
-The claim (seed 000 §3.4): zero init (Init[A]) degrades sharply at small rates, non-zero init
+The claim (Beyond Zero Init §3.4): zero init (Init[A]) degrades sharply at small rates, non-zero init
 does not — while at the best rate the non-zero init costs nothing.  The MNIST-pretrained toy
-(n = 4096, r = 32, THEORY §6) is fine-tuned for 100 Adam steps, batch 64; the grid is
+(n = 4096, r = 32, docs/theory.md §6.1) is fine-tuned for 100 Adam steps, batch 64; the grid is
 `width_sweeps/specs/fig2.toml` (7 rates × 8 variance multipliers β of Kaiming, σ² = β/n,
 10 seeds; the paper's grids were lost, ours are documented there).  Measured statistics, each
-with a 95 % bootstrap interval (seeds resampled per cell):
+with a 95 % interval from the project's one bootstrap (width_sweeps.bootstrap: seeds
+resampled per cell), judged by the verdict rule (docs/theory.md §9.6):
 * Δacc, Δloss at small rates: mean over β and over the rates below Init[A]'s best rate η* of
-  (AB+ − A); pass when the interval excludes 0 on the predicted side;
-* at the best rate: best-over-(η, β) accuracy of AB+ minus that of A; pass when its lower
-  bound is above −1 point (no loss from the non-zero init).
+  (AB+ − A); pass when the interval lies on the predicted side of 0, fail when on the other;
+* at the best rate: best-over-(η, β) accuracy of AB+ minus that of A; pass when the interval
+  lies above −1 point (no loss from the non-zero init), fail when below.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from . import common, style
 from .common import Claim, Context, FigureResult
 
 SCHEMES = ("A", "AB+")
-SOURCE = "seed 000 §3.4, Fig. 2"
+SOURCE = "Beyond Zero Init (§3.4, Fig. 2)"
+SOURCE_BEST = "Beyond Zero Init (§3.5, §4.3)"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ def best_rate(runs: pd.DataFrame) -> float:
 
 
 def claims(runs: pd.DataFrame) -> tuple[list[Claim], float]:
+    from width_sweeps.bootstrap import stratified
+    from width_sweeps.verdict import judge_effect
     eta_star = best_rate(runs)
     rates = sorted(runs.eta0.unique())
     small = [e for e in rates if e < eta_star]
@@ -106,31 +110,40 @@ def claims(runs: pd.DataFrame) -> tuple[list[Claim], float]:
         def small_gap(m: dict) -> np.ndarray:
             return np.mean(np.stack([m[("AB+", e, b)] - m[("A", e, b)]
                                      for e in small for b in scales]), 0)
+        cid = common.claim_id("seed000_fig2", "small-rates", what)
         if not small:
             out.append(Claim("seed000_fig2", f"Init[AB+] − Init[A] test {what} at small rates",
-                             SOURCE, "", "no rate below η*", verdict="n/a"))
+                             SOURCE, "", "no rate below η*", verdict="inconclusive",
+                             note="the grid has no rate below η*", id=cid, model="toy"))
             continue
-        est, lo, hi = common.bootstrap(c, small_gap)
-        ok = lo > 0 if sign > 0 else hi < 0
+        b = stratified(c, small_gap)
+        v = judge_effect(b.low, b.high, low=0.0 if sign > 0 else -np.inf,
+                         high=np.inf if sign > 0 else 0.0, n_seeds=b.min_seeds)
         scale = 100 if metric == "final_test_acc" else 1
         unit = " points" if scale == 100 else ""
         out.append(Claim(
             "seed000_fig2",
             f"zero init degrades at small rates, non-zero does not: test {what} of Init[AB+] − "
             f"Init[A], mean over β and η < η* = {eta_star:g}",
-            SOURCE, "> 0" if sign > 0 else "< 0", f"{est * scale:+.2f}{unit}",
-            f"[{lo * scale:+.2f}, {hi * scale:+.2f}]", "pass" if ok else "fail",
-            f"{len(small)} rates × {len(scales)} β"))
+            SOURCE, "> 0" if sign > 0 else "< 0", f"{b.estimate * scale:+.2f}{unit}",
+            f"[{b.low * scale:+.2f}, {b.high * scale:+.2f}]", v.verdict,
+            f"{len(small)} rates × {len(scales)} β, {b.min_seeds} seeds"
+            + ("" if v.verdict == "pass" else f" — {v.reason}"), cid, "toy",
+            b.low * scale, b.high * scale))
     c = cells(runs, "final_test_acc")
 
     def best_gap(m: dict) -> np.ndarray:
         best = {s: np.max(np.stack([m[k] for k in m if k[0] == s]), 0) for s in SCHEMES}
         return best["AB+"] - best["A"]
-    est, lo, hi = common.bootstrap(c, best_gap)
+    b = stratified(c, best_gap)
+    v = judge_effect(b.low, b.high, low=-0.01, n_seeds=b.min_seeds)
     out.append(Claim("seed000_fig2", "at the best (η, β), the non-zero init costs no accuracy: "
-                     "best Init[AB+] − best Init[A]", "seed 000 §3.5, §4.3", "≥ −1 point",
-                     f"{est * 100:+.2f} points", f"[{lo * 100:+.2f}, {hi * 100:+.2f}]",
-                     "pass" if lo > -0.01 else "fail" if hi < -0.01 else "inconclusive"))
+                     "best Init[AB+] − best Init[A]", SOURCE_BEST, "≥ −1 point",
+                     f"{b.estimate * 100:+.2f} points", f"[{b.low * 100:+.2f}, "
+                     f"{b.high * 100:+.2f}]", v.verdict,
+                     f"{b.min_seeds} seeds" + ("" if v.verdict == "pass" else f" — {v.reason}"),
+                     common.claim_id("seed000_fig2", "best-rate", "accuracy"), "toy",
+                     b.low * 100, b.high * 100))
     return out, eta_star
 
 
@@ -139,8 +152,9 @@ def plot(cfg: Config, runs: pd.DataFrame, eta_star: float, ctx: Context):
     with style.rc():
         fig, axes = style.figure(2, 3, size=(13, 7.6),
                                  footer=common.footer("seed000_fig2", ctx, cfg.label()),
-                                 title="Seed 000 Figure 2 on our toy: Fashion-MNIST test accuracy "
-                                       "and loss after 100 steps (seed mean); dashed: Init[A]'s "
+                                 title="Beyond Zero Init Figure 2 on our toy: Fashion-MNIST "
+                                       "test accuracy and loss after 100 steps (seed mean); "
+                                       "dashed: Init[A]'s "
                                        f"best rate η* = {eta_star:g} (smaller rates to its left);"
                                        " × diverged")
         for i, (metric, what) in enumerate((("final_test_acc", "test accuracy"),
@@ -216,15 +230,18 @@ def run(ctx: Context) -> FigureResult:
     runs = measure(cfg, ctx)
     cl, eta_star = claims(runs)
     fig = plot(cfg, runs, eta_star, ctx)
-    res = FigureResult("seed000_fig2", "Seed 000 Figure 2: zero vs non-zero init over rate × σ",
+    res = FigureResult("seed000_fig2",
+                       "Beyond Zero Init Figure 2: zero vs non-zero init over rate × σ",
                        "Does zero init (Init[A]) lose accuracy at small rates where the "
                        "non-zero Init[AB+] does not, without costing accuracy at the best rate?",
                        cl, [common.save(fig, "seed000_fig2", ctx)], cfg.label(),
                        common.device_label(ctx.device), time.perf_counter() - t0,
                        details(runs))
-    res.rule = ('small-rate rows pass when the 95 % interval excludes 0 on the predicted side; the '
-                'best-rate row passes when its lower bound is above −1 point, fails when its upper '
-                'bound is below, else inconclusive.')
+    res.rule = ("the verdict rule (docs/theory.md §9.6) on a bootstrap interval (seeds resampled "
+                "per cell): small-rate rows pass when the 95 % interval lies on the predicted "
+                "side of 0 and fail when it lies on the other; the best-rate row passes when the "
+                "interval lies above −1 point and fails when below; otherwise, or with fewer "
+                "than 3 seeds per cell, inconclusive.")
     return res
 
 

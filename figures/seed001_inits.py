@@ -1,4 +1,4 @@
-"""Seed 001's sweep (blog "A×0 ≠ 0×B") on our toy: evaluation loss against learning rate for
+"""The A×0 ≠ 0×B blog's sweep on our toy: evaluation loss against learning rate for
 Standard (Init[A]), Reversed (Init[B]), Ortho-Eye (const), Ortho-QR (const) and Ortho-QR (match),
 mean over seeds, blow-ups marked — as a plot and as a table like the blog's.
 
@@ -9,6 +9,9 @@ the blog's 1–2–5 spacing over two decades, shifted to where the toy goes fro
 has *blown up* when it diverged or its Fashion-MNIST test loss ends above ln 10 (worse than a
 uniform guess).  Claims tested (blog's conclusions): Standard reaches the lowest loss; Standard
 tolerates the highest rate; Reversed and Ortho-QR (match) blow up at a lower rate than Standard.
+Verdicts (docs/theory.md §9.6): the lowest-loss row judges a bootstrap interval (seeds per cell);
+the rate rows compare largest stable rates that are known only up to their grid cell
+(width_sweeps.verdict.compare_on_grid): two schemes in the same cell are inconclusive.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from .common import Claim, Context, FigureResult
 SCHEMES = ("A", "B", "ortho-eye-const", "ortho-qr-const", "ortho-qr-match")
 BLOG_RATES = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 BLOWUP = math.log(10)
-SOURCE = "seed 001 (blog), Results/Overview"
+SOURCE = "A×0 ≠ 0×B blog (Results, Overview)"
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ def stable_max(runs: pd.DataFrame) -> dict[str, float]:
 
 
 def claims(runs: pd.DataFrame) -> list[Claim]:
+    from width_sweeps.bootstrap import stratified
+    from width_sweeps.verdict import combine, compare_on_grid, judge_effect
     out = []
     ok = runs[~runs.blown_up]
     cells = {k: g.final_test_loss.to_numpy(float) for k, g in
@@ -106,27 +111,35 @@ def claims(runs: pd.DataFrame) -> list[Claim]:
                 if any(k[0] == s for k in m)}
         others = np.min(np.stack([v for s, v in best.items() if s != "A"]), 0)
         return best["A"] - others
-    est, lo, hi = common.bootstrap(cells, gap)
+    b = stratified(cells, gap)
+    v = judge_effect(b.low, b.high, high=0.0, n_seeds=b.min_seeds)
     t = table(ok)
     best = {s: (t[s].min(), t[s].idxmin()) for s in SCHEMES if t[s].notna().any()}
     runner = min((s for s in best if s != "A"), key=lambda s: best[s][0])
     out.append(Claim(
         "seed001_inits", "Standard reaches the lowest eval loss of the five inits (best rate "
         "each): Standard − best other", SOURCE, "< 0",
-        f"{est:+.3f} (Standard {best['A'][0]:.3f} at η = {best['A'][1]:g}; best other "
-        f"{style.short(runner, '001')} {best[runner][0]:.3f})", f"[{lo:+.3f}, {hi:+.3f}]",
-        "pass" if hi < 0 else "fail" if lo > 0 else "inconclusive"))
+        f"{b.estimate:+.3f} (Standard {best['A'][0]:.3f} at η = {best['A'][1]:g}; best other "
+        f"{style.short(runner, '001')} {best[runner][0]:.3f})", f"[{b.low:+.3f}, {b.high:+.3f}]",
+        v.verdict, f"{b.min_seeds} seeds" + ("" if v.verdict == "pass" else f" — {v.reason}"),
+        common.claim_id("seed001_inits", "lowest-loss"), "toy", b.low, b.high))
     smax = stable_max(runs)
+    grid = np.sort(runs.eta0.unique())
     listing = "; ".join(f"{style.short(s, '001')} {smax[s]:g}" for s in SCHEMES)
-    top = max(smax[s] for s in SCHEMES if s != "A")
+    parts = [compare_on_grid(smax[s], smax["A"], grid) for s in SCHEMES if s != "A"]
+    same = [style.short(s, "001") for s, p in zip(SCHEMES[1:], parts) if p.verdict != "pass"]
     out.append(Claim("seed001_inits", "Standard tolerates the highest rate (largest rate "
-                     "with no blow-up in any seed)", SOURCE, "Standard ≥ every other",
-                     listing, "grid ratio 2–2.5", "pass" if smax["A"] >= top else "fail"))
+                     "with no blow-up in any seed)", SOURCE, "Standard above every other",
+                     listing, "grid ratio 2–2.5", combine(parts),
+                     f"not separated from: {', '.join(same)}" if same else "",
+                     common.claim_id("seed001_inits", "highest-rate"), "toy"))
     for s in ("B", "ortho-qr-match"):
+        v = compare_on_grid(smax[s], smax["A"], grid)
         out.append(Claim("seed001_inits", f"{style.name(s, '001')} blows up at a lower rate "
                          "than Standard", SOURCE, f"η_max({s}) < η_max(Standard)",
-                         f"{smax[s]:g} vs {smax['A']:g}", "grid ratio 2–2.5",
-                         "pass" if smax[s] < smax["A"] else "fail"))
+                         f"{smax[s]:g} vs {smax['A']:g}", "grid ratio 2–2.5", v.verdict,
+                         "" if v.verdict == "pass" else v.reason,
+                         common.claim_id("seed001_inits", "lower-rate", s), "toy"))
     return out
 
 
@@ -135,7 +148,7 @@ def plot(cfg: Config, runs: pd.DataFrame, ctx: Context):
     with style.rc():
         fig, axes = style.figure(1, 2, size=(11, 4.4),
                                  footer=common.footer("seed001_inits", ctx, cfg.label()),
-                                 title="Seed 001 on our toy: Fashion-MNIST eval loss after 100 "
+                                 title="The A×0 ≠ 0×B blog's sweep on our toy: Fashion-MNIST eval loss after 100 "
                                        "steps against learning rate (mean over seeds; × blow-up)")
         for k, ax in enumerate(axes[0]):
             for i, s in enumerate(SCHEMES):
@@ -182,15 +195,18 @@ def run(ctx: Context) -> FigureResult:
     cfg = config(ctx.mode)
     runs = measure(cfg, ctx)
     fig = plot(cfg, runs, ctx)
-    res = FigureResult("seed001_inits", "Seed 001's init sweep on our toy",
+    res = FigureResult("seed001_inits", "The A×0 ≠ 0×B blog's init sweep on our toy",
                        "Is Standard (Init[A]) the best and most rate-tolerant of the five inits "
                        "the blog compared, with Reversed and Ortho-QR (match) blowing up first?",
                        claims(runs), [common.save(fig, "seed001_inits", ctx)], cfg.label(),
                        common.device_label(ctx.device), time.perf_counter() - t0,
                        details(runs))
-    res.rule = ('lowest-loss row: pass when the 95 % CI of Standard − best other is below 0, fail '
-                'when above, else inconclusive; blow-up rows compare, on the rate grid, the largest '
-                'rate with no blow-up (diverged, or loss > ln 10) in any seed.')
+    res.rule = ("the verdict rule (docs/theory.md §9.6). Lowest-loss row: pass when the 95 % "
+                "bootstrap interval of Standard − best other lies below 0, fail when above, else "
+                "(or with fewer than 3 seeds) inconclusive. Rate rows: the largest rate with no "
+                "blow-up (diverged, or loss > ln 10) in any seed is known only up to its grid "
+                "cell; a comparison passes when the cells are ordered as claimed, fails when "
+                "ordered the other way, and is inconclusive when the two share a cell.")
     return res
 
 

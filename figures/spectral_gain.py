@@ -1,4 +1,4 @@
-"""Spectral gain (LoRAM §3, THEORY §4) on the toy's MNIST-pretrained n × n weight W:
+"""Spectral gain (LoRAM §3, docs/theory.md §4.5) on the toy's MNIST-pretrained n × n weight W:
 concentration ρ[r] = (mean top-r s)² / mean(s²), gain Q[r] = ρ r / R ∈ [0, 1], and LoRAM's
 approximation Q ≈ ln r / ln min(n, m); beside them the same for a Gaussian W of the same shape
 (Marchenko–Pastur reference).  Then the initial magnitudes LoRAM is built to match:
@@ -6,8 +6,9 @@ k₁ = r(m ν[A₀]² + n ν[B₀]²) of PiSSA (= Q(m + n) ν[W], an identity), 
 logarithmic Q) and of Noise & Zeros (r/m), against r; and ν[A₀], ν[B₀], ν[s B₀A₀] of the registry's
 factors at the toy's rank r = 32.
 
-Verdicts: Q ≤ 1 everywhere; the PiSSA identity to a relative 1e−6; LoRAM's approximation and
-its k₁ "match" PiSSA's when their ratio lies in [1/2, 2].
+Verdicts (docs/theory.md §9.6; exact computations on one matrix — a point, no interval): Q ≤ 1
+everywhere; the PiSSA identity to a relative 1e−6; LoRAM's approximation and its k₁ "match"
+PiSSA's when their ratio lies in [1/2, 2].
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from . import common, style
 from .common import Claim, Context, FigureResult
 
 RANK = 32
-SOURCE = "seed 003 §3 (Eq. 8–12)"
+SOURCE = "LoRAM (§3, Eq. 8–12)"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def magnitudes(W, r: int) -> dict[str, dict[str, float]]:
 
 def claims(s: np.ndarray, q_all: np.ndarray, mags: dict, W) -> list[Claim]:
     from toy_models.spectral import loram_gain_log
+    from width_sweeps.verdict import judge_exact
     n, m = W.shape
     nu_w = float(W.pow(2).mean())
     _, q = gains(s, np.array([RANK]))
@@ -89,20 +91,24 @@ def claims(s: np.ndarray, q_all: np.ndarray, mags: dict, W) -> list[Claim]:
     identity = q[0] * (m + n) * nu_w
     rel = abs(mags["pissa"]["k1"] - identity) / identity
     ratio = mags["loram"]["k1"] / mags["pissa"]["k1"]
+    def cid(name: str) -> str:
+        return common.claim_id("spectral_gain", name)
     return [
         Claim("spectral_gain", "gain Q[r] = ρ r / R lies in [0, 1] (Cauchy–Schwarz), all r",
-              SOURCE, "max Q ≤ 1", f"max Q = {q_all.max():.4f}", "", "pass" if q_all.max() <= 1
-              + 1e-12 else "fail"),
+              SOURCE, "max Q ≤ 1", f"max Q = {q_all.max():.4f}", "",
+              judge_exact(float(q_all.max()), high=1 + 1e-12).verdict, "exact", cid("q-bound"),
+              "toy"),
         Claim("spectral_gain", f"PiSSA's update rate k₁ = Q(m + n) ν[W] (r = {RANK})", SOURCE,
               "identity", f"k₁ = {mags['pissa']['k1']:.4g} vs {identity:.4g} (rel. {rel:.1e})",
-              "", "pass" if rel < 1e-6 else "fail"),
+              "", judge_exact(rel, high=1e-6).verdict, "exact", cid("pissa-identity"), "toy"),
         Claim("spectral_gain", f"LoRAM's Q ≈ ln r / ln min(n, m) on the toy's pretrained W "
-              f"(r = {RANK}, n = {n})", "seed 003 §3.2", f"≈ {q_log:.3f} (within ×2)",
+              f"(r = {RANK}, n = {n})", "LoRAM (§3.2)", f"≈ {q_log:.3f} (within ×2)",
               f"Q = {q[0]:.4f} (ratio {q_log / q[0]:.1f})", "",
-              "pass" if 0.5 <= q_log / q[0] <= 2 else "fail"),
+              judge_exact(q_log / q[0], low=0.5, high=2.0).verdict, "exact", cid("loram-gain"),
+              "toy"),
         Claim("spectral_gain", f"LoRAM's init matches PiSSA's update magnitude k₁ (r = {RANK})",
-              "seed 003 §3.2, Alg. 1", "k₁(LoRAM)/k₁(PiSSA) ≈ 1 (within ×2)", f"{ratio:.2f}", "",
-              "pass" if 0.5 <= ratio <= 2 else "fail"),
+              "LoRAM (§3.2, Alg. 1)", "k₁(LoRAM)/k₁(PiSSA) ≈ 1 (within ×2)", f"{ratio:.2f}", "",
+              judge_exact(ratio, low=0.5, high=2.0).verdict, "exact", cid("loram-k1"), "toy"),
     ]
 
 

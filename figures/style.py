@@ -85,19 +85,9 @@ def figure(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float] = (6.4, 
 
 
 def log2_width_axis(ax, widths=None) -> None:
-    """x = width n on a log₂ axis; ticks at `widths` (2^k labels for powers of two)."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
-    ax.set_xscale("log", base=2)
-    if widths is not None:
-        ticks = sorted({float(w) for w in widths})
-        if len(ticks) > 5:                       # keep the labels apart in small panels
-            ticks = ticks[::-2][::-1]
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_minor_locator(NullLocator())
-    else:
-        ax.xaxis.set_major_locator(LogLocator(base=2))
-    ax.xaxis.set_major_formatter(FuncFormatter(_width_label))
-    ax.set_xlabel("width n")
+    """x = width n on a log₂ axis (the one implementation: `width_sweeps.plots`)."""
+    from width_sweeps.plots import log2_width_axis as axis
+    axis(ax, widths)
 
 
 def plain_log_axis(ax, axis: str = "y") -> None:
@@ -106,11 +96,3 @@ def plain_log_axis(ax, axis: str = "y") -> None:
     a = ax.yaxis if axis == "y" else ax.xaxis
     a.set_major_formatter(LogFormatterSciNotation())
     a.set_minor_formatter(NullFormatter())
-
-
-def _width_label(v: float, _pos=None) -> str:
-    import math
-    if v <= 0:
-        return ""
-    k = math.log2(v)
-    return f"$2^{{{round(k)}}}$" if abs(k - round(k)) < 1e-9 else f"{v:g}"

@@ -31,7 +31,8 @@ TRAINABLE = ("A", "B")
 
 
 class LoRAModel(Protocol):
-    r: int
+    @property
+    def r(self) -> int: ...
 
     @property
     def scale(self) -> float: ...

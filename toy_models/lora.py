@@ -66,6 +66,10 @@ class LoRALinear(nn.Module):
     `A0`, `B0` (buffers, optional) hold the initial product to subtract (see module doc).
     """
 
+    weight: Tensor
+    A0: Tensor | None
+    B0: Tensor | None
+
     def __init__(self, weight: Tensor, A: Tensor, B: Tensor, scale: float,
                  A0: Tensor | None = None, B0: Tensor | None = None) -> None:
         super().__init__()
@@ -90,6 +94,6 @@ class LoRALinear(nn.Module):
     def merged_weight(self) -> Tensor:
         """W + s·(B A − B₀ A₀): the effective dense weight (out × in)."""
         W = self.weight + self.scale * (self.B @ self.A)
-        if self.A0 is not None:
+        if self.A0 is not None and self.B0 is not None:
             W = W - self.scale * (self.B0 @ self.A0)
         return W

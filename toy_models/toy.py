@@ -26,6 +26,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -205,6 +206,9 @@ def data_fingerprint(X: Tensor, y: Tensor) -> str:
     return h.hexdigest()[:16]
 
 
+_fingerprint = data_fingerprint   # the older name, kept for its callers
+
+
 def checkpoint_path(model: ToyModel, fingerprint: str, root: Path | None = None) -> Path:
     key = json.dumps({**model.pretrain_key(), "data": fingerprint}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -221,12 +225,18 @@ def load_or_pretrain(model: ToyModel, *, train: tuple[Tensor, Tensor] | None = N
     test = test if test is not None else load_data(model.pretrain_data, "test")
     path = checkpoint_path(model, data_fingerprint(*train), root)
     if path.exists() and not force:
-        ck = torch.load(path, map_location=device, weights_only=True)
-        frozen = ToyFrozen(*(ck["state"][k].to(dtype) for k in ("W_in", "W", "W_out")))
+        try:
+            ck = torch.load(path, map_location=device, weights_only=True)
+            frozen = ToyFrozen(*(ck["state"][k].to(dtype) for k in ("W_in", "W", "W_out")))
+        except (RuntimeError, EOFError, KeyError, TypeError, ValueError,
+                pickle.UnpicklingError) as exc:
+            from .data import DataError
+            raise DataError(path, f"corrupted checkpoint ({str(exc).splitlines()[0][:120]}); "
+                            "delete it, or pretrain again with --force") from None
         return frozen, {**ck["info"], "cached": True, "path": str(path)}
     frozen, info = _pretrain_and_test(model, train, test, device, log_every)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")    # concurrent pretrainings of one key
     torch.save({"state": {"W_in": frozen.W_in.cpu(), "W": frozen.W.cpu(),
                           "W_out": frozen.W_out.cpu()}, "info": info}, tmp)
     tmp.replace(path)
@@ -259,7 +269,7 @@ def pretrain_summary(model: ToyModel, *, train: tuple[Tensor, Tensor] | None = N
         return {**json.loads(summary.read_text()), "cached": True, "path": str(summary)}
     _, info = _pretrain_and_test(model, train, test, device, 0)
     summary.parent.mkdir(parents=True, exist_ok=True)
-    tmp = summary.with_suffix(".tmp")
+    tmp = summary.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(info, sort_keys=True))
     tmp.replace(summary)
     return {**info, "cached": False, "path": str(summary)}

@@ -1,7 +1,8 @@
 """The reference training loop: one run at a time, nn.Parameters, torch.optim.
 
 It is the ground truth the batched sweep engine (`width_sweeps`) is tested against, so every
-quantity is defined here once (THEORY §2 Eq. 2, §4):
+quantity is defined here once (docs/theory.md §2.2, §4; Beyond Zero Init Eq. 2).  The quantities
+are the vocabulary's probes, `gamma_calc.vocab.PROBES`, in that order:
 
 * step t = 0 … T; row t holds the state after t updates (row 0: the init).
 * `loss`   — loss on the fixed probe batch with θ_t;
@@ -9,7 +10,8 @@ quantity is defined here once (THEORY §2 Eq. 2, §4):
   `Z_B` — RMS entry of s·B_t A_t z (z: the probe layer's
   input on the probe batch under θ_t; the subtracted s·B₀A₀ z is not part of Z_B);
 * `delta1/2/3` (t ≥ 1) — RMS entries of s·B_{t−1}ΔA_t z, s·ΔB_t A_{t−1} z, s·ΔB_tΔA_t z with
-  z = z_{t−1} (their sum is exactly ΔZ_B);
+  z = z_{t−1};  `dZ_B` (t ≥ 1) — RMS entry of their sum, s(B_tA_t − B_{t−1}A_{t−1}) z_{t−1},
+  the step's feature update;
 * `nu_A`, `nu_B` — ν[A_t], ν[B_t];  `nu_W` — ν[s(B_tA_t − B₀A₀)] (Linear mode: ν[V_t − V₀]);
 * `grad_nu` (t ≥ 1) — ν[G] of the gradient G = ∇_W L = dZ̄ᵀ z (out × in, summed over the
   batch) of the training batch that produced update t (LoRAM's σ_L², a mean square);
@@ -29,6 +31,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gamma_calc.vocab import PROBES
+
 from .base import LoRAModel, batch_schedule, init_lora_params
 
 __all__ = [
@@ -40,8 +44,7 @@ __all__ = [
     "train_reference",
 ]
 
-QUANTITIES = ("loss", "Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "nu_A", "nu_B", "nu_W",
-              "grad_nu")
+QUANTITIES = PROBES
 
 
 @dataclass(frozen=True)
@@ -142,9 +145,10 @@ class _Probe:
         if prev is not None:
             Ap, Bp, zp = prev[f"{L}.A"], prev[f"{L}.B"], self.z_prev
             dA_z = zp @ (A - Ap).T
-            rec["delta1"] = _rms(s * dA_z @ Bp.T)
-            rec["delta2"] = _rms(s * (zp @ Ap.T) @ (B - Bp).T)
-            rec["delta3"] = _rms(s * dA_z @ (B - Bp).T)
+            d1 = s * dA_z @ Bp.T
+            d2 = s * (zp @ Ap.T) @ (B - Bp).T
+            d3 = s * dA_z @ (B - Bp).T
+            rec.update(delta1=_rms(d1), delta2=_rms(d2), delta3=_rms(d3), dZ_B=_rms(d1 + d2 + d3))
         return rec
 
 

@@ -1,39 +1,75 @@
-"""Exponent fits: slope of log q against log n with a bootstrap CI over seeds (issue 4 §5).
+"""Exponent fits with intervals that include what seeds don't show (docs/theory.md §9.2–9.3).
 
-For each (config, step, quantity): per width, the mean over seeds of `log q`; the fitted
-exponent is the least-squares slope of those means against `log n` over all widths, and the
-*local* slope uses only the `local_widths` largest widths (finite-width effects shrink with n,
-THEORY §2).  The confidence interval is a percentile bootstrap: seeds are resampled with
-replacement independently at every width (different widths are independent runs) and the slope
-recomputed.  A quantity that is exactly zero at every width and seed fits to `-inf` ("-oo").
+For each (config, step, quantity): per width `n_w`, the mean `m_w` over seeds of `log q`; the
+*fitted* exponent `b` is the least-squares slope of `m_w` against `x_w = log n_w` over the
+widths used, the *local* slope the same over the `local_widths` largest widths, and `drift` =
+local − fitted (how the slope still moves at the largest widths).
+
+The interval combines two sources of error (the design, justified in docs/theory.md §9.3):
+
+* **seeds** — the stratified seed bootstrap (`width_sweeps.bootstrap`): seeds resampled within
+  every width, independently across widths, the slope recomputed; the draws' spread is scaled
+  by `√(k/(k − 1))` (`k` the fewest seeds at a width: a resampled mean of `k` values has
+  `(k − 1)/k` of the sample mean's variance, which makes a plain percentile interval too
+  short with 3–5 seeds);
+* **lack of fit** — the scatter of the width means about the line that seed noise does not
+  explain: with residuals `e_w`, leverages `h_w`, seed variances `s_w²` over `k_w` seeds,
+  `s²_lof = max(0, (Σ e_w² − Σ (1 − h_w) s_w²/k_w) / (W − 2))` (the expected seed part
+  removed), whose slope standard error `s_lof / √Sxx` enters each draw times a Student-t
+  variate with `W − 2` degrees of freedom.
+
+A bootstrap draw is `b*_seeds + (s_lof/√Sxx)·T`, `T ~ t(W − 2)`; the interval is the central
+`level` of the draws.  With fewer than `min_seeds` seeds (or one value per width) there is no
+seed bootstrap: the interval is the ordinary regression interval from the scatter across
+widths, `b ± t(W − 2)·s/√Sxx` (column `interval` = "widths").  A quantity that is exactly zero
+at every width and seed fits to `-inf` ("-oo").
+
+Nothing is dropped silently: every row carries the runs used and diverged, the widths used
+and the widths dropped with the reason (a width with a diverged run is left out whole —
+its surviving seeds are a biased sample), and a config whose every run diverged is a row with
+status `diverged`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .bootstrap import cell_means
+from .verdict import Rule
+
 CONFIG = ["model", "scheme", "init_scale", "optimizer", "lr_exponent", "lr_exponent_b", "eta0",
           "eps"]
 NO_FIT = ("test_acc",)
+COLUMNS = ["status", "fitted", "ci_low", "ci_high", "interval", "local", "local_low",
+           "local_high", "drift", "seed_se", "lof_se", "n_widths", "n_seeds", "runs_used",
+           "runs_diverged", "widths_used", "widths_dropped", "note"]
 
 
 @dataclass(frozen=True)
 class FitOptions:
-    """Bootstrap settings; `tolerance` widens the interval for the verdict."""
+    """Fit and verdict settings (a spec's `[fit]` table); `rule()` is the verdict rule."""
     level: float = 0.95
     n_boot: int = 1000
     local_widths: int = 3
     tolerance: float = 0.05
     seed: int = 0
     min_steps: int = 0
+    min_widths: int = 4
+    min_seeds: int = 3
+    max_ci_ratio: float = 2.0
 
     @classmethod
     def from_spec(cls, d: dict[str, Any]) -> FitOptions:
         keys = cls.__dataclass_fields__
         return cls(**{k: v for k, v in d.items() if k in keys})
+
+    def rule(self) -> Rule:
+        return Rule(self.tolerance, self.min_widths, self.min_seeds, self.max_ci_ratio,
+                    self.level)
 
 
 def slopes(logn: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -42,74 +78,150 @@ def slopes(logn: np.ndarray, y: np.ndarray) -> np.ndarray:
     return ((y - y.mean(-1, keepdims=True)) * x).sum(-1) / (x * x).sum()
 
 
-def _boot_means(vals: list[np.ndarray], n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_boot, W) bootstrap means of each width's seed values."""
-    out = np.empty((n_boot, len(vals)))
-    for w, v in enumerate(vals):
-        idx = rng.integers(0, len(v), size=(n_boot, len(v)))
-        out[:, w] = v[idx].mean(1)
-    return out
+def _lack_of_fit(x: np.ndarray, means: np.ndarray, seed_var: np.ndarray) -> tuple[float, float]:
+    """(slope SE from the residual scatter beyond seed noise, plain OLS slope SE)."""
+    W = len(x)
+    xc = x - x.mean()
+    sxx = float((xc * xc).sum())
+    if W <= 2:
+        return 0.0, math.nan
+    e = means - means.mean() - slopes(x, means) * xc
+    h = 1 / W + xc * xc / sxx
+    rss = float((e * e).sum())
+    lof = max(0.0, rss - float(((1 - h) * seed_var).sum())) / (W - 2)
+    return math.sqrt(lof / sxx), math.sqrt(rss / (W - 2) / sxx)
 
 
 def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
                rng: np.random.Generator) -> dict[str, Any]:
-    """Fit one series: `logq[w]` = log values over seeds at `widths[w]` (sorted ascending)."""
-    logn = np.log(widths.astype(float))
+    """Fit one series: `logq[w]` = log values over seeds at `widths[w]` (sorted ascending).
+
+    The local slope's interval uses the same two sources: its own seed bootstrap and the lack
+    of fit, `s_lof / √Sxx_local` (the scatter measured over all widths)."""
+    x = np.log(np.asarray(widths, float))
+    W = len(x)
     means = np.array([v.mean() for v in logq])
-    boot = _boot_means(logq, opts.n_boot, rng)
+    n_seeds = int(min(len(v) for v in logq))
     a = (1 - opts.level) / 2
-    res = {"fitted": float(slopes(logn, means)), "n_widths": len(widths),
-           "n_seeds": int(min(len(v) for v in logq)), "boot": slopes(logn, boot)}
-    res["ci_low"], res["ci_high"] = (float(q) for q in np.quantile(res["boot"], [a, 1 - a]))
-    k = min(opts.local_widths, len(widths))
-    if k >= 2:
-        lb = slopes(logn[-k:], boot[:, -k:])
-        res["local"] = float(slopes(logn[-k:], means[-k:]))
-        res["local_low"], res["local_high"] = (float(q) for q in np.quantile(lb, [a, 1 - a]))
+    kl = opts.local_widths if W > opts.local_widths else 0
+    res: dict[str, Any] = {"fitted": float(slopes(x, means)), "n_widths": W, "n_seeds": n_seeds}
+    seed_var = np.array([v.var(ddof=1) / len(v) if len(v) > 1 else 0.0 for v in logq])
+    lof_se, ols_se = _lack_of_fit(x, means, seed_var)
+    tdraw = rng.standard_t(W - 2, size=opts.n_boot) if W > 2 else np.zeros(opts.n_boot)
+    sxx = float(((x - x.mean()) ** 2).sum())
+    sxx_local = float(((x[-kl:] - x[-kl:].mean()) ** 2).sum()) if kl else 1.0
+    res["local"] = float(slopes(x[-kl:], means[-kl:])) if kl else math.nan
+    if n_seeds >= opts.min_seeds:
+        def stat(m: dict) -> np.ndarray:
+            y = np.stack([m[w] for w in range(W)], -1)
+            out = [slopes(x, y)] + ([slopes(x[-kl:], y[..., -kl:])] if kl else [])
+            return np.stack(out)
+        est, draws, _ = cell_means(dict(enumerate(logq)), stat, opts.n_boot, rng)
+        draws = est + (draws - est) * math.sqrt(n_seeds / (n_seeds - 1))
+        boot = draws[:, 0] + lof_se * tdraw
+        local = draws[:, 1] if kl else None
+        scatter = lof_se
+        res.update(interval="seeds+widths", seed_se=float(draws[:, 0].std()), lof_se=lof_se)
+    else:
+        scatter = ols_se if W > 2 else 0.0
+        boot = res["fitted"] + scatter * tdraw
+        local = np.full(opts.n_boot, res["local"]) if kl else None
+        res.update(interval="widths" if W > 2 else "none", seed_se=math.nan, lof_se=ols_se)
+    res["ci_low"], res["ci_high"] = (float(q) for q in np.quantile(boot, [a, 1 - a]))
+    if local is not None:
+        local = local + scatter * math.sqrt(sxx / sxx_local) * tdraw
+        res["local_low"], res["local_high"] = (float(q) for q in np.quantile(local, [a, 1 - a]))
+        res["drift"] = res["local"] - res["fitted"]
+    res["boot"] = boot
     return res
 
 
-def _series(g: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray], bool]:
-    """Per-width arrays of log values (finite, > 0); flag when everything is exactly zero."""
+def _widths_text(ws: Any) -> str:
+    return ",".join(str(int(w)) for w in ws)
+
+
+def _series(g: pd.DataFrame, bad_widths: dict[int, str]) -> tuple[np.ndarray, list, bool, list]:
+    """(widths used, per-width log values, all-exactly-zero flag, dropped [width (why)])."""
+    dropped = [f"{w} ({why})" for w, why in sorted(bad_widths.items())]
+    g = g[~g.width.isin(list(bad_widths))]
     v = g["value"].to_numpy()
     fin = np.isfinite(v)
-    if fin.any() and (v[fin] == 0).all():
-        return np.array([]), [], True
-    g = g[fin & (v > 0)]
+    zero = bool(fin.any() and (v[fin] == 0).all())
     widths, logs = [], []
     for n, gw in g.groupby("width", sort=True):
+        x = gw["value"].to_numpy()
+        ok = np.isfinite(x) & (x > 0)
+        if zero and np.isfinite(x).any():
+            widths.append(n)
+            continue
+        if not ok.any():
+            dropped.append(f"{n} (no positive finite value)")
+            continue
+        if not ok.all():
+            dropped.append(f"{n} ({int((~ok).sum())} of {len(x)} values ≤ 0 or non-finite "
+                           f"left out)")
         widths.append(n)
-        logs.append(np.log(gw["value"].to_numpy()))
-    return np.array(widths), logs, False
+        logs.append(np.log(x[ok]))
+    return np.array(widths), logs, zero, dropped
+
+
+def _accounting(runs: pd.DataFrame | None, df: pd.DataFrame) -> pd.DataFrame:
+    """Per (config, width): runs and diverged runs (from the runs table when given)."""
+    src = (runs if runs is not None else
+           df.drop_duplicates(CONFIG + ["width", "seed"]).assign(status="ok"))
+    src = src.assign(bad=src.status != "ok")
+    return src.groupby(CONFIG + ["width"], observed=True).agg(
+        runs=("run_id", "size"), diverged=("bad", "sum")).reset_index()
 
 
 def fit_table(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
               opts: FitOptions | None = None, keep_boot: bool = False) -> pd.DataFrame:
-    """The fits table: one row per (config, step, quantity) with ≥ 2 widths."""
+    """The fits table: one row per (config, step, quantity) the sweep measured."""
     opts = opts or FitOptions()
-    df = steps
-    if runs is not None:                      # only runs that never diverged
-        ok = runs.loc[runs.status == "ok", "run_id"]
-        df = df[df.run_id.isin(ok)]
-    df = df[~df.quantity.isin(NO_FIT) & (df.step >= opts.min_steps)]
-    keys = CONFIG + ["step", "quantity"]
-    nw = df.groupby(keys, observed=True)["width"].transform("nunique")
-    df = df[nw >= 2]
+    df = steps[~steps.quantity.isin(NO_FIT) & (steps.step >= opts.min_steps)]
+    acc = _accounting(runs, df)
+    bad_ids = set(runs.loc[runs.status != "ok", "run_id"]) if runs is not None else set()
     rng = np.random.default_rng(opts.seed)
     rows = []
-    for key, g in df.groupby(keys, observed=True, sort=True):
-        widths, logs, zero = _series(g)
-        row = dict(zip(keys, key))
-        if zero:
-            row.update(fitted=-np.inf, ci_low=-np.inf, ci_high=-np.inf,
-                       n_widths=g.width.nunique(), n_seeds=g.seed.nunique())
-        elif len(widths) >= 2:
-            row.update(fit_series(widths, logs, opts, rng))
-            if not keep_boot:
-                row.pop("boot")
-        else:
+    per_cfg = {k: g for k, g in acc.groupby(CONFIG, observed=True, sort=True)}
+    data = {k: g for k, g in df.groupby(CONFIG, observed=True, sort=True)}
+    universe = df[["step", "quantity"]].drop_duplicates().sort_values(["step", "quantity"])
+    for cfg, a in per_cfg.items():
+        base = dict(zip(CONFIG, cfg))
+        n_div = int(a.diverged.sum())
+        bad = {int(w): f"{int(d)}/{int(n)} runs diverged" for w, n, d in
+               zip(a.width, a.runs, a.diverged) if d}
+        if n_div == int(a.runs.sum()):
+            note = f"all {n_div} runs diverged"
+            for s, q in universe.itertuples(index=False):
+                rows.append(base | {"step": s, "quantity": q, "status": "diverged",
+                                    "n_widths": 0, "n_seeds": 0, "runs_used": 0,
+                                    "runs_diverged": n_div, "widths_used": "",
+                                    "widths_dropped": _widths_text(sorted(bad)), "note": note})
             continue
-        rows.append(row)
-    cols = keys + ["fitted", "ci_low", "ci_high", "local", "local_low", "local_high",
-                   "n_widths", "n_seeds"] + (["boot"] if keep_boot else [])
+        g_cfg = data.get(cfg)
+        if g_cfg is None:
+            continue
+        g_cfg = g_cfg[~g_cfg.run_id.isin(bad_ids)]
+        for (s, q), g in g_cfg.groupby(["step", "quantity"], observed=True, sort=True):
+            if not np.isfinite(g["value"].to_numpy()).any():
+                continue                       # undefined at this step (δ at t = 0)
+            widths, logs, zero, dropped = _series(g, bad)
+            used = g[g.width.isin(widths)]
+            row = base | {"step": s, "quantity": q, "status": "ok", "n_widths": len(widths),
+                          "runs_used": len(used), "runs_diverged": n_div,
+                          "widths_used": _widths_text(widths),
+                          "widths_dropped": "; ".join(dropped), "note": ""}
+            if zero:
+                row.update(fitted=-np.inf, ci_low=-np.inf, ci_high=-np.inf, interval="exact",
+                           n_seeds=int(used.groupby("width").seed.nunique().min()))
+            elif len(widths) >= 2:
+                row.update(fit_series(widths, logs, opts, rng))
+                if not keep_boot:
+                    row.pop("boot")
+            else:
+                row.update(n_seeds=int(min((len(v) for v in logs), default=0)),
+                           interval="none", note="fewer than 2 widths: no slope")
+            rows.append(row)
+    cols = CONFIG + ["step", "quantity"] + COLUMNS + (["boot"] if keep_boot else [])
     return pd.DataFrame(rows, columns=cols)

@@ -1,12 +1,14 @@
-"""Largest stable rate per width, found by a grid search, and its fitted exponent (issue 4 §5).
+"""Largest stable rate per width, found by a grid search, and its fitted exponent.
 
 A maxlr sweep is an ordinary sweep whose `eta0` is a log-spaced grid with `lr_exponents = ["0"]`
 and `n0 = 1`, so every grid rate is tried at every width, all in one batched computation.  A run
 is *stable* when it never diverged and its per-step feature update stays bounded,
-`max_t RMS(ΔZ_B^t) ≤ tau` (THEORY §2: stable ⇔ γ[Z_B] = 0, i.e. updates of Θ(1)).  Per (width,
+`max_t RMS(ΔZ_B^t) ≤ tau` (docs/theory.md §2.5: stable ⇔ γ[Z_B] = 0, i.e. updates of Θ(1)).  Per (width,
 seed), `η_max` is the largest grid rate below which every rate is stable; the exponent of
-`η_max` against n is fitted with the same seed bootstrap as every other quantity and compared
-with `gamma_calc.api.max_lr`.
+`η_max` against n is fitted like every other quantity (width_sweeps.fit: seeds and lack of fit)
+and judged by the verdict rule (width_sweeps.verdict) against `gamma_calc.api.max_lr`.  A
+(width, seed) whose smallest grid rate is already unstable has no η_max (NaN): that width's
+seeds are listed as dropped, never silently.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import pandas as pd
 
 from .fit import FitOptions, fit_table
 from .predict import gamma_calc_max_lr
-from .verdict import judge
+from .verdict import add_verdicts
 
 GROUP = ["model", "scheme", "init_scale", "optimizer", "lr_exponent", "lr_exponent_b", "eps"]
 
@@ -51,8 +53,7 @@ def maxlr_table(steps: pd.DataFrame, runs: pd.DataFrame, tau: float,
     long = best.rename(columns={"eta_max": "value"}).assign(
         step=0, quantity="eta_max", eta0=0.0, run_id=np.arange(len(best)))
     fits = fit_table(long, None, opts)
-    fits["predicted"] = [max_lr_fn(o, s) for o, s in zip(fits.optimizer, fits.scheme)]
-    fits["verdict"] = [judge(p, lo, hi, opts.tolerance)
-                       for p, lo, hi in zip(fits.predicted, fits.ci_low, fits.ci_high)]
-    fits["tolerance"] = opts.tolerance
+    fits["predicted"] = [max_lr_fn(o, s, m) for o, s, m in
+                         zip(fits.optimizer, fits.scheme, fits.model)]
+    fits = add_verdicts(fits, opts.rule())
     return best, fits.drop(columns=["eta0", "step"])

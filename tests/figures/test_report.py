@@ -35,10 +35,11 @@ def fake_predict(**_) -> dict:
 
 def judged_fits() -> pd.DataFrame:
     from width_sweeps.fit import FitOptions, fit_table
-    from width_sweeps.verdict import add_verdicts, attach_predictions
+    from width_sweeps.predict import attach_predictions
+    from width_sweeps.verdict import Rule, add_verdicts
     fits = fit_table(synthetic_steps(), None, FitOptions(n_boot=300))
     fits, _ = attach_predictions(fits, fake_predict)
-    return add_verdicts(fits, 0.05)
+    return add_verdicts(fits, Rule())
 
 
 def test_claim_from_synthetic_fits_reports_each_exponent_and_fails_on_one_wrong() -> None:
@@ -46,15 +47,15 @@ def test_claim_from_synthetic_fits_reports_each_exponent_and_fails_on_one_wrong(
     assert dict(zip(fits.quantity, fits.verdict))["delta2"] == "fail"
     good = common.claim_from_fits(fits[fits.quantity != "delta2"], figure="coord_check",
                                   claim="c", source="s", quantities=["Z_A", "Z_B", "delta1"])
-    assert good.verdict == "pass" and good.note == "3/3 exponents pass"
+    assert good.verdict == "pass" and good.note == "3 pass"
     assert "Z_A 1/2" in good.prediction and "Z_A +0.5" in good.measured
     bad = common.claim_from_fits(fits, figure="coord_check", claim="c", source="s",
                                  quantities=list(TRUE), labels={"delta2": "δ²"})
-    assert bad.verdict == "fail" and bad.note == "4/5 exponents pass"
+    assert bad.verdict == "fail" and bad.note.startswith("4 pass, 1 fail — δ²: interval")
     assert "δ² -1" in bad.prediction
     missing = common.claim_from_fits(fits.iloc[:0], figure="x", claim="c", source="s",
                                      quantities=["Z_A"])
-    assert missing.verdict == "n/a"
+    assert missing.verdict == "inconclusive" and "not measured" in missing.note
 
 
 def test_claims_table_is_one_markdown_row_per_claim() -> None:

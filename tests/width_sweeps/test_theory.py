@@ -40,8 +40,8 @@ def test_theory_layer_exponents(tmp_path, capsys) -> None:
                           "seeds": 10, "steps": 3, "dtype": "float64", "rank": 4, "runs_per_shard": 64})
     steps, runs = executor.run_sweep(spec, tmp_path, progress=False)
     fits = fit.fit_table(steps, runs, fit.FitOptions(n_boot=500))
-    fits, _ = verdict.attach_predictions(fits, _predict_fn())
-    fits = verdict.add_verdicts(fits, 0.05)
+    fits, _ = predict.attach_predictions(fits, _predict_fn())
+    fits = verdict.add_verdicts(fits, verdict.Rule())
     rows = pd.concat([fits[(fits.scheme == s) & (fits.lr_exponent == c) & (fits.quantity == q)
                            & (fits.step == t)] for s, c, q, t in CHECK])
     with capsys.disabled():

@@ -1,0 +1,88 @@
+"""gammakit's one bootstrap: seeds resampled independently within cells (docs/theory.md §9.3).
+
+A *cell* is one group of independent repeats — the seeds of one configuration at one width, or
+of one (scheme, rate, init scale) cell of a grid.  Different cells are independent runs, so the
+seeds are resampled with replacement *within* every cell, independently across cells (a
+stratified bootstrap), and a statistic of the cell means is recomputed on every resample.
+`scipy.stats.bootstrap` does the resampling (`paired=False` resamples each sample on its own;
+percentile method).  Two cases it cannot express are handled here: a cell with a single value
+(scipy needs two) is held fixed — it carries no seed information — and a statistic that needs
+the cells by key (e.g. "best cell of scheme A minus best cell of the rest") receives
+``{key: means}``.
+
+`stratified(cells, stat)` returns the estimate, the percentile interval and the draws (kept
+so that derived statistics — the ε-slope of Theorem 1 — reuse the same resamples).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+Stat = Callable[[dict[Any, np.ndarray]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Boot:
+    """A bootstrapped statistic: estimate, percentile interval, draws, smallest cell size."""
+    estimate: float
+    low: float
+    high: float
+    draws: np.ndarray
+    min_seeds: int
+
+    def interval(self) -> tuple[float, float]:
+        return self.low, self.high
+
+
+def _clean(cells: dict[Hashable, Any]) -> dict[Hashable, np.ndarray]:
+    """Finite values of every cell (NaN runs — diverged — are not seeds of the cell)."""
+    out = {}
+    for k, v in cells.items():
+        a = np.asarray(v, float).ravel()
+        out[k] = a[np.isfinite(a)]
+    return out
+
+
+def cell_means(cells: dict[Hashable, Any], stat: Stat, n_boot: int = 1000,
+               seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    """(estimate, draws of shape (n_boot, ...)) of `stat` over stratified resamples of the cell
+    means; `stat` maps {key: means} (each mean of shape (n_boot,) or ()) to an array."""
+    c = _clean(cells)
+    empty = [k for k, v in c.items() if not len(v)]
+    if empty:
+        raise ValueError(f"bootstrap: cell {empty[0]!r} has no finite value")
+    est = np.asarray(stat({k: np.asarray(v.mean()) for k, v in c.items()}), float)
+    varying = [k for k, v in c.items() if len(v) >= 2]
+    fixed = {k: float(v.mean()) for k, v in c.items() if len(v) < 2}
+    min_seeds = min(len(v) for v in c.values())
+    if not varying:
+        draws = np.asarray(stat({k: np.full(n_boot, v) for k, v in fixed.items()}), float)
+        return est, np.broadcast_to(draws.T, (n_boot,) + est.shape).copy(), min_seeds
+
+    def means_stat(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+        m = {k: s.mean(axis=axis) for k, s in zip(varying, samples)}
+        shape = next(iter(m.values())).shape
+        m.update({k: np.full(shape, v) for k, v in fixed.items()})
+        return np.asarray(stat(m), float)
+
+    res = stats.bootstrap(tuple(c[k] for k in varying), means_stat, n_resamples=n_boot,
+                          paired=False, vectorized=True, method="percentile",
+                          random_state=np.random.default_rng(seed))  # a Generator passes through
+    return est, np.moveaxis(np.asarray(res.bootstrap_distribution), -1, 0), min_seeds
+
+
+def stratified(cells: dict[Hashable, Any], stat: Stat, *, n_boot: int = 1000,
+               level: float = 0.95, seed: int | np.random.Generator = 0) -> Boot:
+    """Percentile bootstrap of a scalar `stat` of cell means, seeds resampled within cells.
+
+    `cells` maps a key to that cell's seed values (NaN values are dropped); `stat` takes
+    {key: means} where every mean is an array (shape (n_boot,) on resamples, () for the
+    estimate) and must use numpy operations elementwise (e.g. ``np.minimum``)."""
+    est, draws, k = cell_means(cells, stat, n_boot, seed)
+    a = (1 - level) / 2
+    lo, hi = np.nanquantile(draws, [a, 1 - a]) if np.isfinite(draws).any() else (np.nan,) * 2
+    return Boot(float(est), float(lo), float(hi), draws, k)
