@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 import numpy as np
@@ -33,8 +33,8 @@ PARS = ("mup", "sp")
 PAR_NAMES = {"mup": "μP", "sp": "SP"}
 PAR_COLORS = {"mup": "#0072B2", "sp": "#D55E00"}
 GRID = (-16, -2)          # log₂ base rates searched
-SRC_PREMISE = "Tensor Programs V (μP); Beyond Zero Initialization (Theorem 1's premise z = Θ(1))"
-SRC_TRANSFER = "Tensor Programs V (μP transfer)"
+SRC_PREMISE = "Tensor Programs V (μP); Beyond Zero Init (§3.1: the layer input z is Θ(1))"
+SRC_TRANSFER = "Tensor Programs V (μTransfer)"
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Config:
     base_width: int = MUP_BASE_WIDTH
     tol_premise: float = 0.1
     tol_transfer: float = 0.25
+    seeds: int = 3
     n_boot: int = 1000
     n_probe: int = 10_000
 
@@ -103,123 +104,134 @@ def premise(cfg: Config, ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def sweep_rates(cfg: Config) -> tuple[pd.DataFrame, dict]:
-    """Bracketed rate sweep per (parametrisation, width): rows (par, width, k, loss, …) and the
-    per-example test losses {(par, width): (ks, (K, n_test) array)}."""
+def sweep_rates(cfg: Config) -> pd.DataFrame:
+    """Rows (par, width, k, seed, test loss, …) of the rate sweep: per (parametrisation, width)
+    seed 0 brackets the minimum on the grid 2^k (two rates on each side), then every seed runs
+    the three rates around seed 0's grid minimum (the points of the parabola)."""
     from toy_models.toy import data_fingerprint, load_data, pretrain_summary
     train, test = load_data("mnist", "train"), load_data("mnist", "test")
     fp = data_fingerprint(*train)
     start = round(math.log2(cfg.base_lr))
-    rows, per = [], {}
+    rows = []
     for par in PARS:
         for n in cfg.sweep_widths:
             # at the base width SP and μP are one network: train it once (as μP)
             use = "mup" if n == cfg.base_width else par
-            infos: dict[int, dict] = {}
 
-            def evaluate(k: int, use=use, n=n, infos=infos) -> float:
-                infos[k] = pretrain_summary(_model(use, n, cfg, 2.0 ** k, cfg.steps),
-                                            train=train, test=test, fingerprint=fp)
-                return infos[k]["test_loss"]
-
-            vals = rate_transfer.bracket(evaluate, start, *GRID)
-            ks = np.array(sorted(vals))
-            per[(par, n)] = (ks, np.stack([np.asarray(infos[k]["test_losses"]) for k in ks]))
-            for k in ks:
-                i = infos[k]
-                rows.append({"par": par, "width": n, "k": int(k), "lr": 2.0 ** k,
+            def info(k: int, seed: int, use: str = use, n: int = n, par: str = par) -> dict:
+                m = replace(_model(use, n, cfg, 2.0 ** k, cfg.steps), pretrain_seed=seed)
+                i = pretrain_summary(m, train=train, test=test, fingerprint=fp)
+                rows.append({"par": par, "width": n, "k": k, "seed": seed,
                              "test_loss": i["test_loss"], "test_acc": i["test_acc"],
                              "train_loss": i.get("train_loss_last", math.nan),
                              "pretrain_s": i.get("pretrain_wall_s", math.nan),
-                             "cached": i["cached"]})
-    return pd.DataFrame(rows), per
+                             "cpu_s": i.get("pretrain_cpu_s", math.nan), "cached": i["cached"]})
+                return i
+
+            vals = rate_transfer.bracket(lambda k: info(k, 0)["test_loss"], start, *GRID)
+            k0 = min(vals, key=lambda k: (vals[k], k))
+            for seed in range(1, cfg.seeds):
+                for k in (k0 - 1, k0, k0 + 1):
+                    if k in vals:
+                        info(k, seed)
+    return pd.DataFrame(rows)
 
 
-def optima(cfg: Config, per: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Best log₂ rate per (par, width) with its bootstrap interval, and the fitted width
-    exponent of the best rate per parametrisation (paired bootstrap over test examples)."""
-    a = 0.025
-    keys = list(per)
-    flat = [row for key in keys for row in per[key][1]]
-    boot = rate_transfer.paired_means(flat, cfg.n_boot)
-    best, best_boot, i0 = [], {}, 0
-    for key in keys:
-        ks, L = per[key]
-        b = rate_transfer.optimum(ks, boot[i0:i0 + len(ks)])
-        est = float(rate_transfer.optimum(ks, L.mean(1)[:, None])[0])
-        i0 += len(ks)
-        best_boot[key] = b
-        lo, hi = np.quantile(b, [a, 1 - a])
-        best.append({"par": key[0], "width": key[1], "log2_lr": est, "lo": lo, "hi": hi,
-                     "grid_min": int(ks[np.argmin(L.mean(1))])})
-    fits = []
+def optima(cfg: Config, rates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Best log₂ rate per (par, width): the mean over seeds of each seed's parabola vertex
+    through the three rates around seed 0's grid minimum, with its seed-bootstrap interval; and
+    the slope of the best log₂ rate against log₂ n per parametrisation (stratified bootstrap
+    over seeds within each width, width_sweeps.bootstrap)."""
+    from width_sweeps.bootstrap import stratified
+    cells: dict[tuple[str, int], np.ndarray] = {}
+    for (par, n), g in rates.groupby(["par", "width"], sort=True):
+        multi = g.groupby("k").seed.nunique()
+        ks = np.array(sorted(multi[multi == multi.max()].index))    # the parabola's rates
+        L = g[g.k.isin(ks)].pivot_table(index="k", columns="seed", values="test_loss")
+        cells[(par, int(n))] = rate_transfer.optimum(ks, L.loc[ks].to_numpy())
+    best, fits = [], []
+    for key, v in cells.items():
+        b = stratified({key: v}, lambda m, key=key: m[key], n_boot=cfg.n_boot)
+        best.append({"par": key[0], "width": key[1], "log2_lr": b.estimate, "lo": b.low,
+                     "hi": b.high, "seeds": len(v)})
     for par in PARS:
-        ws = [k[1] for k in keys if k[0] == par]
-        x = np.log2(ws)
-        y = np.array([next(r["log2_lr"] for r in best if r["par"] == par and r["width"] == w)
-                      for w in ws])
-        bs = rate_transfer.slopes(x, np.stack([best_boot[(par, w)] for w in ws], -1))
-        lo, hi = np.quantile(bs, [a, 1 - a])
-        fits.append({"par": par, "fitted": float(rate_transfer.slopes(x, y)), "ci_low": lo,
-                     "ci_high": hi, "n_widths": len(ws)})
+        mine = {k: v for k, v in cells.items() if k[0] == par}
+        x = np.log2([k[1] for k in mine])
+
+        def slope(m: dict, keys=tuple(mine), x=x) -> np.ndarray:
+            return rate_transfer.slopes(x, np.stack([m[k] for k in keys], -1))
+
+        b = stratified(mine, slope, n_boot=cfg.n_boot)
+        fits.append({"par": par, "fitted": b.estimate, "ci_low": b.low, "ci_high": b.high,
+                     "n_widths": len(mine), "n_seeds": b.min_seeds})
     return pd.DataFrame(best), pd.DataFrame(fits)
 
 
-def premise_fits(prem: pd.DataFrame) -> pd.DataFrame:
-    """Fitted exponent of RMS z per parametrisation; widths where z vanished (every ReLU of the
-    input layer dead) are left out of the fit and counted in `dead`."""
+def premise_fits(prem: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Fitted exponent of RMS z per parametrisation (width_sweeps.fit.fit_series: one value per
+    width, so the interval is the regression interval from the scatter across widths); widths
+    where z vanished (every ReLU of the input layer dead) are left out and counted in `dead`."""
+    from width_sweeps.fit import FitOptions, fit_series
+    opts = FitOptions(tolerance=cfg.tol_premise, n_boot=cfg.n_boot)
     rows = []
     for par in PARS:
         g = prem[prem.par == par].sort_values("width")
         live = g[g.rms_z > 0]
-        s = lo = hi = math.nan
-        if len(live) >= 3:
-            s, lo, hi = rate_transfer.ols_slope(np.log(live.width), np.log(live.rms_z))
-        rows.append({"par": par, "fitted": s, "ci_low": lo, "ci_high": hi,
-                     "n_widths": len(live), "dead": len(g) - len(live)})
+        row = {"par": par, "fitted": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+               "local": math.nan, "local_low": math.nan, "local_high": math.nan}
+        if len(live) >= 2:
+            f = fit_series(live.width.to_numpy(), [np.log([v]) for v in live.rms_z], opts,
+                           np.random.default_rng(0))
+            row.update({k: f.get(k, math.nan) for k in row if k != "par"})
+        rows.append({**row, "n_widths": len(live), "dead": len(g) - len(live)})
     return pd.DataFrame(rows)
 
 
 # ---- verdicts ------------------------------------------------------------------------------
 
-def decide(lo: float, hi: float, low: float, high: float) -> tuple[str, str]:
-    """Interval [lo, hi] against the claimed region [low, high]: pass inside, fail when they
-    do not meet, inconclusive when the interval straddles the region's edge."""
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return "inconclusive", "no finite interval"
-    if hi < low or lo > high:
-        return "fail", f"interval [{lo:+.2f}, {hi:+.2f}] misses [{low:+.2f}, {high:+.2f}]"
-    if low <= lo and hi <= high:
-        return "pass", "interval inside the claimed region"
-    return "inconclusive", "interval straddles the claimed region's edge"
-
-
 def claims(cfg: Config, pfits: pd.DataFrame, tfits: pd.DataFrame) -> list[Claim]:
+    """Premise rows: the verdict rule for a fitted exponent (prediction 0, the toy's tolerance;
+    one pretraining per width, so the interval comes from the scatter across widths).  Transfer
+    rows: the seed-bootstrap interval of the slope against the claimed region (μP: inside
+    ±tol; SP: below −tol)."""
+    from width_sweeps.verdict import Rule, judge_effect, judge_exponent
     out = []
-    tp, tt = cfg.tol_premise, cfg.tol_transfer
+    rule = Rule(tolerance=cfg.tol_premise)
     for par in PARS:
         r = pfits[pfits.par == par].iloc[0]
-        v, why = decide(r.ci_low, r.ci_high, -tp, tp)
+        v = judge_exponent("0", r.fitted, r.ci_low, r.ci_high, n_widths=int(r.n_widths),
+                           n_seeds=1, seedless=True, local=r.local, local_low=r.local_low,
+                           local_high=r.local_high, rule=rule)
         what = ("μP-pretrained toy" if par == "mup" else
-                "SP-pretrained toy (contrast; not expected to hold it)")
+                "SP-pretrained toy (the contrast: SP does not promise it)")
+        note = f"{v.reason}; regression interval over {r.n_widths} widths"
+        if np.isfinite(r.local):
+            note += f", largest widths {r.local:+.3f}"
         out.append(Claim("mup_pretraining", f"{what}: the LoRA input z = φ(W_in x) keeps Θ(1) "
                          "entries across widths (γ of RMS z)", SRC_PREMISE,
-                         f"γ = 0 (±{tp:g})", f"{r.fitted:+.3f}",
-                         common.fmt_ci(r.ci_low, r.ci_high), v,
-                         f"{why}; t-interval over {r.n_widths} widths"
-                         + (f"; z vanished at {r.dead} widths" if r.dead else "")))
-    r = tfits[tfits.par == "mup"].iloc[0]
-    v, why = decide(r.ci_low, r.ci_high, -tt, tt)
-    out.append(Claim("mup_pretraining", "μP: the best pretraining base rate (MNIST test loss) "
-                     "stays put across widths (slope of log₂ η* against log₂ n)", SRC_TRANSFER,
-                     f"0 (±{tt:g})", f"{r.fitted:+.3f}", common.fmt_ci(r.ci_low, r.ci_high), v,
-                     f"{why}; paired bootstrap over test examples, {r.n_widths} widths"))
-    r = tfits[tfits.par == "sp"].iloc[0]
-    v, why = decide(r.ci_low, r.ci_high, -np.inf, -tt)
-    out.append(Claim("mup_pretraining", "SP: the best pretraining rate shifts with width "
-                     "(slope of log₂ η* against log₂ n below 0)", SRC_TRANSFER,
-                     f"< −{tt:g}", f"{r.fitted:+.3f}", common.fmt_ci(r.ci_low, r.ci_high), v,
-                     f"{why}; paired bootstrap over test examples, {r.n_widths} widths"))
+                         f"γ = 0 (±{cfg.tol_premise:g})", f"{r.fitted:+.3f}",
+                         common.fmt_ci(r.ci_low, r.ci_high), v.verdict,
+                         note + (f"; z vanished at {r.dead} widths" if r.dead else ""),
+                         common.claim_id("mup_pretraining", "premise", par),
+                         "toy-mup" if par == "mup" else "toy", float(r.ci_low),
+                         float(r.ci_high)))
+    tt = cfg.tol_transfer
+    texts = {"mup": ("μP: the best pretraining base rate (MNIST test loss) stays put across "
+                     "widths (slope of log₂ η* against log₂ n)"),
+             "sp": ("SP: the best pretraining rate shifts with width (slope of log₂ η* against "
+                    "log₂ n below 0)")}
+    for par, region, pred in (("mup", (-tt, tt), f"0 (±{tt:g})"),
+                              ("sp", (-np.inf, -tt), f"< −{tt:g}")):
+        text = texts[par]
+        r = tfits[tfits.par == par].iloc[0]
+        v = judge_effect(r.ci_low, r.ci_high, low=region[0], high=region[1],
+                         n_seeds=int(r.n_seeds))
+        out.append(Claim("mup_pretraining", text, SRC_TRANSFER, pred, f"{r.fitted:+.3f}",
+                         common.fmt_ci(r.ci_low, r.ci_high), v.verdict,
+                         f"{v.reason}; {r.n_widths} widths, {r.n_seeds} pretraining seeds",
+                         common.claim_id("mup_pretraining", "transfer", par),
+                         "toy-mup" if par == "mup" else "toy", float(r.ci_low),
+                         float(r.ci_high)))
     return out
 
 
@@ -257,7 +269,8 @@ def plot(cfg: Config, prem: pd.DataFrame, pfits: pd.DataFrame, rates: pd.DataFra
         style.log2_width_axis(ax, cfg.sweep_widths)
         ax.set_yscale("log", base=2)
         ax.set_ylabel("best (base) rate η*")
-        ax.set_title("(b) best pretraining rate against width (95 % bootstrap)")
+        ax.set_title(f"(b) best pretraining rate against width ({cfg.seeds} seeds, 95 % "
+                     "bootstrap)")
         ax.legend(loc="best")
         for j, par in enumerate(PARS):
             _loss_panel(axes[1, j], rates[rates.par == par], best[best.par == par], par, cfg)
@@ -269,9 +282,10 @@ def _loss_panel(ax, rates: pd.DataFrame, best: pd.DataFrame, par: str, cfg: Conf
     cmap = colormaps["viridis"]
     ws = sorted(rates.width.unique())
     for i, n in enumerate(ws):
-        g = rates[rates.width == n].sort_values("k")
+        g = rates[rates.width == n].groupby("k").test_loss.mean()      # seed mean
         c = cmap(0.1 + 0.75 * i / max(1, len(ws) - 1))
-        ax.plot(g.lr, g.test_loss.clip(upper=2.5), marker="o", color=c, label=f"n = {n}")
+        ax.plot(2.0 ** g.index.to_numpy(float), g.clip(upper=2.5), marker="o", color=c,
+                label=f"n = {n}")
         b = best[best.width == n].iloc[0]
         ax.axvline(2.0 ** b.log2_lr, color=c, ls=":", lw=1.0)
     ax.set_xscale("log", base=2)
@@ -279,14 +293,14 @@ def _loss_panel(ax, rates: pd.DataFrame, best: pd.DataFrame, par: str, cfg: Conf
     ax.set_xlabel(what)
     ax.set_ylabel("MNIST test loss")
     ax.set_title(f"({'c' if par == 'mup' else 'd'}) {PAR_NAMES[par]}: test loss after "
-                 f"{cfg.steps} steps (dotted: optimum)")
+                 f"{cfg.steps} steps (seed mean; dotted: optimum)")
     ax.legend(loc="upper center", ncol=len(ws))
 
 
 def details(prem: pd.DataFrame, rates: pd.DataFrame, best: pd.DataFrame) -> str:
     from width_sweeps.report import table
     p = prem.assign(par=prem.par.map(PAR_NAMES))
-    r = rates.assign(par=rates.par.map(PAR_NAMES)).drop(columns=["lr"])
+    r = rates.assign(par=rates.par.map(PAR_NAMES)).sort_values(["par", "width", "k", "seed"])
     b = best.assign(par=best.par.map(PAR_NAMES))
     return ("<details><summary>Premise: RMS of z and of φ(W z), MNIST test accuracy, "
             "pretraining seconds per width</summary>\n\n"
@@ -300,9 +314,9 @@ def run(ctx: Context) -> FigureResult:
     t0 = time.perf_counter()
     cfg = config(ctx.mode)
     prem = premise(cfg, ctx)
-    pfits = premise_fits(prem)
-    rates, per = sweep_rates(cfg)
-    best, tfits = optima(cfg, per)
+    pfits = premise_fits(prem, cfg)
+    rates = sweep_rates(cfg)
+    best, tfits = optima(cfg, rates)
     fig = plot(cfg, prem, pfits, rates, best, tfits, ctx)
     res = FigureResult("mup_pretraining", "μP pretraining of the toy: premise and rate transfer",
                        "Does μP pretraining keep the LoRA input z = Θ(1) across widths (the "
@@ -311,12 +325,12 @@ def run(ctx: Context) -> FigureResult:
                        claims(cfg, pfits, tfits), [common.save(fig, "mup_pretraining", ctx)],
                        cfg.label(), common.device_label(ctx.device), time.perf_counter() - t0,
                        details(prem, rates, best))
-    res.rule = (f"premise: pass when the 95 % t-interval of the fitted exponent of RMS z lies "
-                f"inside [−{cfg.tol_premise:g}, +{cfg.tol_premise:g}], fail when it misses it, "
-                f"else inconclusive; transfer: the 95 % paired-bootstrap interval of the slope "
-                f"of log₂ η* against log₂ n inside [−{cfg.tol_transfer:g}, "
-                f"+{cfg.tol_transfer:g}] (μP) or below −{cfg.tol_transfer:g} (SP) passes, one "
-                f"that misses the region fails, else inconclusive.")
+    res.rule = (common.rule_text(cfg.tol_premise) + f" Premise rows: one pretraining per "
+                f"width, so the interval is the regression interval from the scatter across "
+                f"widths. Transfer rows: the {cfg.seeds}-seed bootstrap interval of the slope of "
+                f"log₂ η* against log₂ n passes inside [−{cfg.tol_transfer:g}, "
+                f"+{cfg.tol_transfer:g}] (μP) or below −{cfg.tol_transfer:g} (SP), fails when "
+                f"it misses that region, else is inconclusive.")
     return res
 
 

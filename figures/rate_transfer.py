@@ -1,11 +1,10 @@
-"""The best rate on a log₂ grid, its bootstrap interval, and fitted width exponents.
+"""The best rate on a log₂ grid: a bracketing search and the parabola vertex.
 
 Used by figures/mup_pretraining.py (μP's rate transfer, Tensor Programs V).  Rates live on the
-grid η = 2^k (integer k).  The best rate of a loss curve is the vertex of the parabola through
-the grid minimum and its two neighbours, in k (so it lies within half a grid step of the grid
-minimum); its interval comes from a *paired* bootstrap over test examples — every config is
-scored on the same resampled test set — so it measures the test-set noise of the optimum, not
-the noise of the pretraining seed.  Width exponents are least-squares slopes in log–log.
+grid η = 2^k (integer k).  `bracket` evaluates grid points from a start until the minimum has
+two evaluated neighbours on each side; the best rate of a loss curve is the vertex of the
+parabola through the grid minimum and its two neighbours, in k (so it lies within half a grid
+step of the grid minimum).  `slopes`: least-squares slopes, vectorised (bootstrap draws).
 """
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["bracket", "ols_slope", "optimum", "paired_means", "slopes"]
+__all__ = ["bracket", "optimum", "slopes"]
 
 
 def bracket(evaluate: Callable[[int], float], start: int, lo: int, hi: int,
@@ -65,35 +64,8 @@ def optimum(ks: np.ndarray, losses: np.ndarray) -> np.ndarray:
     return ks[i] + np.clip(shift, -0.5, 0.5)
 
 
-def paired_means(per_example: list[np.ndarray], n_boot: int, seed: int = 0) -> np.ndarray:
-    """(configs, n_boot) mean losses over the same resampled test examples for every config."""
-    n = len(per_example[0])
-    if any(len(p) != n for p in per_example):
-        raise ValueError("every config must be scored on the same test examples")
-    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    P = np.stack([np.asarray(p, float) for p in per_example])          # (C, n)
-    out = np.empty((len(per_example), n_boot))
-    for b0 in range(0, n_boot, 100):                                   # bounded memory
-        sl = idx[b0:b0 + 100]
-        out[:, b0:b0 + 100] = P[:, sl].mean(-1)
-    return out
-
-
 def slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least-squares slopes of y[..., i] against x[i]."""
     xc = np.asarray(x, float) - np.mean(x)
     y = np.asarray(y, float)
     return ((y - y.mean(-1, keepdims=True)) * xc).sum(-1) / (xc * xc).sum()
-
-
-def ols_slope(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """(slope, lo, hi): least squares with the t-interval from the scatter about the line
-    (no seeds: the interval says how far the points are from one power law).  Needs ≥ 3
-    points; with exactly collinear points the interval is the slope itself."""
-    from scipy import stats
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if len(x) < 3:
-        raise ValueError("a slope interval needs at least 3 points")
-    fit = stats.linregress(x, y)
-    t = stats.t.ppf(0.5 + level / 2, len(x) - 2)
-    return float(fit.slope), float(fit.slope - t * fit.stderr), float(fit.slope + t * fit.stderr)

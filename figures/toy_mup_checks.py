@@ -37,10 +37,7 @@ CHECK_SCHEMES = ("A", "B", "AB-practical", "AB")
 COORD = coord_check.CONFIGS[:2]          # Init[A] at c = −1/2, Init[B] at c = −1
 T1_EPS = ("0", "1/4", "1/2")
 HEADLINE = coord_check.HEADLINE
-SRC_COORD = {("A", "-1/2"): "Beyond Zero Initialization (Eq. 6, Table 1)",
-             ("B", "-1"): "Beyond Zero Initialization (§3.2); Hayou et al. 2024 (LoRA+)"}
-SRC_T1 = "Beyond Zero Initialization (Theorem 1)"
-SRC_MAXLR = "Beyond Zero Initialization (§3.2); gamma-solve max-lr"
+SRC_T1 = "Beyond Zero Init (Theorem 1)"
 LABELS = {q: label(q) for q in PREDICTED}
 WHAT = "μP toy"
 
@@ -123,10 +120,7 @@ def theory_reference(ctx: Context) -> dict[str, pd.DataFrame]:
         for f, p in zip(files[key], paths):
             tabs[f] = pd.read_parquet(p)
     t1 = tabs["theorem1"]
-    t1 = t1[t1.step.isin(theorem1.STEPS)].copy()
-    tol = theorem1.slope_tolerance([float(Fraction(e)) for e in theorem1.EPS], t1cfg.tolerance)
-    t1["verdict"] = [theorem1.verdict(p, lo, hi, tol)
-                     for p, lo, hi in zip(t1.predicted, t1.ci_low, t1.ci_high)]
+    t1 = t1[t1.step.isin(theorem1.STEPS)]
     fits = tabs["fits"]
     fits["predicted"] = fits.predicted.astype(object).where(fits.predicted.notna(), None)
     return {"coord": fits, "theorem1": t1, "maxlr": tabs["maxlr"],
@@ -134,35 +128,28 @@ def theory_reference(ctx: Context) -> dict[str, pd.DataFrame]:
 
 
 def measure_checks(cfg: Config, ctx: Context):
-    """(steps, runs, fits, Theorem-1 table with the toy's ε-slope tolerance and verdicts).
+    """(steps, runs, judged fits, Theorem-1 ε-slope table) of the merged sweep.
 
     Only the rows the claims use are fitted (the merged grid holds configs they do not use,
     and the bootstrap fits dominate the cost): the coordinate-check configs at ε = 0 (every
     predicted quantity) and Theorem 1's schemes at c = −1/2 (δ¹, δ² at t = 2, 3)."""
-    from width_sweeps.fit import FitOptions, fit_table
+    from width_sweeps.analyze import judged_fits
+    from width_sweeps.fit import FitOptions
     from width_sweeps.results import load
-    from width_sweeps.verdict import add_verdicts, attach_predictions
-    from width_sweeps.verdict import theorem1 as eps_slopes
+    from width_sweeps.theorem1 import theorem1 as eps_slopes
     out = common.sweep(cfg.checks_spec(), ctx, "checks-toy-mup")
     steps, runs = load(out)
     coord = pd.Series(False, index=steps.index)
     for sch, c in COORD:
         coord |= (steps.scheme == sch) & (steps.lr_exponent == c) & (steps.eps == "0")
-    coord &= steps.quantity.isin(list(PREDICTED) + ["loss"])
+    coord &= steps.quantity.isin(list(PREDICTED))
     t1 = (steps.scheme.isin(T1_SCHEMES) & (steps.lr_exponent == "-1/2")
           & steps.quantity.isin(["delta1", "delta2"]) & steps.step.isin(theorem1.STEPS))
-    keep = steps[coord | t1]
     opts = FitOptions(tolerance=cfg.tolerance, n_boot=1000, local_widths=3)
-    fits = fit_table(keep, runs, opts, keep_boot=True)
-    fits, _ = attach_predictions(fits)
-    fits = add_verdicts(fits, cfg.tolerance)
-    tab = eps_slopes(fits[fits.scheme.isin(T1_SCHEMES) & (fits.lr_exponent == "-1/2")])
-    tab = tab[tab.step.isin(theorem1.STEPS)].copy()
-    tol = theorem1.slope_tolerance([float(Fraction(e)) for e in T1_EPS], cfg.tolerance)
-    tab["tolerance"] = tol
-    tab["verdict"] = [theorem1.verdict(p, lo, hi, tol)
-                      for p, lo, hi in zip(tab.predicted, tab.ci_low, tab.ci_high)]
-    return steps[coord], runs, fits.drop(columns=["boot"]), tab
+    fits, _ = judged_fits(steps[coord | t1], runs, opts)
+    tab = eps_slopes(fits[fits.scheme.isin(T1_SCHEMES) & (fits.lr_exponent == "-1/2")],
+                     opts.level, opts.rule())
+    return steps[coord], runs, fits.drop(columns=["boot"]), tab[tab.step.isin(theorem1.STEPS)]
 
 
 def measure_maxlr(cfg: Config, ctx: Context):
@@ -186,20 +173,24 @@ def _theory_note(fits: pd.DataFrame, s: str, c: str, q: str | None = None) -> st
 
 
 def coord_claims(fits: pd.DataFrame, ref: pd.DataFrame | None) -> list[Claim]:
+    """The premise row and the two coordinate-check rows (theory layer's row in the note)."""
     z = fits[(fits.scheme == "A") & (fits.lr_exponent == "-1/2") & (fits.step == 0)
              & (fits.quantity == "Z_A") & (fits.eps == "0")]
     out = [common.claim_from_fits(
         z, figure="toy_mup_checks", claim=f"{WHAT}: premise — the LoRA input z has Θ(1) "
-        "entries (γ of RMS A₀z at t = 0, Init[A])", source=SRC_T1 + "; Tensor Programs V (μP)",
-        quantities=["Z_A"], labels={"Z_A": "A₀z"})]
+        "entries (γ of RMS A₀z at t = 0, Init[A])", source=coord_check.PREMISE_SOURCE,
+        quantities=["Z_A"], labels={"Z_A": "A₀z"},
+        id=common.claim_id("toy_mup_checks", "premise"), model=MODEL)]
     for s, c in COORD:
         sel = fits[(fits.scheme == s) & (fits.lr_exponent == c) & (fits.step == HEADLINE)
                    & (fits.eps == "0") & fits.quantity.isin(list(PREDICTED))]
         text = coord_check.SOURCES[(s, c)][0]
         cl = common.claim_from_fits(sel, figure="toy_mup_checks",
                                     claim=f"{WHAT}: {text}; γ at t = {HEADLINE}",
-                                    source=SRC_COORD[(s, c)], quantities=list(PREDICTED),
-                                    labels=LABELS)
+                                    source=coord_check.SOURCES[(s, c)][1],
+                                    quantities=list(PREDICTED), labels=LABELS,
+                                    id=common.claim_id("toy_mup_checks", "coord", s, "c", c),
+                                    model=MODEL)
         if ref is not None:
             cl.note += "; " + _theory_note(ref, s, c)
         out.append(cl)
@@ -212,8 +203,8 @@ def inheritance(steps: pd.DataFrame, runs: pd.DataFrame, cfg: Config) -> pd.Data
     fits c = −1/2 whether or not Z_A has reached its asymptotic slope."""
     from width_sweeps.fit import FitOptions, fit_table
     d = steps[(steps.scheme == "A") & (steps.lr_exponent == "-1/2") & (steps.eps == "0")]
-    w = d.pivot_table(index=["run_id", "step"], columns="quantity", values="value").reset_index()
-    w = w.sort_values(["run_id", "step"])
+    w = d.pivot_table(index=["run_id", "step"], columns="quantity", values="value",
+                      observed=True).reset_index().sort_values(["run_id", "step"])
     w["prev_Z_A"] = w.groupby("run_id").Z_A.shift(1)
     meta = d.drop_duplicates("run_id").drop(columns=["step", "quantity", "value"])
     long = (w.assign(value=w.delta2 / w.prev_Z_A, quantity="delta2_over_Z_A")
@@ -223,14 +214,21 @@ def inheritance(steps: pd.DataFrame, runs: pd.DataFrame, cfg: Config) -> pd.Data
 
 
 def inheritance_claim(inh: pd.DataFrame, cfg: Config) -> Claim:
-    from width_sweeps.verdict import judge
+    from width_sweeps.verdict import Rule, judge_exponent
     r = inh[inh.step == HEADLINE].iloc[0]
-    v = judge("-1/2", r.ci_low, r.ci_high, cfg.tolerance)
+    v = judge_exponent("-1/2", r.fitted, r.ci_low, r.ci_high, n_widths=int(r.n_widths),
+                       n_seeds=int(r.n_seeds), seedless=r.interval == "widths", local=r.local,
+                       local_low=r.local_low, local_high=r.local_high,
+                       rule=Rule(tolerance=cfg.tolerance))
     return Claim("toy_mup_checks", f"{WHAT}, Init[A] at c = −1/2: δ²'s deficit is inherited "
                  f"from Z_A (γ of δ²_t / Z_A(t−1) = c, t = {HEADLINE}), i.e. the Θ(1) init term "
-                 "A₀z in Z_A, not a wrong exponent", "docs/theory.md §2 (δ² = s ΔB A z, Adam)",
-                 "−1/2", f"{r.fitted:+.3f} (largest widths {r.local:+.3f})",
-                 common.fmt_ci(r.ci_low, r.ci_high), v, f"tol ±{cfg.tolerance:g}")
+                 "A₀z in Z_A, not a wrong exponent",
+                 "Beyond Zero Init (Eq. 2: δ² = s ΔB A z); docs/theory.md §2.3", "−1/2",
+                 f"{r.fitted:+.3f} (largest widths {r.local:+.3f})",
+                 common.fmt_ci(r.ci_low, r.ci_high), v.verdict,
+                 f"tol ±{cfg.tolerance:g}; {v.reason}",
+                 common.claim_id("toy_mup_checks", "delta2-inherits-z_a"), MODEL,
+                 float(r.ci_low), float(r.ci_high))
 
 
 def theorem1_claims(t1: pd.DataFrame, ref: pd.DataFrame | None) -> list[Claim]:
@@ -242,19 +240,20 @@ def theorem1_claims(t1: pd.DataFrame, ref: pd.DataFrame | None) -> list[Claim]:
         k = {"-1": "", "-2": "2"}.get(str(row.iloc[0].predicted), "?") if len(row) else "?"
         text = (f"{WHAT}, {style.name(s)}: γ[{label(q)}] falls like −{k}ε under "
                 f"c = −1/2 − ε, t = {t}")
+        cid = common.claim_id("toy_mup_checks", "theorem1", s, q, "t", t)
         if not len(row):
             out.append(Claim("toy_mup_checks", text, SRC_T1, "?", "missing",
-                             verdict="inconclusive", note="not measured"))
+                             verdict="inconclusive", note="not measured", id=cid, model=MODEL))
             continue
         r = row.iloc[0]
-        note = f"tol ±{r.tolerance:.2f}"
+        note = f"tol ±{r.tolerance:.2f}" + ("" if r.verdict == "pass" else f"; {r.reason}")
         if ref is not None:
             tr = ref[(ref.scheme == s) & (ref.quantity == q) & (ref.step == t)]
             if len(tr):
                 note += f"; theory layer {tr.iloc[0].fitted:+.2f} ({tr.iloc[0].verdict})"
         out.append(Claim("toy_mup_checks", text, SRC_T1, f"ε-slope {r.predicted}",
                          f"{r.fitted:+.2f}", common.fmt_ci(r.ci_low, r.ci_high, 2), r.verdict,
-                         note))
+                         note, cid, MODEL, float(r.ci_low), float(r.ci_high)))
     return out
 
 
@@ -264,18 +263,21 @@ def maxlr_claims(fits: pd.DataFrame, ref: pd.DataFrame | None) -> list[Claim]:
     for s in maxlr.SCHEMES:
         row = fits[fits.scheme == s]
         text = f"{WHAT}, {style.name(s)}: largest stable equal rate ∝ n^c (Adam)"
+        cid = common.claim_id("toy_mup_checks", "maxlr", s)
         if not len(row):
-            out.append(Claim("toy_mup_checks", text, SRC_MAXLR, "?", "missing",
-                             verdict="inconclusive", note="not measured"))
+            out.append(Claim("toy_mup_checks", text, maxlr.SOURCE, "?", "missing",
+                             verdict="inconclusive", note="not measured", id=cid, model=MODEL))
             continue
         r = row.iloc[0]
-        note = f"tol ±{r.tolerance:.2f}"
+        note = (f"tol ±{r.tolerance:.2f}, {r.n_seeds} seeds"
+                + ("" if r.verdict == "pass" else f"; {r.reason}"))
         if ref is not None and len(ref[ref.scheme == s]):
             tr = ref[ref.scheme == s].iloc[0]
             note += f"; theory layer {tr.fitted:+.3f} ({tr.verdict})"
-        out.append(Claim("toy_mup_checks", text, SRC_MAXLR, f"c = {r.predicted}",
+        out.append(Claim("toy_mup_checks", text, maxlr.SOURCE, f"c = {r.predicted}",
                          f"{r.fitted:+.3f} (largest widths {r.local:+.3f})",
-                         common.fmt_ci(r.ci_low, r.ci_high), r.verdict, note))
+                         common.fmt_ci(r.ci_low, r.ci_high), r.verdict, note, cid, MODEL,
+                         float(r.ci_low), float(r.ci_high)))
     return out
 
 
@@ -319,12 +321,12 @@ def run(ctx: Context) -> FigureResult:
                        "theory layer?", claims, images, cfg.label(),
                        common.device_label(ctx.device), time.perf_counter() - t0,
                        details(fits, t1, inh, mfits, cfg))
-    tol = theorem1.slope_tolerance([float(Fraction(e)) for e in T1_EPS], cfg.tolerance)
-    res.rule = (f"an exponent passes when gamma_calc's prediction lies in the 95 % bootstrap "
-                f"CI (seeds) widened by ±{cfg.tolerance:g}; a row passes when all its "
-                f"exponents do; Theorem 1's ε-slopes are judged with ±{tol:.2f} (the exponent "
-                f"tolerance propagated over ε ∈ {{{', '.join(T1_EPS)}}}) and are inconclusive "
-                f"when the widened CI also holds the other hypothesis (−1 ↔ −2).")
+    from width_sweeps.theorem1 import slope_tolerance
+    tol = slope_tolerance([float(Fraction(e)) for e in T1_EPS], cfg.tolerance)
+    res.rule = (common.rule_text(cfg.tolerance) + " A coordinate-check row passes when all "
+                f"its exponents pass, fails when one fails, else is inconclusive. Theorem 1's "
+                f"ε-slopes use ±{tol:.2f} (the exponent tolerance propagated over ε ∈ "
+                f"{{{', '.join(T1_EPS)}}}) and must exclude the other hypothesis (−1 ↔ −2).")
     return res
 
 

@@ -250,20 +250,14 @@ def pretrain_summary(model: ToyModel, *, train: tuple[Tensor, Tensor] | None = N
     """`info` of a pretraining (test loss/accuracy, final training loss, wall time) without
     keeping the weights: read from the checkpoint or a `.json` summary under the same key,
     else pretrained and summarised (rate sweeps need the losses of many configs, not their
-    weights).  `test_losses` holds the per-example test losses (for paired bootstraps); a
-    pretraining that diverged reports test_loss = inf.  `fingerprint` (data_fingerprint of
-    `train`) saves rehashing the data when many configs are summarised."""
+    weights).  A pretraining that diverged reports test_loss = inf.  `fingerprint`
+    (data_fingerprint of `train`) saves rehashing the data when many configs are summarised."""
     train = train if train is not None else load_data(model.pretrain_data, "train")
     test = test if test is not None else load_data(model.pretrain_data, "test")
     path = checkpoint_path(model, fingerprint or data_fingerprint(*train), root)
     summary = path.with_suffix(".json")
     if path.exists():
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-        info = dict(ck["info"])
-        if "test_losses" not in info:          # checkpoints that predate the field
-            fr = ToyFrozen(*(ck["state"][k] for k in ("W_in", "W", "W_out")))
-            per, _ = test_losses(fr, test[0].float(), test[1])
-            info["test_losses"] = [round(float(v), 6) for v in per.float()]
+        info = torch.load(path, map_location="cpu", weights_only=True)["info"]
         return {**info, "cached": True, "path": str(path)}
     if summary.exists():
         return {**json.loads(summary.read_text()), "cached": True, "path": str(summary)}
@@ -291,7 +285,6 @@ def _pretrain_and_test(model: ToyModel, train: tuple[Tensor, Tensor],
         loss = math.inf
     info.update({"pretrain_wall_s": wall, "pretrain_cpu_s": cpu, "test_loss": loss,
                  "test_acc": float(correct.double().mean()),
-                 "test_losses": [round(float(v), 6) for v in per.float().cpu()],
                  "n_train": int(train[0].shape[0]), "n_test": int(test[0].shape[0]),
                  "device": str(device), "threads": torch.get_num_threads(),
                  "key": model.pretrain_key()})

@@ -31,11 +31,14 @@ def ctx(tmp_path: Path, monkeypatch) -> Context:
 
 def test_mup_pretraining_tiny(ctx: Context, monkeypatch) -> None:
     tiny = mup_pretraining.Config((16, 32, 64), (16, 32, 64), (16, 32, 64), 20, steps=20,
-                                  base_lr=2.0 ** -8, base_width=32, n_boot=200, n_probe=300)
+                                  base_lr=2.0 ** -8, base_width=32, n_boot=200, n_probe=300,
+                                  seeds=3)
     monkeypatch.setattr(mup_pretraining, "config", lambda mode: tiny)
     res = mup_pretraining.run(ctx)
     assert [c.verdict in VERDICTS for c in res.claims] == [True] * 4
-    assert "Tensor Programs V (μP transfer)" in {c.source for c in res.claims}
+    assert "Tensor Programs V (μTransfer)" in {c.source for c in res.claims}
+    assert [c.model for c in res.claims] == ["toy-mup", "toy", "toy-mup", "toy"]
+    assert len({c.id for c in res.claims}) == 4
     png = res.images[0]
     assert png.name == "mup_pretraining.png" and 10_000 < png.stat().st_size < 500_000
     assert "| μP | 32 |" in res.details            # the base width is in the tables
@@ -43,8 +46,8 @@ def test_mup_pretraining_tiny(ctx: Context, monkeypatch) -> None:
     at_base = [json.loads(p.read_text())["key"]
                for p in (Path(ctx.runs_dir).parent / "ck").glob("toy-n32-*.json")]
     assert at_base and all(k["parametrization"] == "mup" for k in at_base)
-    sp_rows = res.details.count("| SP | 32 |")
-    assert sp_rows >= 5                            # SP's curve at n₀ is listed all the same
+    # SP's curve at n₀ is listed all the same: ≥ 5 bracketed rates, 2 more seeds at 3 of them
+    assert res.details.count("| SP | 32 |") >= 5 + 6
 
 
 def _tiny_theory(monkeypatch) -> None:
@@ -66,6 +69,7 @@ def test_toy_mup_checks_tiny(ctx: Context, monkeypatch) -> None:
     # premise, 2 coordinate-check rows, δ² inheritance, 7 Theorem-1 rows, 2 max-rate rows
     assert len(res.claims) == 13
     assert all(c.verdict in VERDICTS for c in res.claims), [c.verdict for c in res.claims]
+    assert all(c.model == "toy-mup" for c in res.claims) and len({c.id for c in res.claims}) == 13
     assert all("theory layer" in c.note for c in res.claims[1:3] + res.claims[4:])
     assert {p.name for p in res.images} == {"toy_mup_coord.png", "toy_mup_theorem1_maxlr.png"}
     runs = Path(ctx.runs_dir)
