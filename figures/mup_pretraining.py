@@ -313,10 +313,10 @@ def details(prem: pd.DataFrame, rates: pd.DataFrame, best: pd.DataFrame) -> str:
 def run(ctx: Context) -> FigureResult:
     t0 = time.perf_counter()
     cfg = config(ctx.mode)
-    prem = premise(cfg, ctx)
-    pfits = premise_fits(prem, cfg)
     rates = sweep_rates(cfg)
     best, tfits = optima(cfg, rates)
+    prem = premise(cfg, ctx)
+    pfits = premise_fits(prem, cfg)
     fig = plot(cfg, prem, pfits, rates, best, tfits, ctx)
     res = FigureResult("mup_pretraining", "μP pretraining of the toy: premise and rate transfer",
                        "Does μP pretraining keep the LoRA input z = Θ(1) across widths (the "

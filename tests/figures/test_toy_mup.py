@@ -76,3 +76,33 @@ def test_toy_mup_checks_tiny(ctx: Context, monkeypatch) -> None:
     assert (runs / "checks-toy-mup" / "steps.parquet").exists()
     spec = (runs / "checks-toy-mup" / "spec.json").read_text()
     assert '"toy-mup"' in spec and '"pretrain_steps": 20' in spec
+
+
+def test_inheritance_divides_by_the_previous_step() -> None:
+    """δ²_t = n^(−1/2)·Z_A(t−1)·noise with Z_A a finite-width mix of n^0 and n^(1/2): the ratio's
+    fitted exponent is −1/2 although neither δ² nor Z_A has a clean power law."""
+    import numpy as np
+    import pandas as pd
+    rng = np.random.default_rng(0)
+    keys = {"model": "toy-mup", "scheme": "A", "init_scale": 1.0, "optimizer": "adam",
+            "lr_exponent": "-1/2", "lr_exponent_b": "-1/2", "eta0": 0.25, "eps": "0"}
+    rows, runs, rid = [], [], 0
+    for n in (128, 256, 512, 1024):
+        for seed in range(4):
+            za = [1.0 + 0.2 * t * np.sqrt(n) / 8 * (1 + 0.05 * rng.standard_normal())
+                  for t in range(4)]
+            for t in range(4):
+                rows.append({**keys, "run_id": rid, "width": n, "seed": seed, "step": t,
+                             "quantity": "Z_A", "value": za[t]})
+                if t:
+                    d2 = n ** -0.5 * za[t - 1] * np.exp(0.03 * rng.standard_normal())
+                    rows.append({**keys, "run_id": rid, "width": n, "seed": seed, "step": t,
+                                 "quantity": "delta2", "value": d2})
+            runs.append({**keys, "run_id": rid, "width": n, "seed": seed, "status": "ok"})
+            rid += 1
+    cfg = toy_mup_checks.Config((128, 256, 512, 1024), 4)
+    inh = toy_mup_checks.inheritance(pd.DataFrame(rows), pd.DataFrame(runs), cfg)
+    r = inh[inh.step == 3].iloc[0]
+    assert r.fitted == pytest.approx(-0.5, abs=0.03) and r.ci_low < -0.5 < r.ci_high
+    claim = toy_mup_checks.inheritance_claim(inh, cfg)
+    assert claim.verdict == "pass" and claim.model == "toy-mup"
