@@ -105,65 +105,88 @@ def premise(cfg: Config, ctx: Context) -> pd.DataFrame:
 
 
 def sweep_rates(cfg: Config) -> pd.DataFrame:
-    """Rows (par, width, k, seed, test loss, …) of the rate sweep: per (parametrisation, width)
-    seed 0 brackets the minimum on the grid 2^k (two rates on each side), then every seed runs
-    the three rates around seed 0's grid minimum (the points of the parabola)."""
+    """Rows (par, width, k, seed, test loss, …) of the rate sweep.  Per (parametrisation,
+    width): seed 0 brackets the minimum on the grid 2^k (two rates on each side); then every
+    seed runs the three rates around it, and the window grows by a rate (all seeds) while the
+    seed mean's minimum lies on its edge — so the parabola's three points bracket the mean."""
     from toy_models.toy import data_fingerprint, load_data, pretrain_summary
     train, test = load_data("mnist", "train"), load_data("mnist", "test")
     fp = data_fingerprint(*train)
     start = round(math.log2(cfg.base_lr))
-    rows = []
+    rows: list[dict] = []
     for par in PARS:
         for n in cfg.sweep_widths:
             # at the base width SP and μP are one network: train it once (as μP)
             use = "mup" if n == cfg.base_width else par
+            losses: dict[tuple[int, int], float] = {}
 
-            def info(k: int, seed: int, use: str = use, n: int = n, par: str = par) -> dict:
-                m = replace(_model(use, n, cfg, 2.0 ** k, cfg.steps), pretrain_seed=seed)
-                i = pretrain_summary(m, train=train, test=test, fingerprint=fp)
-                rows.append({"par": par, "width": n, "k": k, "seed": seed,
-                             "test_loss": i["test_loss"], "test_acc": i["test_acc"],
-                             "train_loss": i.get("train_loss_last", math.nan),
-                             "pretrain_s": i.get("pretrain_wall_s", math.nan),
-                             "cpu_s": i.get("pretrain_cpu_s", math.nan), "cached": i["cached"]})
-                return i
+            def loss(k: int, seed: int, use: str = use, n: int = n, par: str = par,
+                     losses: dict = losses) -> float:
+                if (k, seed) not in losses:
+                    m = replace(_model(use, n, cfg, 2.0 ** k, cfg.steps), pretrain_seed=seed)
+                    i = pretrain_summary(m, train=train, test=test, fingerprint=fp)
+                    losses[(k, seed)] = i["test_loss"]
+                    rows.append({"par": par, "width": n, "k": k, "seed": seed,
+                                 "test_loss": i["test_loss"], "test_acc": i["test_acc"],
+                                 "train_loss": i.get("train_loss_last", math.nan),
+                                 "pretrain_s": i.get("pretrain_wall_s", math.nan),
+                                 "cpu_s": i.get("pretrain_cpu_s", math.nan),
+                                 "cached": i["cached"]})
+                return losses[(k, seed)]
 
-            vals = rate_transfer.bracket(lambda k: info(k, 0)["test_loss"], start, *GRID)
+            vals = rate_transfer.bracket(lambda k: loss(k, 0), start, *GRID)
             k0 = min(vals, key=lambda k: (vals[k], k))
-            for seed in range(1, cfg.seeds):
-                for k in (k0 - 1, k0, k0 + 1):
-                    if k in vals:
-                        info(k, seed)
+            window = {k for k in (k0 - 1, k0, k0 + 1) if GRID[0] <= k <= GRID[1]}
+            while True:
+                mean = {k: np.mean([loss(k, s) for s in range(cfg.seeds)]) for k in window}
+                kmin = min(mean, key=lambda k: (mean[k], k))
+                grow = [k for k in (kmin - 1, kmin + 1)
+                        if GRID[0] <= k <= GRID[1] and k not in window]
+                if not grow:
+                    break
+                window.add(grow[0])
     return pd.DataFrame(rows)
 
 
 def optima(cfg: Config, rates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Best log₂ rate per (par, width): the mean over seeds of each seed's parabola vertex
-    through the three rates around seed 0's grid minimum, with its seed-bootstrap interval; and
-    the slope of the best log₂ rate against log₂ n per parametrisation (stratified bootstrap
-    over seeds within each width, width_sweeps.bootstrap)."""
+    """Best log₂ rate per (par, width): the vertex of the parabola through the seed-mean test
+    losses at the grid minimum and its neighbours (the rates every seed ran), with its
+    bootstrap interval; and the slope of the best log₂ rate against log₂ n per
+    parametrisation.  Seeds are resampled within each (width, rate) cell
+    (width_sweeps.bootstrap.stratified; resampling the rates of one seed independently ignores
+    that they share the seed's init, which only widens the interval)."""
     from width_sweeps.bootstrap import stratified
-    cells: dict[tuple[str, int], np.ndarray] = {}
+    cells: dict[tuple[str, int, int], np.ndarray] = {}
+    ks_of: dict[tuple[str, int], np.ndarray] = {}
     for (par, n), g in rates.groupby(["par", "width"], sort=True):
-        multi = g.groupby("k").seed.nunique()
-        ks = np.array(sorted(multi[multi == multi.max()].index))    # the parabola's rates
-        L = g[g.k.isin(ks)].pivot_table(index="k", columns="seed", values="test_loss")
-        cells[(par, int(n))] = rate_transfer.optimum(ks, L.loc[ks].to_numpy())
-    best, fits = [], []
-    for key, v in cells.items():
-        b = stratified({key: v}, lambda m, key=key: m[key], n_boot=cfg.n_boot)
-        best.append({"par": key[0], "width": key[1], "log2_lr": b.estimate, "lo": b.low,
-                     "hi": b.high, "seeds": len(v)})
-    for par in PARS:
-        mine = {k: v for k, v in cells.items() if k[0] == par}
-        x = np.log2([k[1] for k in mine])
+        per_k = g.groupby("k").seed.nunique()
+        ks = np.array(sorted(per_k[per_k == per_k.max()].index))
+        ks_of[(par, int(n))] = ks
+        for k in ks:
+            cells[(par, int(n), int(k))] = g[g.k == k].test_loss.to_numpy(float)
 
-        def slope(m: dict, keys=tuple(mine), x=x) -> np.ndarray:
-            return rate_transfer.slopes(x, np.stack([m[k] for k in keys], -1))
+    def vertex(m: dict, key: tuple[str, int]) -> np.ndarray:
+        ks = ks_of[key]
+        return rate_transfer.optimum(ks, np.stack([m[(*key, int(k))] for k in ks]))
+
+    best, fits = [], []
+    for key, ks in ks_of.items():
+        mine = {c: v for c, v in cells.items() if c[:2] == key}
+        b = stratified(mine, lambda m, key=key: vertex(m, key), n_boot=cfg.n_boot)
+        best.append({"par": key[0], "width": key[1], "log2_lr": b.estimate, "lo": b.low,
+                     "hi": b.high, "seeds": b.min_seeds,
+                     "rates": ",".join(str(k) for k in ks)})
+    for par in PARS:
+        keys = [k for k in ks_of if k[0] == par]
+        x = np.log2([k[1] for k in keys])
+        mine = {c: v for c, v in cells.items() if c[0] == par}
+
+        def slope(m: dict, keys: list = keys, x: np.ndarray = x) -> np.ndarray:
+            return rate_transfer.slopes(x, np.stack([vertex(m, k) for k in keys], -1))
 
         b = stratified(mine, slope, n_boot=cfg.n_boot)
         fits.append({"par": par, "fitted": b.estimate, "ci_low": b.low, "ci_high": b.high,
-                     "n_widths": len(mine), "n_seeds": b.min_seeds})
+                     "n_widths": len(keys), "n_seeds": b.min_seeds})
     return pd.DataFrame(best), pd.DataFrame(fits)
 
 
