@@ -91,7 +91,7 @@ class Config:
 
 def config(mode: str) -> Config:
     if mode == "quick":
-        return Config((64, 128, 256, 512), 4, steps=3, per_octave=2)
+        return Config((64, 128, 256, 512, 1024), 4, steps=3, per_octave=2)
     return Config(tuple(2 ** k for k in range(7, 13)), 8, steps=6, maxlr_seeds=3)
 
 
