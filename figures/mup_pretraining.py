@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -171,8 +172,12 @@ def optima(cfg: Config, rates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
 
     best, fits = [], []
     for key, ks in ks_of.items():
-        mine = {c: v for c, v in cells.items() if c[:2] == key}
-        b = stratified(mine, lambda m, key=key: vertex(m, key), n_boot=cfg.n_boot)
+        mine: dict[Hashable, Any] = {c: v for c, v in cells.items() if c[:2] == key}
+
+        def at(m: dict, key: tuple[str, int] = key) -> np.ndarray:
+            return vertex(m, key)
+
+        b = stratified(mine, at, n_boot=cfg.n_boot)
         best.append({"par": key[0], "width": key[1], "log2_lr": b.estimate, "lo": b.low,
                      "hi": b.high, "seeds": b.min_seeds,
                      "rates": ",".join(str(k) for k in ks)})
@@ -184,7 +189,7 @@ def optima(cfg: Config, rates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
         def slope(m: dict, keys: list = keys, x: np.ndarray = x) -> np.ndarray:
             return rate_transfer.slopes(x, np.stack([vertex(m, k) for k in keys], -1))
 
-        b = stratified(mine, slope, n_boot=cfg.n_boot)
+        b = stratified(dict[Hashable, Any](mine), slope, n_boot=cfg.n_boot)
         fits.append({"par": par, "fitted": b.estimate, "ci_low": b.low, "ci_high": b.high,
                      "n_widths": len(keys), "n_seeds": b.min_seeds})
     return pd.DataFrame(best), pd.DataFrame(fits)
