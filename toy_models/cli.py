@@ -1,6 +1,7 @@
 """`toy-model`: pretrain seed 000's toy on MNIST, fine-tune it on Fashion-MNIST with any scheme.
 
-    toy-model pretrain [--width N] [--lr 1e-3] [--steps 2000] [--force]
+    toy-model pretrain [--width N] [--parametrization sp|mup] [--pretrain-lr η]
+                       [--pretrain-steps T] [--force]
     toy-model finetune --scheme A --lr 1e-3 --steps 100 [--width N] [--init-scale β] [--seed S]
     toy-model schemes
 
@@ -23,6 +24,7 @@ from gamma_calc.errors import UsageParser, UserError, run_cli
 
 from .data import DataError
 from .inits import DISPLAY_NAMES, UnknownSchemeError, get_init, scheme_names
+from .mup import MUP_BASE_LR, MUP_STEPS, PARAMETRIZATIONS
 from .resources import available_ram, gib
 from .toy import PRETRAIN_LR, ToyModel, load_data, load_or_pretrain
 from .train import TrainConfig, train_reference
@@ -63,8 +65,12 @@ def _parser() -> _Parser:
     common.add_argument("--format", choices=("text", "json"), default="text")
     common.add_argument("--device", default="auto", help="cpu, cuda[:k] or auto")
     common.add_argument("--width", type=_positive(int), default=4096, help="hidden width n")
-    common.add_argument("--pretrain-lr", type=_positive(float), default=PRETRAIN_LR)
-    common.add_argument("--pretrain-steps", type=_positive(int), default=2000)
+    common.add_argument("--parametrization", choices=PARAMETRIZATIONS, default="sp",
+                        help="sp (the paper's toy) or mup (the testbed of width checks)")
+    common.add_argument("--pretrain-lr", type=_positive(float), default=None,
+                        help=f"(base) rate; default {PRETRAIN_LR:g} (sp), 2^-9 (mup)")
+    common.add_argument("--pretrain-steps", type=_positive(int), default=None,
+                        help=f"default 2000 (sp), {MUP_STEPS} (mup)")
     common.add_argument("--pretrain-seed", type=_nonnegative(int), default=0)
     pre = sub.add_parser("pretrain", parents=[common], help="pretrain (or load) the toy")
     pre.add_argument("--force", action="store_true", help="retrain even if cached")
@@ -115,7 +121,7 @@ def _fits(a: argparse.Namespace, steps: int = 0, batch: int = 0) -> None:
 
 def _model(a: argparse.Namespace, **kw) -> ToyModel:
     return ToyModel(width=a.width, pretrain_lr=a.pretrain_lr, pretrain_steps=a.pretrain_steps,
-                    pretrain_seed=a.pretrain_seed, **kw)
+                    pretrain_seed=a.pretrain_seed, parametrization=a.parametrization, **kw)
 
 
 def _pretrain(a: argparse.Namespace) -> dict:
@@ -123,7 +129,8 @@ def _pretrain(a: argparse.Namespace) -> dict:
     model = _model(a)
     _, info = load_or_pretrain(model, device=_device(a.device), force=a.force,
                                log_every=500 if a.format == "text" else 0)
-    return {"command": "pretrain", "width": a.width, "mnist_test_acc": info["test_acc"],
+    return {"command": "pretrain", "width": a.width, "parametrization": a.parametrization,
+            "mnist_test_acc": info["test_acc"],
             "mnist_test_loss": info["test_loss"], "pretrain_wall_s": info["pretrain_wall_s"],
             "cached": info["cached"], "checkpoint": info["path"]}
 
@@ -152,7 +159,8 @@ def _finetune(a: argparse.Namespace) -> dict:
     loss = res.history["loss"]
     every = a.log_every
     return {"command": "finetune", "scheme": scheme.name, "display": scheme.display,
-            "width": a.width, "rank": a.rank, "scale": model.scale, "config": asdict(cfg),
+            "width": a.width, "parametrization": a.parametrization, "rank": a.rank,
+            "scale": model.scale, "config": asdict(cfg),
             "status": res.status, "mnist_test_acc": info["test_acc"],
             "fashion_test_loss": res.final.get("test_loss"),
             "fashion_test_acc": res.final.get("test_acc"), "wall_s": wall, "device": device,
@@ -173,7 +181,8 @@ def _text(out: dict) -> str:
         return "\n".join(f"{r['name']:16s} {r['display']:22s} A {r['A'][0]:>5s} {r['A'][1]:8s}"
                          f" B {r['B'][0]:>5s} {r['B'][1]:8s} {r['summary']}"
                          for r in out["schemes"])
-    head = (f"pretrained toy (n={out['width']}): MNIST test accuracy "
+    par = "" if out["parametrization"] == "sp" else ", μP"
+    head = (f"pretrained toy (n={out['width']}{par}): MNIST test accuracy "
             f"{out['mnist_test_acc']:.4f}")
     if out["command"] == "pretrain":
         how = "cached" if out["cached"] else f"trained in {out['pretrain_wall_s']:.0f} s"
@@ -193,6 +202,10 @@ def _text(out: dict) -> str:
 
 def _main(argv: list[str]) -> int:
     a = _parser().parse_args(argv)
+    if a.cmd != "schemes":          # the parametrisation's own defaults (toy_models.mup)
+        mup = a.parametrization == "mup"
+        a.pretrain_lr = a.pretrain_lr or (MUP_BASE_LR if mup else PRETRAIN_LR)
+        a.pretrain_steps = a.pretrain_steps or (MUP_STEPS if mup else 2000)
     out = {"pretrain": _pretrain, "finetune": _finetune}.get(a.cmd, lambda _: _schemes())(a)
     print(json.dumps(out, indent=2) if a.format == "json" else _text(out))
     return 0

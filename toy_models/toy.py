@@ -3,18 +3,28 @@
     f(x) = W_out φ((W + s·(BA − B₀A₀)) φ(W_in x)),   φ = ReLU, no biases,
     W_in: n × d, W: n × n (the LoRA layer), W_out: classes × n;  d = 784, n = 4096, r = 32.
 
-Pretraining (all of W_in, W, W_out): Kaiming-normal init — N(0, 2/fan_in) for W_in and W
-(ReLU follows), N(0, 1/fan_in) for W_out (logits) — AdamW(0.9, 0.999, 1e−8, wd 0), batch 64,
-2000 steps, cross-entropy.  The paper's rate was lost; ours is PRETRAIN_LR (docs/toy_models.md
-has the small-width scan behind it).  The checkpoint is cached on disk under
-`$GAMMAKIT_CACHE` (default ~/.cache/gammakit/checkpoints), keyed by a hash of the full
-pretraining config plus a fingerprint of the training data.
-Fine-tuning trains only A, B (train.train_reference) with any registry scheme.
+Pretraining (all of W_in, W, W_out): AdamW(0.9, 0.999, 1e−8, wd 0), batch 64, cross-entropy,
+in one of two parametrisations (toy_models.mup, docs/theory.md §7–8):
+
+* `parametrization="sp"` (default; the paper's toy): Kaiming-normal init — N(0, 2/fan_in) for
+  W_in and W (ReLU follows), N(0, 1/fan_in) for W_out (logits) — and one rate for every weight,
+  2000 steps.  The paper's rate was lost; ours is PRETRAIN_LR (docs/toy_models.md has the
+  small-width scan behind it).  SP changes the trained W_in with the width, so the LoRA input
+  z = φ(W_in x) does not keep Θ(1) entries across widths: use it at one width (the papers'
+  n = 4096), not for width checks.
+* `parametrization="mup"` (the testbed of width checks, model `toy-mup`): μP's per-role init
+  variances and Adam rates η_l = pretrain_lr·(n/base_width)^{c_l}, derived by gamma_calc.
+
+The checkpoint is cached on disk under `$GAMMAKIT_CACHE` (default
+~/.cache/gammakit/checkpoints), keyed by a hash of the full pretraining config plus a
+fingerprint of the training data.  Fine-tuning trains only A, B (train.train_reference) with
+any registry scheme.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import pickle
 import time
@@ -28,6 +38,7 @@ from torch import Tensor
 
 from .base import batch_schedule, lora_head, seeded
 from .lora import lora_scale
+from .mup import MUP_BASE_WIDTH, scaling
 
 __all__ = [
     "PRETRAIN_LR",
@@ -35,9 +46,12 @@ __all__ = [
     "ToyModel",
     "ToyPrefix",
     "cache_dir",
+    "data_fingerprint",
     "load_data",
     "load_or_pretrain",
     "pretrain",
+    "pretrain_summary",
+    "test_losses",
 ]
 
 PRETRAIN_LR = 3e-4
@@ -82,6 +96,8 @@ class ToyModel:
     pretrain_batch: int = 64
     pretrain_seed: int = 0
     pretrain_data: str = "mnist"
+    parametrization: str = "sp"      # "sp" | "mup" (toy_models.mup)
+    base_width: int = MUP_BASE_WIDTH  # μP's n₀ (unused by SP)
 
     @property
     def scale(self) -> float:
@@ -97,7 +113,15 @@ class ToyModel:
         key = {k: v for k, v in asdict(self).items() if k in keep}
         key.update(optimizer="adamw", betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                    init="kaiming-normal", version=1)
+        if self.parametrization != "sp":   # SP keys predate the field: their caches stay valid
+            key.update(parametrization=self.parametrization, base_width=self.base_width,
+                       init=f"{self.parametrization}-normal")
         return key
+
+    def parametrized(self):
+        """Init stds and per-weight rates of this config (toy_models.mup.scaling)."""
+        return scaling(self.parametrization, self.width, self.d, self.pretrain_lr,
+                       self.base_width)
 
     def build_frozen(self, *, dtype: torch.dtype = torch.float32,
                      device: torch.device | str = "cpu") -> ToyFrozen:
@@ -123,33 +147,43 @@ class ToyModel:
         return ce.view(R, b).mean(-1)
 
 
-def _kaiming(shape: tuple[int, int], gain2: float, g: torch.Generator) -> Tensor:
-    return torch.randn(shape, generator=g, dtype=torch.float64) * (gain2 / shape[1]) ** 0.5
+def _normal(shape: tuple[int, int], std: float, g: torch.Generator) -> Tensor:
+    return torch.randn(shape, generator=g, dtype=torch.float64) * std
 
 
-def _accuracy(frozen: ToyFrozen, X: Tensor, y: Tensor, chunk: int = 2000) -> tuple[float, float]:
-    loss, correct = 0.0, 0
+def test_losses(frozen: ToyFrozen, X: Tensor, y: Tensor, chunk: int = 2000
+                ) -> tuple[Tensor, Tensor]:
+    """Per-example cross-entropy and correctness (float64, bool) of the pretrained network."""
+    losses, correct = [], []
     with torch.no_grad():
         for i in range(0, X.shape[0], chunk):
             h = torch.relu(torch.relu(X[i:i + chunk] @ frozen.W_in.T) @ frozen.W.T)
             logits = h @ frozen.W_out.T
-            loss += float(F.cross_entropy(logits, y[i:i + chunk], reduction="sum"))
-            correct += int((logits.argmax(-1) == y[i:i + chunk]).sum())
-    return loss / X.shape[0], correct / X.shape[0]
+            losses.append(F.cross_entropy(logits, y[i:i + chunk], reduction="none").double())
+            correct.append(logits.argmax(-1) == y[i:i + chunk])
+    return torch.cat(losses), torch.cat(correct)
 
 
 def pretrain(model: ToyModel, train: tuple[Tensor, Tensor], *, device: str = "cpu",
-             dtype: torch.dtype = torch.float32, log_every: int = 0) -> ToyFrozen:
-    """Pretrain W_in, W, W_out (seed 000 App. D.1) and return them as a frozen state."""
+             dtype: torch.dtype = torch.float32, log_every: int = 0,
+             info: dict | None = None) -> ToyFrozen:
+    """Pretrain W_in, W, W_out (seed 000 App. D.1) in `model.parametrization` and return them
+    as a frozen state.  `info` (optional dict) receives the mean batch loss of the last tenth of
+    the steps (`train_loss_last`)."""
     g = seeded("pretrain", model.pretrain_seed)
     n, d, c = model.width, model.d, model.classes
-    ws = [_kaiming((n, d), 2.0, g), _kaiming((n, n), 2.0, g), _kaiming((c, n), 1.0, g)]
-    ws = [w.to(device=device, dtype=dtype).requires_grad_(True) for w in ws]
-    opt = torch.optim.AdamW(ws, lr=model.pretrain_lr, betas=(0.9, 0.999), eps=1e-8,
+    par = model.parametrized()
+    shapes = {"W_in": (n, d), "W": (n, n), "W_out": (c, n)}
+    ws = [_normal(shape, par.init_std[k], g).to(device=device, dtype=dtype).requires_grad_(True)
+          for k, shape in shapes.items()]
+    groups = [{"params": [w], "lr": par.lr[k]} for k, w in zip(shapes, ws)]
+    opt = torch.optim.AdamW(groups, lr=model.pretrain_lr, betas=(0.9, 0.999), eps=1e-8,
                             weight_decay=0.0)
     X, y = train[0].to(device=device, dtype=dtype), train[1].to(device)
     sched = batch_schedule(X.shape[0], model.pretrain_batch, model.pretrain_steps,
                            model.pretrain_seed)
+    tail = max(1, model.pretrain_steps // 10)
+    last = torch.zeros((), dtype=torch.float64)
     for t, idx in enumerate(sched, 1):
         idx = idx.to(device)
         logits = torch.relu(torch.relu(X[idx] @ ws[0].T) @ ws[1].T) @ ws[2].T
@@ -157,15 +191,22 @@ def pretrain(model: ToyModel, train: tuple[Tensor, Tensor], *, device: str = "cp
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if t > model.pretrain_steps - tail:
+            last += loss.detach().double().cpu()
         if log_every and t % log_every == 0:
             print(f"pretrain step {t}: loss {float(loss.detach()):.4f}", flush=True)
+    if info is not None:
+        info["train_loss_last"] = float(last) / tail if model.pretrain_steps else float("nan")
     return ToyFrozen(*(w.detach() for w in ws))
 
 
-def _fingerprint(X: Tensor, y: Tensor) -> str:
+def data_fingerprint(X: Tensor, y: Tensor) -> str:
     h = hashlib.sha256(X.detach().cpu().float().contiguous().numpy().tobytes())
     h.update(y.detach().cpu().long().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+_fingerprint = data_fingerprint   # the older name, kept for its callers
 
 
 def checkpoint_path(model: ToyModel, fingerprint: str, root: Path | None = None) -> Path:
@@ -182,7 +223,7 @@ def load_or_pretrain(model: ToyModel, *, train: tuple[Tensor, Tensor] | None = N
     whether it was cached, the pretraining wall time and the test loss/accuracy."""
     train = train if train is not None else load_data(model.pretrain_data, "train")
     test = test if test is not None else load_data(model.pretrain_data, "test")
-    path = checkpoint_path(model, _fingerprint(*train), root)
+    path = checkpoint_path(model, data_fingerprint(*train), root)
     if path.exists() and not force:
         try:
             ck = torch.load(path, map_location=device, weights_only=True)
@@ -193,18 +234,58 @@ def load_or_pretrain(model: ToyModel, *, train: tuple[Tensor, Tensor] | None = N
             raise DataError(path, f"corrupted checkpoint ({str(exc).splitlines()[0][:120]}); "
                             "delete it, or pretrain again with --force") from None
         return frozen, {**ck["info"], "cached": True, "path": str(path)}
-    t0 = time.perf_counter()  # always pretrained in float32 (the key has no dtype), then cast
-    frozen = pretrain(model, train, device=device, dtype=torch.float32, log_every=log_every)
-    wall = time.perf_counter() - t0
-    loss, acc = _accuracy(frozen, test[0].to(device=device, dtype=torch.float32),
-                          test[1].to(device))
-    info = {"pretrain_wall_s": wall, "test_loss": loss, "test_acc": acc,
-            "n_train": int(train[0].shape[0]), "n_test": int(test[0].shape[0]),
-            "device": str(device), "key": model.pretrain_key()}
+    frozen, info = _pretrain_and_test(model, train, test, device, log_every)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")    # concurrent pretrainings of one key
     torch.save({"state": {"W_in": frozen.W_in.cpu(), "W": frozen.W.cpu(),
                           "W_out": frozen.W_out.cpu()}, "info": info}, tmp)
     tmp.replace(path)
     frozen = ToyFrozen(*(w.to(dtype) for w in (frozen.W_in, frozen.W, frozen.W_out)))
     return frozen, {**info, "cached": False, "path": str(path)}
+
+
+def pretrain_summary(model: ToyModel, *, train: tuple[Tensor, Tensor] | None = None,
+                     test: tuple[Tensor, Tensor] | None = None, device: str = "cpu",
+                     root: Path | None = None, fingerprint: str | None = None) -> dict:
+    """`info` of a pretraining (test loss/accuracy, final training loss, wall time) without
+    keeping the weights: read from the checkpoint or a `.json` summary under the same key,
+    else pretrained and summarised (rate sweeps need the losses of many configs, not their
+    weights).  A pretraining that diverged reports test_loss = inf.  `fingerprint`
+    (data_fingerprint of `train`) saves rehashing the data when many configs are summarised."""
+    train = train if train is not None else load_data(model.pretrain_data, "train")
+    test = test if test is not None else load_data(model.pretrain_data, "test")
+    path = checkpoint_path(model, fingerprint or data_fingerprint(*train), root)
+    summary = path.with_suffix(".json")
+    if path.exists():
+        info = torch.load(path, map_location="cpu", weights_only=True)["info"]
+        return {**info, "cached": True, "path": str(path)}
+    if summary.exists():
+        return {**json.loads(summary.read_text()), "cached": True, "path": str(summary)}
+    _, info = _pretrain_and_test(model, train, test, device, 0)
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    tmp = summary.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(info, sort_keys=True))
+    tmp.replace(summary)
+    return {**info, "cached": False, "path": str(summary)}
+
+
+def _pretrain_and_test(model: ToyModel, train: tuple[Tensor, Tensor],
+                       test: tuple[Tensor, Tensor], device: str, log_every: int
+                       ) -> tuple[ToyFrozen, dict]:
+    """Pretrain (always in float32: the key has no dtype) and evaluate on the test set."""
+    info: dict = {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    frozen = pretrain(model, train, device=device, dtype=torch.float32, log_every=log_every,
+                      info=info)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    per, correct = test_losses(frozen, test[0].to(device=device, dtype=torch.float32),
+                               test[1].to(device))
+    loss = float(per.mean())
+    if not math.isfinite(loss):
+        loss = math.inf
+    info.update({"pretrain_wall_s": wall, "pretrain_cpu_s": cpu, "test_loss": loss,
+                 "test_acc": float(correct.double().mean()),
+                 "n_train": int(train[0].shape[0]), "n_test": int(test[0].shape[0]),
+                 "device": str(device), "threads": torch.get_num_threads(),
+                 "key": model.pretrain_key()})
+    return frozen, info

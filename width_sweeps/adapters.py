@@ -15,6 +15,7 @@ alone) are allowed there.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,10 +36,12 @@ OPTIONS: dict[str, dict[str, tuple[str, Any]]] = {
             "pretrain_steps": ("int", 0), "pretrain_lr": ("num", None),
             "pretrain_batch": ("int", 1), "pretrain_seed": ("int", 0),
             "pretrain_data": ("choice", DATASETS), "rslora": ("bool", None),
-            "d": ("choice", (784,)), "classes": ("choice", (10,))},
+            "d": ("choice", (784,)), "classes": ("choice", (10,)),
+            "parametrization": ("choice", ("sp", "mup")), "base_width": ("int", 1)},
     "mlp5": {"n_train": ("int", 1), "n_test": ("int", 1), "d_in": ("int", 1),
              "d_out": ("int", 1), "lora_layers": ("layers", None), "probe": ("int", 0)},
 }
+OPTIONS["toy-mup"] = OPTIONS["toy"]
 
 
 def check_options(spec: SweepSpec) -> dict[str, Any]:
@@ -220,16 +223,33 @@ def toy(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -
                  src)
 
 
+def toy_mup(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -> Bound:
+    """`toy-mup`: the toy pretrained in μP (toy_models.mup; docs/theory.md §7–8), the testbed
+    of width checks.  model_options: those of `toy`; the pretraining defaults are the μP
+    testbed's (`toy_models.mup.MUP_DEFAULTS`: base width 128, base rate 2^-9, 500 steps)."""
+    return toy(width, _mup_spec(spec), device, dtype)
+
+
+def _mup_spec(spec: SweepSpec) -> SweepSpec:
+    from toy_models.mup import MUP_DEFAULTS
+    check_options(spec)
+    return dataclasses.replace(spec, model_options={**MUP_DEFAULTS, **spec.model_options})
+
+
 def toy_checkpoint_cached(spec: SweepSpec, width: int) -> bool:
-    """Whether the pretrained toy of `spec` at `width` is in the checkpoint cache."""
+    """Whether the pretrained toy of `spec` (`toy` or `toy-mup`) at `width` is in the
+    checkpoint cache."""
     from dataclasses import fields
 
-    from toy_models.toy import ToyModel, _fingerprint, checkpoint_path, load_data
+    from toy_models.toy import ToyModel, checkpoint_path, data_fingerprint, load_data
+    if spec.model == "toy-mup":
+        spec = _mup_spec(spec)
     tf = {f.name for f in fields(ToyModel)} - {"width", "r", "alpha"}
     o = check_options(spec)
     model = ToyModel(width=width, r=spec.rank, alpha=spec.alpha,
                      **{k: v for k, v in o.items() if k in tf})
-    return checkpoint_path(model, _fingerprint(*load_data(model.pretrain_data, "train"))).exists()
+    return checkpoint_path(model, data_fingerprint(*load_data(model.pretrain_data,
+                                                               "train"))).exists()
 
 
 def mlp5(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -> Bound:

@@ -100,7 +100,7 @@ def mlp5(spec: Any, n: int) -> Footprint:
                      (n_test, 4.0 * (5 - min(layers)) * n * e, float((1 << 25) * e)))
 
 
-MODELS = {"theory-layer": theory, "toy": toy, "mlp5": mlp5}
+MODELS = {"theory-layer": theory, "toy": toy, "toy-mup": toy, "mlp5": mlp5}
 
 
 def footprint(spec: Any, n: int) -> Footprint | None:

@@ -47,6 +47,7 @@ ModelFactory = Callable[[int, SweepSpec, torch.device, torch.dtype], SweepModel]
 BUILTIN = {
     "theory-layer": "width_sweeps.adapters:theory_layer",
     "toy": "width_sweeps.adapters:toy",
+    "toy-mup": "width_sweeps.adapters:toy_mup",
     "mlp5": "width_sweeps.adapters:mlp5",
 }
 
@@ -82,7 +83,7 @@ def check_options(spec: SweepSpec) -> None:
 
 def has_fused_head(spec: SweepSpec) -> bool:
     """Whether the engine will use a hand-written forward/backward (width_sweeps.fused)."""
-    return bool(spec.fused) and spec.model in ("toy", "theory-layer")
+    return bool(spec.fused) and spec.model in ("toy", "toy-mup", "theory-layer")
 
 
 def build(spec: SweepSpec, width: int, device: torch.device, dtype: torch.dtype) -> SweepModel:

@@ -161,7 +161,7 @@ def _time_shard(model: Any, spec: SweepSpec, runs: list, steps: int, dev: Any,
 
 def _needs_pretraining(spec: SweepSpec, n: int) -> bool:
     """Whether building the toy at width n would pretrain it (no cached checkpoint)."""
-    if spec.model != "toy":
+    if spec.model not in ("toy", "toy-mup"):
         return False
     from .adapters import toy_checkpoint_cached
     return not toy_checkpoint_cached(spec, n)

@@ -52,6 +52,9 @@ GEOMETRY: dict[str, Geometry] = {
     "toy": Geometry(True, "-1/2", "n × n hidden layer; dZ̄ = ReLU′ ⊙ W_outᵀ g with a 10 × n "
                     "readout of variance 1/n and Θ(1) logit gradients g"),
     "toy-init": Geometry(True, "-1/2", "as the toy"),
+    "toy-mup": Geometry(True, "-1", "n × n hidden layer; dZ̄ = ReLU′ ⊙ W_outᵀ g with a μP "
+                        "readout (init variance n₀/n², Adam updates Θ(1/n)) and Θ(1) logit "
+                        "gradients g"),
     "mlp5": Geometry(True, "-1/2", "n × n middle layer; the signal comes back through an "
                      "n × n Kaiming layer and a 10 × n readout of variance 1/n"),
 }

@@ -29,7 +29,7 @@ from .validation import SpecError, parse_rational
 __all__ = ["DTYPES", "MODELS", "SCHEMES", "RunConfig", "SpecError", "SweepSpec", "from_dict",
            "load_spec", "parse_rational"]
 
-MODELS = ("theory-layer", "toy", "mlp5")          # built in (width_sweeps.models.BUILTIN)
+MODELS = ("theory-layer", "toy", "toy-mup", "mlp5")          # built in (width_sweeps.models.BUILTIN)
 SCHEMES = tuple(_SCHEME_TABLE)
 DTYPES = ("float32", "float64")
 

@@ -91,3 +91,16 @@ def test_cli_schemes(capsys):
     rows = json.loads(capsys.readouterr().out)["schemes"]
     assert {r["name"] for r in rows} >= {"A", "AB+", "loram"}
     assert cli.main(["schemes"]) == 0 and "Init[AB]" in capsys.readouterr().out
+
+
+def test_cli_pretrain_mup(patched_data, capsys):
+    argv = ["pretrain", "--width", "64", "--parametrization", "mup", "--pretrain-steps", "20",
+            "--format", "json"]
+    assert cli.main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["parametrization"] == "mup" and out["mnist_test_acc"] > 0.2
+    key = torch.load(out["checkpoint"], weights_only=True)["info"]["key"]
+    assert key["parametrization"] == "mup" and key["pretrain_lr"] == 2.0 ** -9
+    assert cli.main(argv[:-2]) == 0 and "n=64, μP" in capsys.readouterr().out
+    assert cli.main(["pretrain", "--parametrization", "ntk"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
