@@ -7,12 +7,13 @@ each one and `figures.report` turns the results into `report/index.md`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -137,6 +138,19 @@ def footer(script: str, ctx: Context, config: str) -> str:
     """The provenance line printed on every image."""
     return (f"figures/{script}.py · {ctx.mode} mode · {config} · device {device_label(ctx.device)}"
             f" · gammakit {git_revision()} · {date.today().isoformat()}")
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """torch on one intra-op thread (restored after): for one-at-a-time reference runs of small
+    matrices, where a second thread only adds synchronisation (and, on a shared CPU, waits)."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 # ---- formatting ----------------------------------------------------------------------------

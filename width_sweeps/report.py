@@ -66,7 +66,7 @@ def summary(df: pd.DataFrame) -> str:
 
 def interval_text(opts: FitOptions) -> str:
     return (f"intervals: {opts.level:.0%}, seed bootstrap ({opts.n_boot} draws) combined with "
-            f"the lack of fit across widths (docs/theory.md §9.3); with fewer than "
+            f"the lack of fit across widths (docs/theory.md §9.6); with fewer than "
             f"{opts.min_seeds} seeds, the regression interval from the scatter across widths")
 
 
