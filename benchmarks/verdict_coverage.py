@@ -50,7 +50,7 @@ def scenario(widths: np.ndarray, seeds: int, D: float, sigma: float, reps: int,
         sd = r["seed_se"]
         n["seeds_only"] += bool(np.isfinite(sd) and abs(r["fitted"] - 0.5) <= 1.96 * sd)
 
-        def v(p: str) -> str:
+        def v(p: str, r: dict = r) -> str:
             return judge_exponent(p, r["fitted"], r["ci_low"], r["ci_high"],
                                   n_widths=len(widths), n_seeds=seeds,
                                   seedless=r["interval"] == "widths", local=r["local"],

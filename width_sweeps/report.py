@@ -26,11 +26,17 @@ EXPONENTS = {"fitted", "ci_low", "ci_high", "local", "local_low", "local_high", 
 
 def shown(df: pd.DataFrame, base: list[str] = SHOW) -> list[str]:
     """`base` plus the config columns that vary within `df` (after `scheme`): rows of a sweep
-    over several η₀, init scales or rates stay distinguishable."""
-    extra = [c for c in VARYING if c in df.columns and c not in base
+    over several η₀, init scales or rates stay distinguishable; B's rate exponent
+    `lr_exponent_b` follows `lr_exponent` whenever it differs from A's in some row."""
+    extra = [c for c in VARYING if c in df.columns and c not in base and c != "lr_exponent_b"
              and df[c].nunique(dropna=False) > 1]
     i = base.index("scheme") + 1 if "scheme" in base else len(base)
-    return base[:i] + extra + base[i:]
+    cols = base[:i] + extra + base[i:]
+    if ("lr_exponent_b" in df.columns and "lr_exponent" in df.columns and "lr_exponent_b"
+            not in cols and (df.lr_exponent_b.astype(str) != df.lr_exponent.astype(str)).any()):
+        j = cols.index("lr_exponent") + 1 if "lr_exponent" in cols else len(cols)
+        cols = cols[:j] + ["lr_exponent_b"] + cols[j:]
+    return cols
 
 
 def _fmt(v, exponent: bool = False) -> str:
