@@ -211,6 +211,7 @@ def claim_from_fits(fits, *, figure: str, claim: str, source: str,
     labels = labels or {}
     rows = {r.quantity: r for r in fits.itertuples(index=False)}
     preds, meas, cis, verdicts, why = [], [], [], [], []
+    lost: set[str] = set()
     for q in quantities:
         name = labels.get(q, q)
         if q not in rows:
@@ -226,12 +227,18 @@ def claim_from_fits(fits, *, figure: str, claim: str, source: str,
         verdicts.append(str(r.verdict))
         if r.verdict != "pass" and getattr(r, "reason", ""):
             why.append(f"{name}: {r.reason}")
+        dropped = getattr(r, "widths_dropped", "")
+        if isinstance(dropped, str) and dropped:
+            lost.add(dropped)
     counts = ", ".join(f"{sum(v == k for v in verdicts)} {k}" for k in
                        ("pass", "fail", "inconclusive", "diverged", "n/a")
                        if any(v == k for v in verdicts))
     one = rows.get(quantities[0]) if len(quantities) == 1 else None
+    note = counts + (f" — {why[0]}" if why else "")
+    if lost:
+        note += f"; widths dropped: {' | '.join(sorted(lost))}"
     return Claim(figure, claim, source, "; ".join(preds), "; ".join(meas), "; ".join(cis),
-                 combine(verdicts), counts + (f" — {why[0]}" if why else ""),
+                 combine(verdicts), note,
                  id or claim_id(figure, claim), model,
                  float(one.ci_low) if one is not None else None,
                  float(one.ci_high) if one is not None else None)

@@ -139,6 +139,20 @@ def _verdict_md(res: Analysis, steps: pd.DataFrame) -> list[str]:
     return md
 
 
+def written_summary(out: str | Path) -> str:
+    """What `width-sweep report` prints after writing: the verdict counts and the exclusions,
+    read back from the tables `analyze` wrote (no second fit)."""
+    out = Path(out)
+    lines = []
+    for name in ("fits", "maxlr"):
+        p = out / f"{name}.parquet"
+        if p.exists():
+            f = pd.read_parquet(p)
+            lines.append(f"{name}: [{summary(f)}]")
+            lines += [f"excluded: {e}" for e in exclusions(f)] if name == "fits" else []
+    return "\n".join(lines)
+
+
 def write_report(out: str | Path, predict_fn: PredictFn = gamma_calc_predict) -> Path:
     """`DIR/report.md` + `DIR/plots/*.png`."""
     out = Path(out)
