@@ -250,7 +250,8 @@ def claims_b(steps: pd.DataFrame, lin: pd.DataFrame, T: int) -> list[Claim]:
         r = p[p.step == t]
         out.append(_effect_claim({0: (r.measured / r.exact).to_numpy()}, lambda m: m[0], text,
                                  "measured / predicted ∈ [1/2, 2]",
-                                 common.claim_id("loram_fig2", "prop2", "t", t),
+                                 common.claim_id("loram_fig2", "prop2",
+                                                 "t-1" if t == 1 else "last-step"),
                                  low=0.5, high=2.0))
     lin_T = float(lin[(lin.quantity == "nu_W") & (lin.step == T)].value.iloc[0])
     out.append(_effect_claim(
@@ -268,7 +269,7 @@ def claims_b(steps: pd.DataFrame, lin: pd.DataFrame, T: int) -> list[Claim]:
                      f"ratio > 1 (Prop. 2: (β₁/β₀)² = {(BETAS[1] / BETAS[0]) ** 2:g})",
                      "; ".join(f"{c.id}: {c.measured}" for c in parts),
                      "; ".join(c.interval for c in parts), combine([c.verdict for c in parts]),
-                     "; ".join(c.note for c in parts),
+                     "; ".join(dict.fromkeys(c.note for c in parts)),
                      common.claim_id("loram_fig2", "prop2", "larger-init-faster"), "mlp5"))
     return out
 
