@@ -41,3 +41,24 @@ def test_fit_text_of_an_all_diverged_sweep_shows_the_rows_and_says_why() -> None
     text = fits_text(f, pd.DataFrame(), fit.FitOptions(), [], runs_df)
     assert "Verdict rule" in text and "diverged: 2" in text
     assert "every run diverged (12 runs)" in text
+
+
+def test_plots_return_a_figure_and_leave_the_backend_alone() -> None:
+    import matplotlib
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from width_sweeps.plots import quantity_figure
+    before = matplotlib.get_backend()
+    rows = [{"run_id": 10 * n + s, "width": n, "seed": s, "scheme": "A", "lr_exponent": "-1/2",
+             "step": t, "quantity": "Z_A", "value": n ** 0.5 * (1 + 0.01 * s)}
+            for n in (64, 128, 256) for s in range(3) for t in (1, 2)]
+    steps = pd.DataFrame(rows)
+    runs = steps.drop_duplicates("run_id")[["run_id"]].assign(status="ok")
+    fig = quantity_figure(steps, runs, "Z_A", [1, 2], ["scheme", "lr_exponent"])
+    assert isinstance(fig, Figure) and matplotlib.get_backend() == before
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and len(ax.get_legend().get_texts()) == 2
+    _, y = ax.containers[0][0].get_data()
+    geo = np.exp(np.log(1 + 0.01 * np.arange(3)).mean())       # the seeds' geometric mean
+    np.testing.assert_allclose(np.asarray(y, float), np.sqrt([64, 128, 256]) * geo, rtol=1e-9)
