@@ -34,22 +34,25 @@ class Prediction:
 
 
 def _factors(scheme: str | None, a_entry: str | None, a_kind: str, b_entry: str | None,
-             b_kind: str) -> tuple[FactorInit, FactorInit, bool]:
+             b_kind: str, cancel: bool = False) -> tuple[FactorInit, FactorInit, bool]:
     if scheme is not None:
         s = get_scheme(scheme)
         return s.A, s.B, s.cancel_init_product
     if a_entry is None or b_entry is None:
         raise ValueError("give a scheme name or both a_entry and b_entry")
-    return FactorInit.parse(a_entry, a_kind), FactorInit.parse(b_entry, b_kind), False
+    return FactorInit.parse(a_entry, a_kind), FactorInit.parse(b_entry, b_kind), cancel
 
 
 def predict(optimizer: str = "adam", a_entry: str | None = None, a_kind: str = "random",
             b_entry: str | None = None, b_kind: str = "random", lr_a: str = "-1/2",
             lr_b: str | None = None, eps: str = "0", steps: int = DEFAULT_STEPS,
             scheme: str | None = None, from_step: int = DEFAULT_FROM,
-            out_width: bool | None = None, grad: str = "0") -> Prediction:
-    """Exponents of ``Z_A, Z_B, delta1..3, A, B`` at ``t = 0..steps`` for rates ``c − eps``."""
-    A0, B0, cancel = _factors(scheme, a_entry, a_kind, b_entry, b_kind)
+            out_width: bool | None = None, grad: str = "0",
+            cancel_init_product: bool = False) -> Prediction:
+    """Exponents of ``Z_A, Z_B, delta1..3, A, B`` at ``t = 0..steps`` for rates ``c − eps``
+    (``cancel_init_product``: ``B₀A₀ = 0`` exactly although neither factor is zero, as the
+    orthogonal schemes; implied by their names)."""
+    A0, B0, cancel = _factors(scheme, a_entry, a_kind, b_entry, b_kind, cancel_init_product)
     res = check(optimizer, A0, B0, lr_a, lr_b, eps, steps, min(from_step, steps),
                 out_width=out_width, grad=grad, cancel_init_product=cancel)
     exps = {q: [None if e is None else str(e) for e in vals]

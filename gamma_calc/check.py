@@ -65,7 +65,7 @@ def robustness(model: LoRAModel, steps: int, from_step: int) -> tuple[bool, dict
     traj = unroll(_shifted(model, eps), steps)
     slopes = {}
     for q in ("delta1", "delta2"):
-        value, slope = traj.at(q, steps).germ({}, EPS)
+        value, slope = traj.exp(q, steps).germ({}, EPS)
         slopes[q] = None if value == float("-inf") else slope
     atoms = C.robust(traj, EPS, from_step) + C.stationary(traj)
     ok = evaluate_flags(model, steps, from_step)["efficient"] and all(
@@ -97,7 +97,7 @@ def check(optimizer: str, A0: FactorInit, B0: FactorInit, lr_A: object, lr_B: ob
 
 
 def _num(x: object) -> Exponent:
-    e = Exponent.parse(x) if not isinstance(x, Exponent) else x
+    e = x if isinstance(x, Exponent) else Exponent.parse(x if isinstance(x, str) else str(x))
     if e.vars or e.is_neg_inf:
         raise ValueError(f"expected a finite number, got {x}")
     return e
@@ -111,7 +111,10 @@ def _notes(res: CheckResult) -> list[str]:
             early, late = tr.at(q, t), tr.at(q, tr.steps)
             if early is not None and late is not None and early != late:
                 notes.append(f"transient: {q} at t={t} is n^({early}), settles at n^({late})")
-    if res.model.A0.is_zero or res.model.B0.is_zero:
+    if res.model.A0.is_zero and res.model.B0.is_zero:
+        notes.append("A_0 = B_0 = 0: both raw gradients vanish at every step, so nothing trains "
+                     "(every update and δ is exactly zero)")
+    elif res.model.A0.is_zero or res.model.B0.is_zero:
         which = "A" if res.model.B0.is_zero else "B"
         notes.append(f"zero init: the raw gradient of {which} vanishes at step 1, so {which} first "
                      "moves at step 2")

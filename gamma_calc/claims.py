@@ -135,9 +135,9 @@ def loraplus() -> Claim:
         from .polyhedron import sup
         vals = {}
         for v in ("c_A", "c_B"):
-            hi, lo = sup(Lin.var(v), cons), sup(-Lin.var(v), cons)
-            if hi[0] == "optimal" and lo[0] == "optimal" and hi[1] == -lo[1]:
-                vals[v] = hi[1]
+            hi, lo = sup(Lin.var(v), cons)[1], sup(-Lin.var(v), cons)[1]
+            if hi is not None and lo is not None and hi == -lo:
+                vals[v] = hi
         pinned.append(vals)
     ratio = [str(Exponent.const(p["c_B"] - p["c_A"])) for p in pinned if len(p) == 2]
     ok = ratio == ["1"]

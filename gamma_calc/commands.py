@@ -6,6 +6,8 @@ import argparse
 from . import render
 from .check import check
 from .claims import derive_all
+from .conditions import DEFAULT_FROM
+from .errors import UserError
 from .exponent import Exponent
 from .feasible import Query, feasible_set, max_lr
 from .mlp import solve_mlp
@@ -15,18 +17,15 @@ from .schemes import SCHEMES, FactorInit, get_scheme, paper_exponent
 def _init_from(args: argparse.Namespace) -> tuple[FactorInit, FactorInit, str]:
     explicit = args.a_entry is not None or args.b_entry is not None
     if args.init and explicit:
-        raise ValueError("give either --init or --a-entry/--b-entry, not both")
+        raise UserError("give either --init or --a-entry/--b-entry, not both")
     if args.init:
         s = get_scheme(args.init)
         args.cancel_init_product = args.cancel_init_product or s.cancel_init_product
         return s.A, s.B, s.name
     if args.a_entry is None or args.b_entry is None:
-        raise ValueError("give --init NAME, or both --a-entry and --b-entry")
+        raise UserError("give --init NAME, or both --a-entry and --b-entry")
     A0 = FactorInit.parse(args.a_entry, args.a_kind)
     B0 = FactorInit.parse(args.b_entry, args.b_kind)
-    for f, name in ((A0, "--a-entry"), (B0, "--b-entry")):
-        if f.entry.vars:
-            raise ValueError(f"{name} must be a number or -oo, got {f.entry}")
     return A0, B0, f"A_0 entries n^({A0.entry}), B_0 entries n^({B0.entry})"
 
 
@@ -34,11 +33,19 @@ def _out_width(args: argparse.Namespace) -> bool | None:
     return None if args.out_dim is None else args.out_dim == "width"
 
 
-def _window(args: argparse.Namespace) -> None:
-    if args.steps < 2 or args.steps > 12:
-        raise ValueError("--steps must be between 2 and 12")
-    if not 1 <= args.from_step < args.steps:
-        raise ValueError("--from-step must be at least 1 and below --steps")
+def _window(args: argparse.Namespace) -> list[str]:
+    """Fix ``args.from_step`` (default: 3, or ``--steps`` when fewer steps are unrolled) and
+    return notes on the window."""
+    if args.from_step is None:
+        args.from_step = min(DEFAULT_FROM, args.steps)
+        if args.steps < DEFAULT_FROM:
+            note = (f"window t = {args.from_step}..{args.steps}: --steps {args.steps} ends before "
+                    f"step {DEFAULT_FROM}, where every recursion has settled")
+            return [note]
+    elif args.from_step > args.steps:
+        raise UserError(f"--from-step {args.from_step} is after the last step (--steps "
+                        f"{args.steps})")
+    return []
 
 
 def _render(fmt: str, obj, text, latex) -> str:
@@ -49,19 +56,17 @@ def _render(fmt: str, obj, text, latex) -> str:
 
 def cmd_check(args: argparse.Namespace) -> str:
     A0, B0, label = _init_from(args)
-    _window(args)
-    grad = Exponent.parse(args.grad_exponent)
-    if grad.vars or grad.is_neg_inf:
-        raise ValueError("--grad-exponent must be a number")
+    notes = _window(args)
     r = check(args.optimizer, A0, B0, args.lr, args.lr_b, args.eps, args.steps, args.from_step,
               out_width=_out_width(args), grad=args.grad_exponent,
               cancel_init_product=args.cancel_init_product)
+    r.notes = notes + r.notes
     return _render(args.format, render.check_json(r, label), lambda: render.check_text(r, label),
                    lambda: render.check_latex(r, label))
 
 
 def cmd_solve(args: argparse.Namespace) -> str:
-    _window(args)
+    _window(args)  # the header states the window
     q = Query(args.optimizer, args.equal_lr, args.internal, args.robust, args.convention,
               args.steps, args.from_step, _out_width(args), args.grad_exponent)
     fs = feasible_set(q)
@@ -88,6 +93,12 @@ def table_rows(optimizer: str, lr: str) -> list[dict]:
 
 def cmd_table(args: argparse.Namespace) -> str:
     lr = str(Exponent.parse(args.lr))
+    if getattr(args, "peft", False):
+        from . import peft
+        prow = peft.table_rows(args.optimizer, lr)
+        text = lambda: peft.table_text(prow, args.optimizer, lr)
+        return _render(args.format, {"optimizer": args.optimizer, "lr": lr, "rows": prow},
+                       text, text)
     rows = table_rows(args.optimizer, lr)
     return _render(args.format, {"optimizer": args.optimizer, "lr": lr, "rows": rows},
                    lambda: render.table_text(rows, args.optimizer, lr),
@@ -99,16 +110,11 @@ def cmd_max_lr(args: argparse.Namespace) -> str:
     m = max_lr(args.optimizer, A0, B0, internal=args.internal,
                cancel_init_product=args.cancel_init_product)
     d = render.max_lr_json(m, label, args.optimizer)
-    text = (f"{args.optimizer}, init {label}: largest stable equal rate η = Θ(n^{m})"
-            + ("" if m.status != "optimal" else " (attained)" if m.attained else " (supremum)"))
-    return _render(args.format, d, lambda: text, lambda: f"$c_{{\\max}} = {m}$")
+    return _render(args.format, d, lambda: render.max_lr_text(m, label, args.optimizer),
+                   lambda: render.max_lr_latex(m))
 
 
 def cmd_mlp(args: argparse.Namespace) -> str:
-    if not 1 <= args.hidden_layers <= 4:
-        raise ValueError("--hidden-layers must be between 1 and 4")
-    if not 1 <= args.steps <= 3:
-        raise ValueError("--steps must be between 1 and 3")
     r = solve_mlp(args.optimizer, args.hidden_layers, args.steps, args.per_layer)
     return _render(args.format, render.mlp_json(r), lambda: render.mlp_text(r),
                    lambda: render.regions_latex(r.maximal))

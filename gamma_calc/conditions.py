@@ -101,27 +101,27 @@ def _window(traj: Trajectory, from_step: int) -> range:
 
 
 def stable(traj: Trajectory, from_step: int = DEFAULT_FROM) -> list[Atom]:
-    return [Atom(traj.at("Z_B", t), EQ, ZERO, f"Z_B^{t} = Θ(1)") for t in _window(traj, from_step)]
+    return [Atom(traj.exp("Z_B", t), EQ, ZERO, f"Z_B^{t} = Θ(1)") for t in _window(traj, from_step)]
 
 
 def efficient(traj: Trajectory, from_step: int = DEFAULT_FROM) -> list[Atom]:
     return stable(traj, from_step) + [
-        Atom(traj.at(q, t), EQ, ZERO, f"{q}_{t} = Θ(1)")
+        Atom(traj.exp(q, t), EQ, ZERO, f"{q}_{t} = Θ(1)")
         for t in _window(traj, from_step) for q in ("delta1", "delta2")]
 
 
 def internal(traj: Trajectory, from_step: int = DEFAULT_FROM) -> list[Atom]:
-    return [Atom(traj.at("Z_A", t), LE, ZERO, f"Z_A^{t} = O(1)") for t in _window(traj, from_step)]
+    return [Atom(traj.exp("Z_A", t), LE, ZERO, f"Z_A^{t} = O(1)") for t in _window(traj, from_step)]
 
 
 def bounded(traj: Trajectory) -> list[Atom]:
-    return [Atom(traj.at("Z_B", t), LE, ZERO, f"Z_B^{t} = O(1)") for t in range(traj.steps + 1)]
+    return [Atom(traj.exp("Z_B", t), LE, ZERO, f"Z_B^{t} = O(1)") for t in range(traj.steps + 1)]
 
 
 def robust(shifted: Trajectory, eps: str = "eps", from_step: int = DEFAULT_FROM) -> list[Atom]:
     """On the trajectory at rates ``c − eps``: ``γ[δ¹], γ[δ²] ≥ −eps`` over the window."""
     floor = Exponent.parse(f"-{eps}")
-    return [Atom(floor, LE, shifted.at(q, t), f"{q}_{t} >= -{eps}")
+    return [Atom(floor, LE, shifted.exp(q, t), f"{q}_{t} >= -{eps}")
             for t in _window(shifted, from_step) for q in ("delta1", "delta2")]
 
 
@@ -142,4 +142,4 @@ def all_hold(atoms: list[Atom], env: Mapping[str, object]) -> bool:
 
 def slope(traj: Trajectory, q: str, t: int, env: Mapping[str, object], var: str = "eps") -> Fraction:
     """``d γ[q_t] / d var`` at ``var = 0+`` (−1 or −2 for δ under smaller rates)."""
-    return traj.at(q, t).germ(env, var)[1]
+    return traj.exp(q, t).germ(env, var)[1]

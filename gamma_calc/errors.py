@@ -8,6 +8,9 @@
 * A **bug** is one line, ``PROG: internal error: Type: message (rerun with --debug for the
   traceback)``, and exit code **1**.
 * ``--debug`` anywhere on the command line (or ``GAMMAKIT_DEBUG=1``) lets the traceback through.
+* An ``OSError`` that reaches the top (a file that cannot be read or written: missing,
+  refused, read-only, disk full) is the environment's, not a bug: one line naming the file and
+  the system's reason, exit code **2**.
 * A closed output pipe (``gamma-solve table | head``) ends quietly with exit code 0; Ctrl-C is
   exit code 130.
 
@@ -23,7 +26,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-__all__ = ["EXIT_BUG", "EXIT_USER", "UsageParser", "UserError", "first_line", "run_cli"]
+__all__ = ["EXIT_BUG", "EXIT_USER", "UsageParser", "UserError", "first_line", "os_error_line",
+           "run_cli"]
 
 EXIT_USER = 2
 EXIT_BUG = 1
@@ -40,6 +44,15 @@ def first_line(exc: BaseException) -> str:
         if line.strip():
             return line.strip()
     return type(exc).__name__
+
+
+def os_error_line(exc: OSError) -> str:
+    """``PATH: reason`` for an OSError (``cannot write PATH: No space left on device``)."""
+    reason = exc.strerror or first_line(exc)
+    paths = [p for p in (exc.filename, exc.filename2) if p is not None]
+    if not paths:
+        return first_line(exc)
+    return f"{' -> '.join(str(p) for p in paths)}: {reason}"
 
 
 class UsageParser(argparse.ArgumentParser):
@@ -79,12 +92,17 @@ def run_cli(prog: str, main: Callable[[list[str]], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    except (UserError, *user_errors) as exc:
+    except (UserError, *user_errors) as exc:  # type: ignore[misc]  # a tuple of classes
         if debug:
             raise
         print(f"{prog}: error: {first_line(exc)}", file=sys.stderr)
         return EXIT_USER
-    except Exception as exc:
+    except OSError as exc:
+        if debug:
+            raise
+        print(f"{prog}: error: {os_error_line(exc)}", file=sys.stderr)
+        return EXIT_USER
+    except Exception as exc:  # a bug: one line unless --debug
         if debug:
             raise
         print(f"{prog}: internal error: {type(exc).__name__}: {first_line(exc)} "

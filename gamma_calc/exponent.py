@@ -22,8 +22,14 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .polyhedron import Constraint
 
 Number = int | Fraction
 NEG_INF_VALUE = float("-inf")
@@ -191,6 +197,23 @@ class Exponent:
         return cls([form])
 
     @classmethod
+    def on(cls, terms: Iterable[Lin], domain: Sequence[object] = ()) -> Exponent:
+        """``max`` of ``terms`` in canonical form *on a domain* (a list of
+        :class:`~gamma_calc.polyhedron.Constraint`): terms that are nowhere the unique maximum
+        inside the domain are dropped, so the result equals the ``max`` there (and only there).
+        Without a domain this is the ordinary constructor."""
+        if not domain:
+            return cls(terms)
+        out = cls(())
+        out._raw = out._canon = _essential_on(_syntactic(terms), tuple(domain))
+        return out
+
+    @property
+    def raw_terms(self) -> tuple[Lin, ...]:
+        """The stored affine terms (canonical when already computed; never triggers an LP)."""
+        return self._raw
+
+    @classmethod
     def parse(cls, text: str | Fraction | float | Exponent) -> Exponent:
         """Parse ``"-1/2"``, ``"-0.5"``, ``"-oo"``, ``"c_A + 1"``, ``"max(a, c_A + 1)"``."""
         if isinstance(text, Exponent):
@@ -273,7 +296,7 @@ class Exponent:
     def substitute(self, env: Mapping[str, Lin | Number]) -> Exponent:
         return Exponent(t.substitute(env) for t in self._raw)
 
-    def simplify(self, domain: Iterable[object] = ()) -> Exponent:
+    def simplify(self, domain: Iterable[Constraint] = ()) -> Exponent:
         """Drop terms that are never the unique maximum on ``domain`` (constraints)."""
         from .polyhedron import essential_terms  # local: polyhedron imports this module
 
@@ -339,6 +362,15 @@ class Exponent:
 _EAGER = 8  # canonicalise at once beyond this many terms (keeps products small)
 
 
+@lru_cache(maxsize=1 << 16)
+def _essential_on(terms: tuple[Lin, ...], domain: tuple) -> tuple[Lin, ...]:
+    if len(terms) <= 1:
+        return terms
+    from .polyhedron import essential_terms  # local: polyhedron imports this module
+
+    return tuple(essential_terms(list(terms), list(domain)))
+
+
 def _syntactic(terms: Iterable[Lin]) -> tuple[Lin, ...]:
     """Per coefficient vector keep the largest constant (exact, no LP); sorted."""
     best: dict[tuple, Lin] = {}
@@ -367,6 +399,22 @@ def _coerce(x: Exponent | Lin | Number | str) -> Exponent:
     return Exponent.const(x)
 
 
+_DECIMAL = re.compile(r"\d+(\.\d*)?|\.\d+")
+
+
+def _check_literals(tree: ast.AST, src: str, text: str) -> None:
+    """Numbers are plain decimals (no ``0x10``, ``1e-999``, ``1_0``) and a sign is never
+    repeated (``--1`` is not ``+1``): both are refused rather than silently reinterpreted."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant):
+            lit = ast.get_source_segment(src, node) or ""
+            if not _DECIMAL.fullmatch(lit):
+                raise ExponentError(f"malformed number {lit or node.value!r} in exponent "
+                                    f"{text!r}: plain decimals and fractions only")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.UnaryOp):
+            raise ExponentError(f"repeated sign in exponent {text!r}")
+
+
 def _parse(text: str) -> Exponent:
     src = text.strip().replace("−", "-").replace("∞", "oo")
     if not src:
@@ -375,8 +423,9 @@ def _parse(text: str) -> Exponent:
         tree = ast.parse(src, mode="eval")
     except SyntaxError:
         raise ExponentError(f"malformed exponent: {text!r}") from None
+    _check_literals(tree, src, text)
     try:
-        result = _eval_node(tree.body, text)
+        result = _eval_node(tree.body, text, src)
     except ZeroDivisionError:
         raise ExponentError(f"division by zero in exponent: {text!r}") from None
     if isinstance(result, _PosInf):
@@ -388,11 +437,11 @@ class _PosInf:
     """Marker for a bare ``oo`` while parsing (only ``-oo`` is a valid exponent)."""
 
 
-def _eval_node(node: ast.AST, text: str):
+def _eval_node(node: ast.AST, text: str, src: str):
     bad = ExponentError(f"malformed exponent: {text!r}")
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
             and not isinstance(node.value, bool):
-        return Lin(to_fraction(node.value))
+        return Lin(to_fraction(ast.get_source_segment(src, node)))  # exact decimal
     if isinstance(node, ast.Name):
         if node.id in ("oo", "inf"):
             return _PosInf()
@@ -400,7 +449,7 @@ def _eval_node(node: ast.AST, text: str):
             raise bad
         return Lin.var(node.id)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        val = _eval_node(node.operand, text)
+        val = _eval_node(node.operand, text, src)
         if isinstance(node.op, ast.UAdd):
             return val
         if isinstance(val, _PosInf):
@@ -411,12 +460,12 @@ def _eval_node(node: ast.AST, text: str):
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "max":
         if not node.args or node.keywords:
             raise bad
-        args = [_eval_node(a, text) for a in node.args]
+        args = [_eval_node(a, text, src) for a in node.args]
         if any(isinstance(a, _PosInf) for a in args):
             raise bad
         return Exponent.max(*args)
     if isinstance(node, ast.BinOp):
-        left, right = _eval_node(node.left, text), _eval_node(node.right, text)
+        left, right = _eval_node(node.left, text, src), _eval_node(node.right, text, src)
         if isinstance(left, _PosInf) or isinstance(right, _PosInf):
             raise bad
         if isinstance(node.op, ast.Add):

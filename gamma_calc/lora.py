@@ -69,6 +69,13 @@ class Trajectory:
     def at(self, q: str, t: int) -> Exponent | None:
         return self.values[q][t]
 
+    def exp(self, q: str, t: int) -> Exponent:
+        """As :meth:`at` for a defined entry (``δ`` is undefined only at ``t = 0``)."""
+        e = self.values[q][t]
+        if e is None:
+            raise ValueError(f"{q} is undefined at step {t}")
+        return e
+
 
 def unroll(model: LoRAModel, steps: int) -> Trajectory:
     """Exponents of every recorded quantity for ``t = 0..steps``."""

@@ -27,6 +27,12 @@ class LPResult:
     value: Fraction | None = None
     point: dict[str, Fraction] | None = None
 
+    def solution(self) -> tuple[Fraction, dict[str, Fraction]]:
+        """``(value, point)`` of an optimal result."""
+        if self.value is None or self.point is None:
+            raise ValueError(f"no optimal solution (status {self.status})")
+        return self.value, self.point
+
 
 _ZERO = Fraction(0)
 
@@ -84,7 +90,7 @@ def _simplex(c: list[int], A: list[list[int]], b: list[int]) -> LPResult:
     total = ncols + n_art
     rows: list[list[int]] = []
     basis: list[int] = []
-    art_rows = []
+    art_rows: list[int] = []
     for i in range(m):
         sign = -1 if b[i] < 0 else 1
         row = [sign * a for a in A[i]] + [0] * (total - k) + [sign * b[i]]
@@ -111,9 +117,9 @@ def _simplex(c: list[int], A: list[list[int]], b: list[int]) -> LPResult:
         rows.pop()
         for i, col in enumerate(basis):  # drive artificials out of the basis
             if col >= ncols:
-                j = next((j for j in range(ncols) if rows[i][j] != 0), None)
-                if j is not None:
-                    d = _pivot(rows, basis, i, j, d)
+                piv = next((j for j in range(ncols) if rows[i][j] != 0), None)
+                if piv is not None:
+                    d = _pivot(rows, basis, i, piv, d)
         keep = [i for i, col in enumerate(basis) if col < ncols]
         rows = [rows[i][:ncols] + [rows[i][-1]] for i in keep]
         basis = [basis[i] for i in keep]
@@ -232,7 +238,8 @@ def _maximize(objective: Lin, cons: Sequence[tuple[Lin, str]]) -> LPResult:
     res = _simplex(c, A, b)
     if res.status != "optimal":
         return res
-    return LPResult("optimal", res.value / oscale + objective.const, _unsplit(names, res.point))
+    value, point = res.solution()
+    return LPResult("optimal", value / oscale + objective.const, _unsplit(names, point))
 
 
 def feasible_point(cons: Sequence[tuple[Lin, str]]) -> dict[str, Fraction] | None:
@@ -253,9 +260,12 @@ def _feasible_point(cons: Sequence[tuple[Lin, str]]) -> dict[str, Fraction] | No
     if strict:
         c = [0] * (len(c) - 1) + [1]
     res = _simplex(c, A, b)
-    if res.status == "infeasible" or (strict and res.status == "optimal" and res.value <= 0):
+    if res.status != "optimal":
         return None
-    return _unsplit(names, res.point)
+    value, point = res.solution()
+    if strict and value <= 0:
+        return None
+    return _unsplit(names, point)
 
 
 def is_feasible(cons: Sequence[tuple[Lin, str]]) -> bool:

@@ -21,14 +21,14 @@ variances (any smaller readout variance is also allowed under Adam; SGD pins it)
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .conditions import Atom
 from .exponent import ZERO, Exponent, Lin
 from .lp import EQ, LE
-from .polyhedron import Constraint, Region, sup
+from .polyhedron import Constraint, Region, simplify, sup
 from .quantity import Dim, Tensor, outer, sign
 from .solve import regions
 
@@ -60,35 +60,56 @@ def layer_names(hidden_layers: int, per_layer: bool) -> list[str]:
     return ["input"] + hidden + ["output"]
 
 
+class _Stepper:
+    """The typed state of the MLP while it trains: init weights ``W0``, summed updates ``D``,
+    activations at init; :meth:`step` takes one optimiser step and returns the exponents."""
+
+    def __init__(self, optimizer: str, hidden_layers: int, values: Mapping[str, Fraction],
+                 per_layer: bool) -> None:
+        self.optimizer = optimizer
+        self.roles = layer_names(hidden_layers, per_layer)
+        dims = [(N, D)] + [(N, N)] * hidden_layers + [(K, N)]
+
+        def param(name: str) -> Lin:
+            return Lin(values[name]) if name in values else Lin.var(name)
+
+        self.rates = [Exponent.lin(param(_c(r))) for r in self.roles]
+        self.W0 = [Tensor.random(f"W{i}", dm, Exponent.lin(param(_v(r)).scale(Fraction(1, 2))))
+                   for i, (r, dm) in enumerate(zip(self.roles, dims))]
+        self.D = [Tensor.zero(dm) for dm in dims]
+        self.base = _forward(self.W0, Tensor.aligned((D,), ZERO, ("x",)))
+        self.dout = Tensor.aligned((K,), ZERO, (None,))
+
+    def step(self, domain: Sequence[Constraint] = ()
+             ) -> tuple[list[Exponent], Exponent, list[Exponent]]:
+        """One step; every exponent is exact on ``domain`` (terms that never win there are
+        dropped). Returns ``γ[Δh_l^t]`` per layer, ``γ[Δf^t]`` and ``γ[ΔW_l x_{l−1}^t]``."""
+        W0 = [w.on(domain) for w in self.W0]
+        base = [b.on(domain) for b in self.base]
+        D_ = [d.on(domain) for d in self.D]
+        grads = _backward(W0, D_, base, _deltas(W0, D_, base), self.dout.on(domain))
+        for i, (g, rate) in enumerate(zip(grads, self.rates)):
+            upd = sign(g) if self.optimizer == "adam" else g
+            D_[i] = D_[i] + upd.scale(rate)
+        self.D = D_
+        delta = _deltas(W0, D_, base)
+        cur = [b + d for b, d in zip(base, delta)]
+        own = [(D_[i] @ cur[i]).exponent for i in range(len(W0))]
+        return [d.exponent for d in delta[1:-1]], delta[-1].exponent, own
+
+
 def unroll_mlp(optimizer: str, hidden_layers: int, steps: int,
                values: Mapping[str, Fraction] | None = None,
                per_layer: bool = False) -> MLPTrajectory:
-    """Exponents of pre-activations, their changes and each layer's own-update term;
-    ``values`` fixes some of the parameters (exact substitution)."""
-    values = dict(values or {})
-    roles = layer_names(hidden_layers, per_layer)
-    dims = [(N, D)] + [(N, N)] * hidden_layers + [(K, N)]
-
-    def param(name: str) -> Lin:
-        return Lin(values[name]) if name in values else Lin.var(name)
-
-    W0 = [Tensor.random(f"W{i}", dm, Exponent.lin(param(_v(r)).scale(Fraction(1, 2))))
-          for i, (r, dm) in enumerate(zip(roles, dims))]
-    D_ = [Tensor.zero(dm) for dm in dims]
-    x = Tensor.aligned((D,), ZERO, ("x",))
-    dout = Tensor.aligned((K,), ZERO, (None,))
-    base = _forward(W0, x)  # activations at init: [x, h_1, ..., h_{L+1}, f]
-    traj = MLPTrajectory([b.exponent for b in base[1:-1]], base[-1].exponent)
+    """Exponents of pre-activations, their changes and each layer's own-update term for every
+    parameter value; ``values`` fixes some of the parameters (exact substitution)."""
+    st = _Stepper(optimizer, hidden_layers, dict(values or {}), per_layer)
+    traj = MLPTrajectory([b.exponent for b in st.base[1:-1]], st.base[-1].exponent)
     for _ in range(steps):
-        grads = _backward(W0, D_, base, _deltas(W0, D_, base), dout)
-        for i, (g, r) in enumerate(zip(grads, roles)):
-            upd = sign(g) if optimizer == "adam" else g
-            D_[i] = D_[i] + upd.scale(Exponent.lin(param(_c(r))))
-        delta = _deltas(W0, D_, base)
-        traj.dh.append([d.exponent for d in delta[1:-1]])
-        traj.df.append(delta[-1].exponent)
-        cur = [b + d for b, d in zip(base, delta)]
-        traj.own.append([(D_[i] @ cur[i]).exponent for i in range(len(W0))])
+        dh, df, own = st.step()
+        traj.dh.append(dh)
+        traj.df.append(df)
+        traj.own.append(own)
     return traj
 
 
@@ -108,15 +129,16 @@ def _deltas(W0: list[Tensor], D_: list[Tensor], base: list[Tensor]) -> list[Tens
     return deltas
 
 
-def _backward(W0, D_, base, delta, dout) -> list[Tensor]:
+def _backward(W0: list[Tensor], D_: list[Tensor], base: list[Tensor], delta: list[Tensor],
+              dout: Tensor) -> list[Tensor]:
     """Gradients ``dh_l ⊗ x_{l−1}`` at the current weights and activations."""
-    grads = [None] * len(W0)
+    grads: list[Tensor] = []
     back = dout
     for i in reversed(range(len(W0))):
-        grads[i] = outer(back, base[i] + delta[i])
+        grads.append(outer(back, base[i] + delta[i]))
         if i:
             back = (W0[i] + D_[i]).T @ back
-    return grads
+    return grads[::-1]
 
 
 def _atoms(traj: MLPTrajectory, maximal: bool) -> list[Atom]:
@@ -144,9 +166,15 @@ class MLPResult:
 
 def solve_mlp(optimizer: str, hidden_layers: int = 1, steps: int = 2,
               per_layer: bool = False) -> MLPResult:
-    """Stable and maximal-update sets, solved in two exact stages: the init conditions
-    ``γ[h_l^0] = 0`` are affine equalities that pin the input and hidden variances; those values
-    are substituted before the dynamics are unrolled (it keeps the max-plus terms few)."""
+    """Stable and maximal-update sets, solved exactly in stages.
+
+    The init conditions ``γ[h_l^0] = 0`` are affine equalities that pin the input and hidden
+    variances; those values are substituted before the dynamics are unrolled. The stable set is
+    one polyhedron (every condition is ``max(ℓ…) ≤ 0``, i.e. every term ``ℓ ≤ 0``), built step
+    by step: step ``t`` is unrolled with its exponents restricted to the set stable up to
+    ``t − 1`` (exact there, and the final sets lie inside it), which keeps the max-plus terms
+    few. The maximal-update set adds the equalities ``γ[ΔW_l x^t] = 0`` (case splits).
+    """
     if hidden_layers < 1:
         raise ValueError("hidden_layers must be at least 1")
     if optimizer not in ("adam", "sgd"):
@@ -155,12 +183,32 @@ def solve_mlp(optimizer: str, hidden_layers: int = 1, steps: int = 2,
     init_regs = regions([(frozenset(), [Atom(h, EQ, ZERO) for h in init.h0])])
     pinned = _pinned(init_regs)
     init_cons = [Constraint.make(Lin.var(v) - val, EQ) for v, val in pinned.items()]
-    traj = unroll_mlp(optimizer, hidden_layers, steps, pinned, per_layer)
-    stable = regions([(frozenset(), _atoms(traj, maximal=False))], init_cons)
-    maximal = regions([(frozenset(), _atoms(traj, maximal=True))], init_cons)
+    st = _Stepper(optimizer, hidden_layers, pinned, per_layer)
+    traj = MLPTrajectory([b.exponent for b in st.base[1:-1]], st.base[-1].exponent)
+    domain = _bounded([], [traj.f0])
+    for _ in range(steps):
+        if domain is None:
+            break
+        dh, df, own = st.step(domain)
+        traj.dh.append(dh)
+        traj.df.append(df)
+        traj.own.append(own)
+        domain = _bounded(domain, dh + [df])
     groups = list(dict.fromkeys(layer_names(hidden_layers, per_layer)))
+    if domain is None:
+        return MLPResult(optimizer, hidden_layers, groups, [], [], {}, {})
+    stable_cons = simplify(list(domain) + init_cons)
+    stable = [Region(tuple(stable_cons), frozenset({frozenset()}))] if stable_cons else []
+    maximal = regions([(frozenset(), _atoms(traj, maximal=True))], list(domain) + init_cons)
     mup, free = _mup_point(maximal, groups)
     return MLPResult(optimizer, hidden_layers, groups, stable, maximal, mup, free)
+
+
+def _bounded(domain: list[Constraint], exps: list[Exponent]) -> list[Constraint] | None:
+    """``domain`` and ``γ[q] ≤ 0`` for every exponent (every term ``≤ 0``), simplified;
+    ``None`` when empty."""
+    cons = list(domain) + [Constraint.make(t, LE) for e in exps for t in e.raw_terms]
+    return simplify(cons)
 
 
 def _pinned(regs: list[Region]) -> dict[str, Fraction]:
@@ -183,24 +231,27 @@ def _mup_point(regs: list[Region], groups: list[str]
         return {}, {}
     back = groups[::-1]
     order = [_v(g) for g in back] + [_c(g) for g in back]
-    best = None
+    best: tuple[tuple[Fraction, ...], dict[str, Fraction], dict[str, str]] | None = None
     for r in regs:
         cons = list(r.constraints)
-        point, ranges = {}, {}
+        point: dict[str, Fraction] = {}
+        ranges: dict[str, str] = {}
         for var in order:
-            status, hi, _ = sup(Lin.var(var), cons)
-            lo_status, lo, _ = sup(-Lin.var(var), cons)
-            if status != "optimal":
+            hi = sup(Lin.var(var), cons)[1]
+            neg_lo = sup(-Lin.var(var), cons)[1]
+            if hi is None:
                 ranges[var] = "unbounded above"
                 continue
-            if lo_status != "optimal" or -lo != hi:
-                ranges[var] = f"<= {Exponent.const(hi)}" if lo_status != "optimal" else \
-                    f"in [{Exponent.const(-lo)}, {Exponent.const(hi)}]"
+            if neg_lo is None:
+                ranges[var] = f"<= {Exponent.const(hi)}"
+            elif -neg_lo != hi:
+                ranges[var] = f"in [{Exponent.const(-neg_lo)}, {Exponent.const(hi)}]"
             point[var] = hi
             cons.append(Constraint.make(Lin.var(var) - hi, EQ))
         key = tuple(point.get(v, Fraction(10 ** 9)) for v in order)
         if best is None or key > best[0]:
             best = (key, point, ranges)
+    assert best is not None
     _, point, ranges = best
     mup = {g: {"init_var_exponent": _s(point.get(_v(g))),
                "lr_exponent": _s(point.get(_c(g)))} for g in groups}

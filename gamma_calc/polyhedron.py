@@ -258,7 +258,8 @@ def _implicit_equalities(cs: list[Constraint]) -> set[Constraint]:
         res = maximize(Lin(0, {t: 1 for t in slack}), rows)
         if res.status != "optimal" or res.value == 0:
             return set(open_)
-        cleared = {c for c, t in zip(open_, slack) if res.point.get(t, 0) > 0}
+        _, point = res.solution()
+        cleared = {c for c, t in zip(open_, slack) if point.get(t, 0) > 0}
         fixed += [c.pair for c in cleared]
         open_ = [c for c in open_ if c not in cleared]
     return set()
@@ -282,8 +283,9 @@ def sup(objective: Lin, cons: Sequence[Constraint]) -> tuple[str, Fraction | Non
     res = maximize(objective, [c.pair for c in cons])
     if res.status != "optimal":
         return res.status, None, False
-    attained = feasible(list(cons) + [Constraint.make(objective - res.value, EQ)])
-    return "optimal", res.value, attained
+    value, _ = res.solution()
+    attained = feasible(list(cons) + [Constraint.make(objective - value, EQ)])
+    return "optimal", value, attained
 
 
 # -- regions ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 from .check import CheckResult
 from .claims import Claim
+from .conditions import DEFAULT_FROM
 from .display import pretty_constraints, pretty_regions
 from .exponent import Exponent
 from .feasible import FeasibleSet, MaxLR
@@ -59,13 +60,24 @@ def check_text(r: CheckResult, label: str) -> str:
     for t in range(r.trajectory.steps + 1):
         cells = [d["trajectory"][q][t] for q in QUANTITIES]
         lines.append(f"{t:>2}  " + "".join(f"{c if c is not None else '.':>9}" for c in cells))
-    deg = d["degradation"]
     lines += ["", (f"stable: {_yn(r.stable)}   efficient: {_yn(r.efficient)}   "
               f"internally stable: {_yn(r.internally_stable)}   robust: {_yn(r.robust)}"),
-              (f"under rates c - ε: γ[δ¹] ~ {deg['delta1']}·ε, γ[δ²] ~ {deg['delta2']}·ε   "
-              f"(conditions on t = {r.from_step}..{r.trajectory.steps}, settled)")]
+              (f"under rates c - ε: {_degradation(d['degradation'])}   "
+               f"({_window_text(r.from_step, r.trajectory.steps)})")]
     lines += [f"note: {n}" for n in r.notes]
     return "\n".join(lines)
+
+
+def _degradation(deg: dict[str, str | None]) -> str:
+    """``γ[δ¹] ~ -1·ε`` per δ, or that it is exactly zero (``None``: ``δ ≡ 0``)."""
+    names = {"delta1": "δ¹", "delta2": "δ²"}
+    return ", ".join(f"{names[q]} = 0 exactly" if v is None else f"γ[{names[q]}] ~ {v}·ε"
+                     for q, v in deg.items())
+
+
+def _window_text(first: int, last: int) -> str:
+    settled = "settled" if first >= DEFAULT_FROM else "before every recursion has settled"
+    return f"conditions on t = {first}..{last}, {settled}"
 
 
 def check_latex(r: CheckResult, label: str) -> str:
@@ -104,7 +116,7 @@ def solve_text(fs: FeasibleSet) -> str:
     what = "efficient" + (" + internally stable" if q.internal else "") + \
         (" + robust" if q.robust else "")
     rates = "c = γ[η_A] = γ[η_B]" if q.equal_lr else "c_A = γ[η_A], c_B = γ[η_B]"
-    lines = [f"{q.optimizer}: {what} LoRA (conditions on t = {q.from_step}..{q.steps}, settled)",
+    lines = [f"{q.optimizer}: {what} LoRA ({_window_text(q.from_step, q.steps)})",
              f"variables: {rates}; {VAR_DOC[q.convention]}", "feasible set (union):"]
     return "\n".join(lines + [f"  {line}" for line in pretty_regions(fs.regions)])
 
@@ -130,6 +142,23 @@ def regions_latex(regions: Sequence[Region]) -> str:
 def max_lr_json(m: MaxLR, label: str, optimizer: str) -> dict:
     return {"optimizer": optimizer, "init": label, "lr_exponent": str(m),
             "attained": m.attained, "status": m.status}
+
+
+def max_lr_text(m: MaxLR, label: str, optimizer: str) -> str:
+    head = f"{optimizer}, init {label}: largest stable equal rate"
+    if m.status == "unbounded":
+        return f"{head}: no upper limit (Z_B stays bounded at every rate: nothing moves it)"
+    if m.status == "infeasible":
+        return f"{head}: none (Z_B is unbounded at every rate)"
+    return f"{head} η = Θ(n^{m}) ({'attained' if m.attained else 'supremum, not attained'})"
+
+
+def max_lr_latex(m: MaxLR) -> str:
+    if m.status == "unbounded":
+        return r"$c_{\max} = +\infty$ % no upper limit"
+    if m.status == "infeasible":
+        return r"$c_{\max}$: none % no stable rate"
+    return f"$c_{{\\max}} = {m}$"
 
 
 def _slope(v: str | None) -> str:

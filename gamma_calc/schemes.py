@@ -14,6 +14,7 @@ computes that from the typed contraction ``A_0 z`` instead of assuming it (rando
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .exponent import NEG_INF, ZERO, Exponent, ExponentError, Lin
@@ -161,8 +162,24 @@ _SCHEMES = (
            "QR of W: A = R[:r], B = Q[:, :r]"),
     Scheme("inilora", _f("-1/2", "aligned"), _f("-1/2", "aligned"), True, "IniLoRA",
            "B_0 A_0 fitted to W by Adam, frozen residual"),
-    Scheme("inilora-alpha", _f("0"), _f("0"), False, "IniLoRA-α", "N(0, 0.5²) for both factors"),
-    Scheme("inilora-beta", _f("-1/2"), _f("0"), False, "IniLoRA-β", "Kaiming for both factors"),
+    # IniLoRA's variants keep its frozen residual R = W − B₀A₀ (its "Iter = 0" start, Table 7,
+    # with another σ): the model starts from W (docs/theory.md §6.3)
+    Scheme("inilora-alpha", _f("0"), _f("0"), True, "IniLoRA-α",
+           "N(0, 0.5²) for both factors, B_0A_0 subtracted from W"),
+    Scheme("inilora-beta", _f("-1/2"), _f("0"), True, "IniLoRA-β",
+           "Kaiming for both factors, B_0A_0 subtracted from W"),
+    # LoRAM's ablations (§4.3) and the magnitude-matched control (docs/theory.md §4, §6.4)
+    Scheme("loram-orth", _f("-1/4"), _f("-1/4"), True, "LoRAM (random orth.)",
+           "LoRAM's β times Haar-random orthonormal bases instead of the DST"),
+    Scheme("loram-pissa", _f("-1/2"), _f("-1/2"), True, "LoRAM (tracking PiSSA)",
+           "DST bases, β with PiSSA's k_1: β² = mean top-r singular value (tracking mode)"),
+    Scheme("loram-milora", _f("-1"), _f("-1"), True, "LoRAM (tracking MiLoRA)",
+           "DST bases, β with MiLoRA's k_1: β² = mean bottom-r singular value"),
+    Scheme("A-match-pissa", _f("-1/2"), _f("-oo"), False, "Noise & Zeros (PiSSA's k₁)",
+           "Noise & Zeros with ν[A_0] set so that k_1 = r m ν[A_0]² equals PiSSA's"),
+    Scheme("gaussian", _f("0"), _f("-oo"), False, "Gaussian A (peft)",
+           "A ~ N(0, 1/r²), B = 0 — peft's init_lora_weights='gaussian': A's entries are Θ(1) "
+           "(1/r does not shrink with width), unlike Kaiming's n^-1/2"),
 )
 SCHEMES: dict[str, Scheme] = {s.name: s for s in _SCHEMES}
 # the legend names; modifiers (not inits) appear in legends too
@@ -171,20 +188,45 @@ DISPLAY_NAMES: dict[str, str] = {s.name: s.paper_name for s in _SCHEMES} | {
 # every name a paper uses for a scheme, display name first
 PAPER_NAMES: dict[str, tuple[str, ...]] = {s.name: (s.paper_name, *s.aliases) for s in _SCHEMES}
 _ALIASES: dict[str, str] = {a.lower(): n for n, names in PAPER_NAMES.items() for a in names}
+# Hugging Face peft's `LoraConfig(init_lora_weights=...)` values that draw a registry scheme
+# (docs/theory.md §5; peft/tuners/lora/layer.py).  `gaussian`, `pissa`, `olora` are names of their
+# own; `pissa_niter_<k>` (randomised SVD) is PiSSA.  Python's True/False are spelled "True"/"False".
+PEFT_ALIASES: dict[str, str] = {
+    "true": "A",                  # A ~ Kaiming-uniform(a=√5) = U(±1/√in), B = 0
+    "false": "inilora-beta",      # no LoRA init: nn.Linear defaults A ~ U(±1/√in), B ~ U(±1/√r)
+    "orthogonal": "ortho-qr-const",   # QR of randn(r, r), rows split, Gaussians × 1/10: BA = 0
+}
+# peft values whose factors come from data, gradients or a quantiser: no draw from W alone
+# (their exponents are in gamma_calc.peft and `gamma-solve table --peft`)
+PEFT_UNDRAWN = ("eva", "corda", "loftq", "lora_ga", "mica")
+PEFT_VALUES = ("True", "False", "gaussian", "orthogonal", "pissa", "pissa_niter_<k>", "olora",
+               *PEFT_UNDRAWN)
+_ALIASES.update(PEFT_ALIASES)
 MODIFIERS: dict[str, str] = {"rslora": "scale s = α/√r instead of α/r (Kalajdzievski 2023)",
                              "loraplus": "rate ratio λ = η_B/η_A (LoRA+, Hayou et al. 2024)"}
 
 
-def canonical_scheme(name: str) -> str:
-    """A scheme's name from its name or any paper's name for it (case-insensitive)."""
-    if name in SCHEMES:
+def canonical_scheme(name: str | bool) -> str:
+    """A scheme's name from its name, any paper's name for it, or peft's `init_lora_weights`
+    value (case-insensitive; True/False accepted)."""
+    if isinstance(name, str) and name in SCHEMES:
         return name
-    key = _ALIASES.get(str(name).lower())
+    low = str(name).lower()
+    key = _ALIASES.get(low)
+    if key is None and re.fullmatch(r"pissa_niter_\d+", low):
+        key = "pissa"
+    if key is None and low in PEFT_UNDRAWN:
+        raise UnknownSchemeError(
+            f"init scheme {name!r}: peft's init_lora_weights={low!r} builds its factors from data, "
+            "gradients or a quantiser, not from W alone; its entry exponents are listed by "
+            "`gamma-solve table --peft` (use --a-entry/--b-entry with those)")
     if key is None:
-        raise UnknownSchemeError(f"unknown init scheme {name!r}; valid: {', '.join(SCHEMES)}")
+        raise UnknownSchemeError(f"unknown init scheme {name!r}; valid: {', '.join(SCHEMES)}, "
+                                 f"or peft's init_lora_weights values "
+                                 f"({', '.join(PEFT_VALUES)})")
     return key
 
 
-def get_scheme(name: str) -> Scheme:
+def get_scheme(name: str | bool) -> Scheme:
     """The scheme of that name (or of a paper's name for it)."""
     return SCHEMES[canonical_scheme(name)]

@@ -142,7 +142,7 @@ def supremum(objective: Lin, regs: Sequence[Region]) -> tuple[str, Fraction | No
         status, value, attained = sup(objective, r.constraints)
         if status == "unbounded":
             return ("unbounded", None, False)
-        if status == "optimal" and (best[1] is None or value > best[1] or
-                                    (value == best[1] and attained)):
+        if status == "optimal" and value is not None and (
+                best[1] is None or value > best[1] or (value == best[1] and attained)):
             best = ("optimal", value, attained or (best[1] == value and best[2]))
     return best

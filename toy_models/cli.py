@@ -4,43 +4,56 @@
     toy-model finetune --scheme A --lr 1e-3 --steps 100 [--width N] [--init-scale β] [--seed S]
     toy-model schemes
 
-Every command takes `--format text|json` and `--device cpu|cuda|auto`.  Bad input: one line on
-stderr, exit 2.  A missing or broken data file: one line on stderr, exit 1.
+Every command takes `--format text|json` and `--device cpu|cuda|auto`.  Error contract
+(gamma_calc.errors): bad input — an option out of range, a width whose frozen weights cannot fit
+in memory, a device that is not there, a missing or damaged data or checkpoint file — is one line
+on stderr naming the option, file and value, exit code 2; a bug is one line with exit code 1
+(`--debug` shows the traceback).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from dataclasses import asdict
 
-import torch
+from gamma_calc.errors import UsageParser, UserError, run_cli
 
 from .data import DataError
 from .inits import DISPLAY_NAMES, UnknownSchemeError, get_init, scheme_names
+from .resources import available_ram, gib
 from .toy import PRETRAIN_LR, ToyModel, load_data, load_or_pretrain
 from .train import TrainConfig, train_reference
 
 PROG = "toy-model"
+_UsageError = UserError
+_Parser = UsageParser
+MNIST_BYTES = 2 * 70_000 * 784 * 5      # MNIST + Fashion-MNIST as float32, plus the uint8 cache
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
-        raise _UsageError(message)
+def _number(kind, lo: float, strict: bool = True):
+    """argparse type: a finite `kind` > lo (>= lo unless `strict`)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        ok = math.isfinite(value) and (value > lo if strict else value >= lo)
+        if not ok:
+            raise argparse.ArgumentTypeError(
+                f"{text} is not a finite number {'>' if strict else '>='} {lo:g}")
+        return value
+    return parse
 
 
 def _positive(kind):
-    def parse(text: str):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-    return parse
+    return _number(kind, 0)
+
+
+def _nonnegative(kind):
+    return _number(kind, 0, strict=False)
 
 
 def _parser() -> _Parser:
@@ -52,7 +65,7 @@ def _parser() -> _Parser:
     common.add_argument("--width", type=_positive(int), default=4096, help="hidden width n")
     common.add_argument("--pretrain-lr", type=_positive(float), default=PRETRAIN_LR)
     common.add_argument("--pretrain-steps", type=_positive(int), default=2000)
-    common.add_argument("--pretrain-seed", type=int, default=0)
+    common.add_argument("--pretrain-seed", type=_nonnegative(int), default=0)
     pre = sub.add_parser("pretrain", parents=[common], help="pretrain (or load) the toy")
     pre.add_argument("--force", action="store_true", help="retrain even if cached")
     ft = sub.add_parser("finetune", parents=[common], help="LoRA fine-tune on Fashion-MNIST")
@@ -61,27 +74,43 @@ def _parser() -> _Parser:
     ft.add_argument("--lr-ratio", type=_positive(float), default=1.0, help="η_B/η_A (LoRA+)")
     ft.add_argument("--steps", type=_positive(int), default=100)
     ft.add_argument("--rank", type=_positive(int), default=32)
-    ft.add_argument("--alpha", type=float, default=None, help="LoRA α (default: s = 1)")
+    ft.add_argument("--alpha", type=_positive(float), default=None,
+                    help="LoRA α (default: s = 1)")
     ft.add_argument("--rslora", action="store_true", help="scale α/√r")
-    ft.add_argument("--init-scale", type=float, default=1.0, help="variance multiplier β")
-    ft.add_argument("--seed", type=int, default=0, help="LoRA init seed")
-    ft.add_argument("--data-seed", type=int, default=0, help="batch order seed")
+    ft.add_argument("--init-scale", type=_nonnegative(float), default=1.0,
+                    help="variance multiplier β")
+    ft.add_argument("--seed", type=_nonnegative(int), default=0, help="LoRA init seed")
+    ft.add_argument("--data-seed", type=_nonnegative(int), default=0, help="batch order seed")
     ft.add_argument("--batch-size", type=_positive(int), default=64)
     ft.add_argument("--optimizer", choices=("adamw", "adam", "sgd"), default="adamw")
-    ft.add_argument("--log-every", type=int, default=25)
+    ft.add_argument("--log-every", type=_positive(int), default=25)
     sc = sub.add_parser("schemes", help="list the init schemes")
     sc.add_argument("--format", choices=("text", "json"), default="text")
     return p
 
 
 def _device(name: str) -> str:
+    import torch
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if not (name == "cpu" or name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
+        raise UserError(f"option '--device': {name!r} is not cpu, cuda[:k] or auto")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise _UsageError(f"--device {name}: CUDA is not available here")
-    if not (name == "cpu" or name.startswith("cuda")):
-        raise _UsageError(f"--device must be cpu, cuda[:k] or auto, got {name!r}")
+        raise UserError(f"option '--device': {name!r} requested but CUDA is not available here")
     return name
+
+
+def _fits(a: argparse.Namespace, steps: int = 0, batch: int = 0) -> None:
+    """Refuse, before allocating, a width whose pretraining (weights, gradients and AdamW's two
+    moments in float32: 16 bytes per weight) or a fine-tuning schedule cannot fit in RAM."""
+    n = a.width
+    need = 16.0 * (n * 784 + n * n + 10 * n) + MNIST_BYTES + 8.0 * steps * batch + 400.0 * steps
+    have = available_ram()
+    if need > 0.9 * have:
+        what = ("option '--steps'" if 8.0 * steps * batch + 400.0 * steps > need / 2
+                else "option '--width'")
+        raise UserError(f"{what}: --width {n} --steps {steps or a.pretrain_steps} needs about "
+                        f"{gib(need)} of memory but {gib(have)} of RAM is available")
 
 
 def _model(a: argparse.Namespace, **kw) -> ToyModel:
@@ -90,6 +119,7 @@ def _model(a: argparse.Namespace, **kw) -> ToyModel:
 
 
 def _pretrain(a: argparse.Namespace) -> dict:
+    _fits(a)
     model = _model(a)
     _, info = load_or_pretrain(model, device=_device(a.device), force=a.force,
                                log_every=500 if a.format == "text" else 0)
@@ -104,10 +134,14 @@ def _finetune(a: argparse.Namespace) -> dict:
         raise _UsageError(f"scheme {scheme.name} needs an even --rank, got {a.rank}")
     if a.rank > a.width:
         raise _UsageError(f"--rank {a.rank} exceeds --width {a.width}")
+    _fits(a, a.steps, a.batch_size)
     device = _device(a.device)
     model = _model(a, r=a.rank, alpha=a.alpha, rslora=a.rslora)
-    frozen, info = load_or_pretrain(model, device=device)
     train, test = load_data("fashion-mnist", "train"), load_data("fashion-mnist", "test")
+    if a.batch_size > len(train[1]):
+        raise UserError(f"option '--batch-size': {a.batch_size} exceeds the {len(train[1])} "
+                        "Fashion-MNIST training examples")
+    frozen, info = load_or_pretrain(model, device=device)
     cfg = TrainConfig(scheme=scheme.name, optimizer=a.optimizer, lr=a.lr, lr_ratio=a.lr_ratio,
                       steps=a.steps, batch_size=a.batch_size, seed=a.seed,
                       data_seed=a.data_seed, init_scale=a.init_scale)
@@ -115,7 +149,7 @@ def _finetune(a: argparse.Namespace) -> dict:
     res = train_reference(model, frozen, train, cfg, eval_data=test)
     wall = time.perf_counter() - t0
     loss = res.history["loss"]
-    every = max(1, a.log_every)
+    every = a.log_every
     return {"command": "finetune", "scheme": scheme.name, "display": scheme.display,
             "width": a.width, "rank": a.rank, "scale": model.scale, "config": asdict(cfg),
             "status": res.status, "mnist_test_acc": info["test_acc"],
@@ -156,23 +190,15 @@ def _text(out: dict) -> str:
     return "\n".join(lines)
 
 
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+def _main(argv: list[str]) -> int:
+    a = _parser().parse_args(argv)
+    out = {"pretrain": _pretrain, "finetune": _finetune}.get(a.cmd, lambda _: _schemes())(a)
+    print(json.dumps(out, indent=2) if a.format == "json" else _text(out))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        a = _parser().parse_args(argv)
-        out = {"pretrain": _pretrain, "finetune": _finetune}.get(a.cmd, lambda _: _schemes())(a)
-    except (_UsageError, UnknownSchemeError, ValueError) as e:
-        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
-        return 2
-    except (DataError, OSError) as e:  # missing / truncated / corrupted data or cache file
-        print(f"{PROG}: data error: {_one_line(e)}", file=sys.stderr)
-        return 1
-    print(json.dumps(out, indent=2) if a.format == "json" else _text(out))
-    return 0
+    return run_cli(PROG, _main, argv, user_errors=(UnknownSchemeError, DataError))
 
 
 if __name__ == "__main__":

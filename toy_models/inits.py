@@ -81,6 +81,9 @@ class InitScheme:
     from_weight: bool = False   # factors computed from W: `init_scale` does not apply
     random: bool = True         # uses the generator
     even_rank: bool = False
+    # `bind(W64, r)` → the per-run draw for this W, computed once per `init` call (statistics
+    # of W, e.g. a target magnitude from its spectrum, shared by every run); None: `draw`.
+    bind: Callable[[Tensor, int], Draw] | None = None
 
     @property
     def shape_only(self) -> bool:
@@ -113,8 +116,9 @@ class InitScheme:
         W64 = (torch.zeros((), dtype=torch.float64, device=W.device).expand(W.shape)
                if self.shape_only else W.detach().to(torch.float64))
         gens = _generators(generator, runs)
+        draw = self.bind(W64, r) if self.bind is not None else self.draw
         if runs is None:
-            A, B = self.draw(W64, r, gens[0], init_scale)
+            A, B = draw(W64, r, gens[0], init_scale)
             A = A.to(dtype=W.dtype, device=W.device).contiguous()
             B = B.to(dtype=W.dtype, device=W.device).contiguous()
         else:       # each run's float64 draw cast straight into its slot (no float64 stack)
@@ -124,7 +128,7 @@ class InitScheme:
             pair = None
             for k, g in enumerate(gens):
                 if pair is None or self.random:   # deterministic: computed once, copied
-                    pair = self.draw(W64, r, g, init_scale)
+                    pair = draw(W64, r, g, init_scale)
                 A[k].copy_(pair[0])
                 B[k].copy_(pair[1])
         return LoRAInit(A, B, lora_scale(r, alpha, rslora), W.detach(), self.subtract)
@@ -210,6 +214,26 @@ def _inilora(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor
     return spec.inilora_fit(W, r, A0, B0)
 
 
+def _loram_orth(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
+    A, B = spec.loram_orth(W, r, g)
+    root = math.sqrt(beta)
+    return A * root, B * root
+
+
+def _noise_zeros_matched(W: Tensor, r: int) -> Draw:
+    """Noise & Zeros whose k₁ equals PiSSA's on this W (The Primacy of Magnitude in Low-Rank
+    Adaptation, arXiv 2507.06558, Prop. 2, Eq. 6, 10): B₀ = 0 and A₀ a Gaussian rescaled so
+    that ν[A₀] = β σ_A² exactly, σ_A⁴ = k₁(PiSSA)/(r m) — so k₁ = β² k₁(PiSSA) exactly."""
+    out, inp = W.shape
+    var = spec.noise_zeros_std(spec.pissa_update_rate(W, r), r, inp) ** 2
+
+    def draw(W: Tensor, r: int, g: torch.Generator, beta: float) -> tuple[Tensor, Tensor]:
+        G = _randn((r, inp), g, 1.0).to(W.device)
+        A = G * math.sqrt(beta * var / float(G.pow(2).mean())) if beta else G.zero_()
+        return A, W.new_zeros(out, r)
+    return draw
+
+
 K = spec.kaiming_std
 _SCHEMES: dict[str, InitScheme] = {s.name: s for s in [
     InitScheme("A", "A ~ N(0, 1/in), B = 0; W kept (standard LoRA)",
@@ -241,13 +265,24 @@ _SCHEMES: dict[str, InitScheme] = {s.name: s for s in [
                random=False),
     InitScheme("inilora", "Adam fit of BA ≈ W from N(0, σ̄²); frozen residual W − s·B₀A₀",
                _inilora, from_weight=True),
-    InitScheme("inilora-alpha", "A, B ~ N(0, 0.5²); W kept (IniLoRA-α)",
+    InitScheme("inilora-alpha", "A, B ~ N(0, 0.5²); residual W − s·B₀A₀ (IniLoRA-α)",
                _gauss(lambda *_: 0.5, lambda *_: 0.5)),
-    InitScheme("inilora-beta", "A ~ N(0, 1/in), B ~ N(0, 1/r) (Kaiming both); W kept",
+    InitScheme("inilora-beta", "A ~ N(0, 1/in), B ~ N(0, 1/r) (Kaiming both); residual",
                _gauss(lambda o, i, r: K(i), lambda o, i, r: K(r))),
+    InitScheme("loram-orth", "LoRAM's β times Haar-random orthonormal bases; residual",
+               _loram_orth),
+    InitScheme("loram-pissa", "DST bases, β with PiSSA's k₁ (tracking mode); residual",
+               _from_w(spec.loram_tracking(spec.pissa), scaled=True), random=False),
+    InitScheme("loram-milora", "DST bases, β with MiLoRA's k₁ (tracking mode); residual",
+               _from_w(spec.loram_tracking(spec.milora), scaled=True), random=False),
+    InitScheme("A-match-pissa", "A Gaussian with ν[A] set so k₁ = PiSSA's, B = 0; W kept",
+               lambda W, r, g, b: _noise_zeros_matched(W, r)(W, r, g, b),
+               bind=_noise_zeros_matched),
     InitScheme("zero", "A = 0, B = 0 (no gradient ever flows: a control)",
                _gauss(lambda *_: 0.0, lambda *_: 0.0),
                random=False),
+    InitScheme("gaussian", "A ~ N(0, 1/r²), B = 0; W kept (peft's init_lora_weights='gaussian')",
+               _gauss(lambda o, i, r: 1.0 / r, lambda *_: 0.0)),
 ]}
 
 def scheme_names() -> list[str]:
@@ -255,8 +290,9 @@ def scheme_names() -> list[str]:
     return list(_SCHEMES)
 
 
-def get_init(name: str) -> InitScheme:
-    """The init of a scheme, by its name (or a paper's name for it, case-insensitive)."""
+def get_init(name: str | bool) -> InitScheme:
+    """The init of a scheme, by its name (or a paper's or peft's name for it,
+    case-insensitive)."""
     return _SCHEMES[gamma_schemes.canonical_scheme(name)]
 
 

@@ -8,13 +8,15 @@ s; both agree at s = 1, the PiSSA paper's setting.)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from .spectral import dst_basis, loram_gain_log, nu
+from .spectral import dst_basis, haar_basis, loram_gain_log, nu, update_rate
 
-__all__ = ["inilora_fit", "kaiming_std", "loram", "loram_beta", "milora", "olora", "pissa"]
+__all__ = ["inilora_fit", "kaiming_std", "loram", "loram_beta", "loram_orth", "loram_tracking",
+           "milora", "noise_zeros_std", "olora", "pissa", "pissa_update_rate", "tracking_beta"]
 
 
 def _svd_split(W: Tensor, idx: slice) -> tuple[Tensor, Tensor]:
@@ -48,13 +50,57 @@ def loram_beta(W: Tensor, r: int) -> float:
     return (q * float(nu(W)) * m * n / r) ** 0.25
 
 
-def loram(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
-    """LoRAM (seed 003 Alg. 1): A0 = β Φ_mᵀ[:r] (rows), B0 = β Φ_n[:, :r], DST-I bases."""
+def _dst_factors(W: Tensor, r: int, beta: float) -> tuple[Tensor, Tensor]:
     n, m = W.shape
-    beta = loram_beta(W, r)
     phi_m = dst_basis(m, dtype=W.dtype, device=W.device)
     phi_n = dst_basis(n, dtype=W.dtype, device=W.device)
     return beta * phi_m[:, :r].T.contiguous(), beta * phi_n[:, :r].contiguous()
+
+
+def loram(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
+    """LoRAM (seed 003 Alg. 1): A0 = β Φ_mᵀ[:r] (rows), B0 = β Φ_n[:, :r], DST-I bases."""
+    return _dst_factors(W, r, loram_beta(W, r))
+
+
+def loram_orth(W: Tensor, r: int, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """LoRAM with a random orthogonal basis (The Primacy of Magnitude in Low-Rank Adaptation,
+    arXiv 2507.06558, §4.3 ablation): A0 = β H_mᵀ, B0 = β H_n with Haar-random orthonormal
+    columns H (m × r, n × r) in place of the DST's first r columns, LoRAM's β unchanged — so
+    ν[A0], ν[B0] and k₁ equal LoRAM's exactly; only the basis differs (docs/theory.md §4)."""
+    n, m = W.shape
+    beta = loram_beta(W, r)
+    H_m, H_n = haar_basis(m, r, g), haar_basis(n, r, g)
+    return beta * H_m.T.to(W.device), beta * H_n.to(W.device)
+
+
+def tracking_beta(k1_ref: float, r: int, n: int, m: int) -> float:
+    """LoRAM's β in "tracking mode" (§4.3): the β whose basis factors β Φ have the reference
+    init's k₁.  With ν[βΦ_mᵀ[:r]] = β²/m, ν[βΦ_n[:, :r]] = β²/n, k₁ = r β⁴ (1/m + 1/n), so
+    β⁴ = k₁_ref m n / (r (m + n)).  For PiSSA/MiLoRA (‖A₀‖_F = ‖B₀‖_F = Σ s) this is
+    β² = mean of the reference's r singular values: ν[A0], ν[B0] match too, not only k₁."""
+    return (k1_ref * m * n / (r * (m + n))) ** 0.25
+
+
+def loram_tracking(ref: Callable[[Tensor, int], tuple[Tensor, Tensor]]
+                   ) -> Callable[[Tensor, int], tuple[Tensor, Tensor]]:
+    """LoRAM's DST factors scaled to the k₁ of the reference init `ref` (e.g. `pissa`)."""
+    def factors(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
+        A_ref, B_ref = ref(W, r)
+        return _dst_factors(W, r, tracking_beta(update_rate(A_ref, B_ref), r, *W.shape))
+    return factors
+
+
+def pissa_update_rate(W: Tensor, r: int) -> float:
+    """PiSSA's k₁ from the top-r singular values alone: ‖A₀‖_F² = ‖B₀‖_F² = Σ_{i≤r} s_i, so
+    k₁ = (Σ_{i≤r} s_i)² (1/m + 1/n) / r (= Q (m + n) ν[W], LoRAM Eq. 10)."""
+    n, m = W.shape
+    s = torch.linalg.svdvals(W)[:r]
+    return float(s.sum() ** 2 * (1 / m + 1 / n) / r)
+
+
+def noise_zeros_std(k1_target: float, r: int, m: int) -> float:
+    """σ_A of Noise & Zeros (B₀ = 0) whose k₁ = r m σ_A⁴ equals `k1_target`."""
+    return (k1_target / (r * m)) ** 0.25
 
 
 # IniLoRA's fit (seed 002 Eq. 3).  The paper: Adam, lr 5e-4, StepLR, 20 000 steps on LLM

@@ -9,7 +9,8 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["concentration", "dst_basis", "gain", "loram_gain_log", "nu"]
+__all__ = ["concentration", "dst_basis", "gain", "haar_basis", "loram_gain_log", "nu",
+           "update_rate"]
 
 
 def dst_basis(m: int, *, dtype: torch.dtype = torch.float64,
@@ -21,6 +22,24 @@ def dst_basis(m: int, *, dtype: torch.dtype = torch.float64,
     k = torch.arange(1, m + 1, dtype=torch.float64, device=device)
     phi = math.sqrt(2.0 / (m + 1)) * torch.sin(torch.outer(k, k) * (math.pi / (m + 1)))
     return phi.to(dtype)
+
+
+def haar_basis(m: int, r: int, generator: torch.Generator) -> Tensor:
+    """r orthonormal columns drawn uniformly (Haar) from the Stiefel manifold: m × r, float64.
+
+    QR of an m × r standard Gaussian with the signs of R's diagonal moved into Q (Mezzadri
+    2007), so the law is exactly Haar; LoRAM's "random orthogonal" basis ablation (§4.3)."""
+    G = torch.randn((m, r), generator=generator, dtype=torch.float64, device=generator.device)
+    Q, R = torch.linalg.qr(G)
+    return Q * torch.sign(torch.diagonal(R)).where(torch.diagonal(R) != 0, 1.0)[None, :]
+
+
+def update_rate(A: Tensor, B: Tensor) -> float:
+    """LoRAM's initial update rate k₁ = r (m ν[A]² + n ν[B]²) of factors A: r × m, B: n × r
+    (Prop. 2, Eq. 6; docs/theory.md §4): ν[W_LoRA^t] ≈ k₁ η² Σσ_L² for SGD at s = 1."""
+    r, m = A.shape[-2:]
+    n = B.shape[-2]
+    return float(r * (m * nu(A) ** 2 + n * nu(B) ** 2))
 
 
 def nu(M: Tensor) -> Tensor:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -183,8 +184,14 @@ def load_or_pretrain(model: ToyModel, *, train: tuple[Tensor, Tensor] | None = N
     test = test if test is not None else load_data(model.pretrain_data, "test")
     path = checkpoint_path(model, _fingerprint(*train), root)
     if path.exists() and not force:
-        ck = torch.load(path, map_location=device, weights_only=True)
-        frozen = ToyFrozen(*(ck["state"][k].to(dtype) for k in ("W_in", "W", "W_out")))
+        try:
+            ck = torch.load(path, map_location=device, weights_only=True)
+            frozen = ToyFrozen(*(ck["state"][k].to(dtype) for k in ("W_in", "W", "W_out")))
+        except (RuntimeError, EOFError, KeyError, TypeError, ValueError,
+                pickle.UnpicklingError) as exc:
+            from .data import DataError
+            raise DataError(path, f"corrupted checkpoint ({str(exc).splitlines()[0][:120]}); "
+                            "delete it, or pretrain again with --force") from None
         return frozen, {**ck["info"], "cached": True, "path": str(path)}
     t0 = time.perf_counter()  # always pretrained in float32 (the key has no dtype), then cast
     frozen = pretrain(model, train, device=device, dtype=torch.float32, log_every=log_every)

@@ -21,9 +21,53 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from . import validation as v
 from .spec import SpecError, SweepSpec
 
 GAUSSIAN = ("A", "B", "AB", "AB-practical", "AB+", "zero")
+DATASETS = ("mnist", "fashion-mnist")
+
+# model_options of each built-in model: key → (kind, argument); kinds: int (minimum), num
+# (finite > 0), choice (allowed values), bool, layers (a non-empty subset of 0..4)
+OPTIONS: dict[str, dict[str, tuple[str, Any]]] = {
+    "theory-layer": {"w_init": ("choice", ("kaiming", "zero")), "dense_max_width": ("int", 1)},
+    "toy": {"finetune_data": ("choice", DATASETS), "n_train": ("int", 1), "n_test": ("int", 1),
+            "pretrain_steps": ("int", 0), "pretrain_lr": ("num", None),
+            "pretrain_batch": ("int", 1), "pretrain_seed": ("int", 0),
+            "pretrain_data": ("choice", DATASETS), "rslora": ("bool", None),
+            "d": ("choice", (784,)), "classes": ("choice", (10,))},
+    "mlp5": {"n_train": ("int", 1), "n_test": ("int", 1), "d_in": ("int", 1),
+             "d_out": ("int", 1), "lora_layers": ("layers", None), "probe": ("int", 0)},
+}
+
+
+def check_options(spec: SweepSpec) -> dict[str, Any]:
+    """Every key and value of `spec.model_options` for a built-in model (one-line
+    `SpecError` naming `model_options.KEY` and the value)."""
+    allowed = OPTIONS[spec.model]
+    o = spec.model_options
+    for k, val in o.items():
+        name = f"model_options.{k}"
+        if k not in allowed:
+            v.fail(name, f"not an option of {spec.model} (valid: {', '.join(sorted(allowed))})")
+        kind, arg = allowed[k]
+        if kind == "int":
+            v.check_int(name, val, arg)
+        elif kind == "num":
+            v.check_num(name, val, gt=0)
+        elif kind == "bool":
+            v.check_bool(name, val)
+        elif kind == "choice" and (isinstance(val, bool) or val not in arg):
+            v.fail(name, f"{val!r} is not one of {', '.join(map(str, arg))}")
+        elif kind == "layers" and not (isinstance(val, list) and val and all(
+                v.is_int(x) and 0 <= x <= 4 for x in val) and len(set(val)) == len(val)):
+            v.fail(name, f"{val!r} is not a non-empty list of distinct layers 0..4")
+    if spec.model == "mlp5":
+        layers = o.get("lora_layers", [1, 2, 3])
+        if o.get("probe", 2) not in layers:
+            v.fail("model_options.probe", f"{o.get('probe', 2)!r} carries no LoRA (lora_layers "
+                   f"= {layers})")
+    return o
 
 
 @dataclass
@@ -76,14 +120,6 @@ class Bound:
 
     def data_sources(self) -> dict[str, Any]:
         return self.sources
-
-
-def _opts(spec: SweepSpec, allowed: set[str]) -> dict[str, Any]:
-    bad = sorted(set(spec.model_options) - allowed)
-    if bad:
-        raise SpecError(f"spec field 'model_options.{bad[0]}': not an option of {spec.model} "
-                        f"(valid: {', '.join(sorted(allowed))})")
-    return spec.model_options
 
 
 def _bind(model: Any, frozen: Any, spec: SweepSpec, X: Tensor, y: Tensor,
@@ -143,7 +179,7 @@ def theory_layer(width: int, spec: SweepSpec, device: torch.device, dtype: torch
     model_options: `w_init` ("kaiming" | "zero", default "kaiming"), `dense_max_width` (4096).
     """
     from toy_models.theory import TheoryLayer, make_theory_data
-    o = _opts(spec, {"w_init", "dense_max_width"})
+    o = check_options(spec)
     layer = TheoryLayer(width=width, r=spec.rank, alpha=spec.alpha,
                         w_init=o.get("w_init", "kaiming"), frozen_seed=spec.frozen_seed)
     z, y = make_theory_data(width, spec.batch_size, data_seed=spec.data_seed, dtype=dtype,
@@ -168,7 +204,7 @@ def toy(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -
 
     from toy_models.toy import ToyModel, load_data, load_or_pretrain
     tf = {f.name for f in fields(ToyModel)} - {"width", "r", "alpha"}
-    o = _opts(spec, tf | {"finetune_data", "n_train", "n_test"})
+    o = check_options(spec)
     model = ToyModel(width=width, r=spec.rank, alpha=spec.alpha,
                      **{k: v for k, v in o.items() if k in tf})
     frozen, info = load_or_pretrain(model, device=str(device), dtype=dtype)
@@ -184,6 +220,18 @@ def toy(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -
                  src)
 
 
+def toy_checkpoint_cached(spec: SweepSpec, width: int) -> bool:
+    """Whether the pretrained toy of `spec` at `width` is in the checkpoint cache."""
+    from dataclasses import fields
+
+    from toy_models.toy import ToyModel, _fingerprint, checkpoint_path, load_data
+    tf = {f.name for f in fields(ToyModel)} - {"width", "r", "alpha"}
+    o = check_options(spec)
+    model = ToyModel(width=width, r=spec.rank, alpha=spec.alpha,
+                     **{k: v for k, v in o.items() if k in tf})
+    return checkpoint_path(model, _fingerprint(*load_data(model.pretrain_data, "train"))).exists()
+
+
 def mlp5(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -> Bound:
     """`mlp5`: LoRAM's 5-layer MLP on teacher–student regression (toy_models.mlp5).
 
@@ -191,7 +239,7 @@ def mlp5(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) 
     `lora_layers`, `probe`).
     """
     from toy_models.mlp5 import MLP5, teacher_data
-    o = _opts(spec, {"n_train", "n_test", "d_in", "d_out", "lora_layers", "probe"})
+    o = check_options(spec)
     kw = {k: (tuple(v) if k == "lora_layers" else v) for k, v in o.items()
           if k in ("d_in", "d_out", "lora_layers", "probe")}
     model = MLP5(width=width, r=spec.rank, alpha=spec.alpha if spec.alpha else 16.0,

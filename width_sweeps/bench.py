@@ -126,7 +126,9 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 2, device: str 
     `batched_shards=k` times only the first k shards of the grid and scales by
     `runs / runs timed` (every shard does the same work); None or 0 times the whole grid."""
     spec = spec or load_spec(spec_path or default_spec_path())
-    dev, dtype = models.pick_device(device or spec.device), models.pick_dtype(spec.dtype)
+    dev = models.pick_device(spec.device if device is None else device,
+                             "option '--device'" if device is not None else "spec field 'device'")
+    dtype = models.pick_dtype(spec.dtype)
     width = spec.widths[0]
     t0 = time.perf_counter()
     model = models.build(spec, width, dev, dtype)

@@ -28,7 +28,10 @@ from torch import Tensor
 from . import fused, probes
 from .models import Params, SweepModel, accuracy
 from .optim import has_fused_adam, make_optimizer
+from .results import ShardResult
 from .spec import RunConfig, SweepSpec
+
+__all__ = ["PrefixCache", "ShardResult", "train_shard"]
 
 
 @dataclass
@@ -66,21 +69,6 @@ def _tensors(val: Any) -> list[Tensor]:
     if isinstance(val, dict):
         return [t for v in val.values() for t in _tensors(v)]
     return []
-
-
-@dataclass
-class ShardResult:
-    """Host copy of one shard's measurements."""
-    runs: list[RunConfig]
-    quantities: tuple[str, ...]
-    values: np.ndarray              # (recorded steps, Q, R)
-    diverged_step: np.ndarray       # (R,), −1 when the run never diverged
-    test: dict[str, np.ndarray]     # name → (R,) at the last step
-    seconds: float
-    steps: np.ndarray | None = None  # the step of each row of `values` (None: 0 … T)
-
-    def step_index(self) -> np.ndarray:
-        return self.steps if self.steps is not None else np.arange(self.values.shape[0])
 
 
 def init_params(model: SweepModel, runs: list[RunConfig]) -> Params:

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
+from gamma_calc.errors import UserError
+
 from .spec import SpecError, SweepSpec
 
 Params = dict[str, Tensor]
@@ -47,8 +49,8 @@ BUILTIN = {
 }
 
 
-class ModelUnavailable(ImportError):
-    """A model's implementation cannot be imported (one-line message)."""
+class ModelUnavailable(UserError):
+    """A model's implementation cannot be imported (one-line message, exit code 2)."""
 
 
 def resolve(name: str) -> ModelFactory:
@@ -60,8 +62,23 @@ def resolve(name: str) -> ModelFactory:
     try:
         mod = importlib.import_module(mod_name)
         return getattr(mod, attr)
-    except (ImportError, AttributeError) as exc:
-        raise ModelUnavailable(f"model {name!r}: cannot import {target} ({exc})") from None
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ModelUnavailable(f"spec field 'model': cannot import {target!r} ({exc})") from None
+
+
+def check_options(spec: SweepSpec) -> None:
+    """Validate `spec.model_options` before anything is written (built-in models: every key
+    and value; a `module:factory` model checks its own when built)."""
+    if spec.model in BUILTIN:
+        from .adapters import check_options as check
+        check(spec)
+    else:
+        resolve(spec.model)
+
+
+def has_fused_head(spec: SweepSpec) -> bool:
+    """Whether the engine will use a hand-written forward/backward (width_sweeps.fused)."""
+    return bool(spec.fused) and spec.model in ("toy", "theory-layer")
 
 
 def build(spec: SweepSpec, width: int, device: torch.device, dtype: torch.dtype) -> SweepModel:
@@ -69,11 +86,41 @@ def build(spec: SweepSpec, width: int, device: torch.device, dtype: torch.dtype)
     return resolve(spec.model)(width, spec, device, dtype)
 
 
-def pick_device(name: str) -> torch.device:
-    """`auto` → CUDA when present, else CPU."""
+def pick_device(name: str, label: str = "spec field 'device'") -> torch.device:
+    """`auto` → CUDA when present, else CPU; `cpu`, `cuda`, `cuda:k` only where they exist
+    (else a `UserError` naming `label` and the value)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    if name == "cpu":
+        return torch.device("cpu")
+    if not (isinstance(name, str) and (name == "cuda" or (
+            name.startswith("cuda:") and name[5:].isdigit()))):
+        raise UserError(f"{label}: {name!r} is not auto, cpu, cuda or cuda:k")
+    if not torch.cuda.is_available():
+        why = "torch was built without CUDA" if torch.version.cuda is None else "no GPU visible"
+        raise UserError(f"{label}: {name!r} requested but CUDA is not available here ({why}); "
+                        "use cpu or auto")
+    dev = torch.device(name)
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise UserError(f"{label}: {name!r} does not exist ({torch.cuda.device_count()} CUDA "
+                        "device(s) here)")
+    return dev
+
+
+def numerics(spec: SweepSpec, device: torch.device) -> dict[str, Any]:
+    """The settings that decide a shard's values at rounding level (docs/width_sweeps.md,
+    Determinism): device, torch version, the block size and thread counts the engine uses,
+    and whether the hand-written head runs.  Recorded in every shard; a resume must match."""
+    from .optim import has_fused_adam
+    cpu = device.type == "cpu"
+    name = "cpu" if cpu else f"cuda:{torch.cuda.get_device_name(device)}"
+    return {"device": name, "torch": torch.__version__, "dtype": spec.dtype,
+            "block_runs": (spec.block_runs or 8) if cpu else (spec.block_runs or "all"),
+            "workers": (spec.workers or torch.get_num_threads())
+            if cpu and not (spec.compile and not has_fused_adam()) else 1,
+            "threads": torch.get_num_threads() if cpu else None,
+            "fused": has_fused_head(spec),
+            "compiled_adam": bool(spec.compile) and not has_fused_adam()}
 
 
 def pick_dtype(name: str) -> torch.dtype:

@@ -12,8 +12,8 @@ import time
 import numpy as np
 
 from .adapters import Bound
-from .engine import ShardResult
 from .probes import QUANTITIES
+from .results import ShardResult
 from .spec import RunConfig, SweepSpec
 
 

@@ -1,21 +1,24 @@
-"""Tidy result tables (DESIGN "Tables"), atomic Parquet shards, merge and provenance (issue 4 §4).
+"""Tidy result tables, atomic Parquet shards, merge and provenance (docs/width_sweeps.md).
 
 Layout of an output directory:
 ```
-DIR/spec.json  DIR/provenance.json
+DIR/spec.json  DIR/probes.json  DIR/provenance.json  DIR/.lock (while a run writes)
 DIR/shards/w0001024-c0000.steps.parquet   (one per (width, chunk of runs); runs file = done mark)
 DIR/shards/w0001024-c0000.runs.parquet
 DIR/steps.parquet  DIR/runs.parquet        (merged, sorted: identical after a resume)
 ```
+Every shard file (and the merged tables) records in its Parquet metadata the fingerprint of the
+spec it was computed from and the numerics it was computed with (width_sweeps.sweepdir); the
+merge refuses shards of another spec or of mixed numerics.  Torch-free: reading a finished
+sweep never imports torch.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import platform
 import subprocess
-import tempfile
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,11 +26,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine import ShardResult
+from . import files
+from .files import SweepFileError
+from .spec import RunConfig
 
 KEYS = ["run_id", "model", "width", "scheme", "init_scale", "optimizer", "lr_exponent",
         "lr_exponent_b", "eta0", "eps", "seed"]
 CATEGORICAL = ["model", "scheme", "optimizer", "lr_exponent", "lr_exponent_b", "eps", "quantity"]
+
+
+@dataclass
+class ShardResult:
+    """Host copy of one shard's measurements (what the engine returns, the tables are made of)."""
+    runs: list[RunConfig]
+    quantities: tuple[str, ...]
+    values: np.ndarray              # (recorded steps, Q, R)
+    diverged_step: np.ndarray       # (R,), −1 when the run never diverged
+    test: dict[str, np.ndarray]     # name → (R,) at the last step
+    seconds: float
+    steps: np.ndarray | None = None  # the step of each row of `values` (None: 0 … T)
+
+    def step_index(self) -> np.ndarray:
+        return self.steps if self.steps is not None else np.arange(self.values.shape[0])
 
 
 def shard_name(width: int, chunk: int) -> str:
@@ -44,17 +64,23 @@ def shard_done(out: Path, name: str) -> bool:
     return shard_paths(out, name)[1].exists()
 
 
-def write_atomic(df: pd.DataFrame, path: Path) -> None:
-    """Write Parquet to a temp file in the same directory, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+def finished_shards(out: Path) -> set[str]:
+    """Names of the finished shards under `out` (one directory listing)."""
+    d = Path(out) / "shards"
     try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        names = os.listdir(d)
+    except FileNotFoundError:
+        return set()
+    except OSError as exc:
+        raise SweepFileError(f"cannot read {d}: {exc.strerror}") from None
+    tail = ".runs.parquet"
+    return {n[: -len(tail)] for n in names if n.endswith(tail) and not n.startswith(".")}
+
+
+def write_atomic(df: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:
+    """Write Parquet to a temp file in the same directory, then rename over `path` (ordinary
+    permissions; a failure is one line naming the file)."""
+    files.write_parquet(df, Path(path), meta)
 
 
 def _keys_frame(res: ShardResult, model: str) -> pd.DataFrame:
@@ -104,11 +130,13 @@ def runs_frame(res: ShardResult, model: str, shard: str) -> pd.DataFrame:
     return df
 
 
-def write_shard(out: Path, name: str, res: ShardResult, model: str) -> None:
-    """Steps first, runs last (the runs file marks the shard finished)."""
+def write_shard(out: Path, name: str, res: ShardResult, model: str,
+                meta: dict[str, Any] | None = None) -> None:
+    """Steps first, runs last (the runs file marks the shard finished); `meta` (fingerprint,
+    numerics) goes into both files' metadata."""
     steps_p, runs_p = shard_paths(out, name)
-    write_atomic(steps_frame(res, model), steps_p)
-    write_atomic(runs_frame(res, model, name), runs_p)
+    write_atomic(steps_frame(res, model), steps_p, meta)
+    write_atomic(runs_frame(res, model, name), runs_p, meta)
 
 
 def _sorted(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -119,28 +147,77 @@ def _sorted(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return df
 
 
-def merge(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Concatenate finished shards into `steps.parquet` and `runs.parquet` (sorted, atomic)."""
+def shard_meta(out: Path, name: str) -> dict[str, Any]:
+    """The metadata of a finished shard (both files must agree; {} for a shard written before
+    gammakit recorded it)."""
+    a, b = (files.parquet_meta(p) for p in shard_paths(out, name))
+    if a != b:
+        raise SweepFileError(f"{shard_paths(out, name)[0]}: metadata differs from its runs file "
+                             "(a half-written shard); remove both files to recompute it")
+    return a or {}
+
+
+def check_shards(out: Path, names: list[str], fingerprint: str | None,
+                 numerics: dict[str, Any] | None = None, legacy_ok: bool = False) -> None:
+    """Every shard was computed from the spec with `fingerprint` and with the same numerics
+    (`numerics`, when given); else a one-line error naming the first offending shard."""
+    seen: dict[str, Any] | None = numerics
+    for n in names:
+        m = shard_meta(out, n)
+        where = shard_paths(out, n)[1]
+        if not m:
+            if legacy_ok:
+                continue
+            raise SweepFileError(f"{where}: records no spec fingerprint (an older gammakit wrote "
+                                 "it) and spec.json does not vouch for it; use a new --out")
+        if fingerprint is not None and m.get("fingerprint") != fingerprint:
+            raise SweepFileError(f"{where}: computed from another spec (fingerprint "
+                                 f"{m.get('fingerprint')}, this spec {fingerprint}); its data "
+                                 "would carry the wrong label — use a new --out")
+        num = m.get("numerics")
+        if seen is not None and num is not None and num != seen:
+            diff = ", ".join(f"{k}={num.get(k)!r} (now {seen.get(k)!r})"
+                             for k in sorted(set(num) | set(seen)) if num.get(k) != seen.get(k))
+            raise SweepFileError(f"{where}: computed with other numerics: {diff}; values would "
+                                 "differ at rounding level — rerun with the same settings "
+                                 "(docs/width_sweeps.md, Determinism) or use a new --out")
+        seen = seen if seen is not None else num
+
+
+def merge(out: Path, fingerprint: str | None = None, numerics: dict[str, Any] | None = None,
+          legacy_ok: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Concatenate finished shards into `steps.parquet` and `runs.parquet` (sorted, atomic),
+    after checking every shard's fingerprint and numerics."""
     d = Path(out) / "shards"
-    names = sorted(p.name[: -len(".runs.parquet")] for p in d.glob("*.runs.parquet"))
+    names = sorted(finished_shards(out))
     if not names:
-        raise FileNotFoundError(f"no finished shards under {d}")
-    steps = pd.concat([pd.read_parquet(shard_paths(out, n)[0]) for n in names], ignore_index=True)
-    runs = pd.concat([pd.read_parquet(shard_paths(out, n)[1]) for n in names], ignore_index=True)
+        raise SweepFileError(f"{d}: no finished shards")
+    check_shards(out, names, fingerprint, numerics, legacy_ok)
+    meta = shard_meta(out, names[0]) or None
+    steps = pd.concat([files.read_parquet(shard_paths(out, n)[0]) for n in names],
+                      ignore_index=True)
+    runs = pd.concat([files.read_parquet(shard_paths(out, n)[1]) for n in names],
+                     ignore_index=True)
     steps = _sorted(steps, ["run_id", "quantity", "step"])
     runs = _sorted(runs, ["run_id"])
-    write_atomic(steps, Path(out) / "steps.parquet")
-    write_atomic(runs, Path(out) / "runs.parquet")
+    write_atomic(steps, Path(out) / "steps.parquet", meta)
+    write_atomic(runs, Path(out) / "runs.parquet", meta)
     return steps, runs
 
 
 def load(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The merged tables of a finished sweep."""
+    """The merged tables of a finished sweep (one-line errors naming a missing or damaged
+    file)."""
     out = Path(out)
+    if not out.is_dir():
+        what = "is not a directory" if out.exists() else "no such directory"
+        raise SweepFileError(f"{out}: {what} (a sweep directory written by `width-sweep run`)")
     sp, rp = out / "steps.parquet", out / "runs.parquet"
-    if not sp.exists() or not rp.exists():
-        raise FileNotFoundError(f"{out} holds no merged sweep (run `width-sweep run` first)")
-    return pd.read_parquet(sp), pd.read_parquet(rp)
+    for p in (sp, rp):
+        if not p.exists():
+            raise SweepFileError(f"{p}: missing — {out} holds no merged sweep (run "
+                                 "`width-sweep run` on it first)")
+    return files.read_parquet(sp), files.read_parquet(rp)
 
 
 def _git_revision() -> str:
@@ -167,12 +244,9 @@ def _versions() -> dict[str, str]:
 
 def write_provenance(out: Path, spec_dict: dict[str, Any], device: str,
                      data_sources: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
-    """`provenance.json`: spec, git revision, package versions, device, data sources."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """`provenance.json`: spec, git revision, package versions, device, data sources, and
+    (in `extra`) the spec fingerprint and the numerics the shards were computed with."""
     prov = {"spec": spec_dict, "git_revision": _git_revision(), "versions": _versions(),
             "device": device, "host": {"machine": platform.machine(), "cpus": os.cpu_count()},
             "data_sources": data_sources, **(extra or {})}
-    tmp = out / ".provenance.json.tmp"
-    tmp.write_text(json.dumps(prov, indent=2, default=str))
-    os.replace(tmp, out / "provenance.json")
+    files.write_json(Path(out) / "provenance.json", prov)

@@ -1,14 +1,19 @@
 """Sweep specification: one dataclass, loaded from TOML or YAML, validated before any training.
 
-Implements issue 4 §1.  Rates follow `η = η₀ (n/n₀)^(c − ε)` (THEORY §2: `c = γ[η]`), with an
-optional separate B exponent `c_B` and a LoRA+ ratio `η_B/η_A` at `n₀`.  Every validation error is
-a `SpecError` whose one-line message names the field.
+Rates follow `η = η₀ (n/n₀)^(c − ε)` (docs/theory.md §2: `c = γ[η]`), with an optional
+separate B exponent `c_B` and a LoRA+ ratio `η_B/η_A` at `n₀`.  Every validation error is a
+`SpecError` (width_sweeps.validation) whose one-line message names the field and value.
+
+The grid is width-major: the runs of width `widths[i]` are the run ids `i·K … (i+1)·K − 1`
+(`K` = runs per width), so one width's runs and shards are produced without walking the others
+(planning is linear in the number of runs).
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
-import math
+import json
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -16,25 +21,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from gamma_calc.schemes import SCHEMES as _SCHEME_TABLE
-from gamma_calc.vocab import MODEL_ALIASES, OPTIMIZERS, canonical_model
+from gamma_calc.vocab import MODEL_ALIASES, OPTIMIZERS, PROBES, canonical_model
+
+from . import validation as v
+from .validation import SpecError, parse_rational
+
+__all__ = ["DTYPES", "MODELS", "SCHEMES", "RunConfig", "SpecError", "SweepSpec", "from_dict",
+           "load_spec", "parse_rational"]
 
 MODELS = ("theory-layer", "toy", "mlp5")          # built in (width_sweeps.models.BUILTIN)
 SCHEMES = tuple(_SCHEME_TABLE)
 DTYPES = ("float32", "float64")
-
-
-class SpecError(ValueError):
-    """An invalid sweep spec; the message is one line naming the field."""
-
-
-def parse_rational(text: Any, field_name: str) -> Fraction:
-    """Parse an exact-rational exponent string ("-1/2", "0")."""
-    s = str(text).strip()
-    try:
-        return Fraction(s)
-    except (ValueError, ZeroDivisionError):
-        raise SpecError(f"spec field '{field_name}': {text!r} is not an exact rational "
-                        f"like \"-1/2\"") from None
 
 
 @dataclass(frozen=True)
@@ -90,12 +87,17 @@ class SweepSpec:
     # step (1: every step; 0: step 0 and the last step only).  The probe-batch loss (and the
     # divergence check on it) is computed every step regardless.
     probe_every: int = 1
-    # performance knobs (they never change results; not compared when a sweep resumes):
+    # performance knobs: they never change *what* is computed, but the batched products' float
+    # summation order depends on how many runs share a product and how many threads compute it,
+    # so values move at rounding level; each shard records the effective settings and a resume
+    # refuses to mix them (docs/width_sweeps.md, "Determinism").
     block_runs: int = 0          # runs trained together per block (0: auto — 8 on CPU, all on GPU)
     workers: int = 0             # CPU threads training blocks side by side (0: torch's thread count)
     fused: bool = True           # hand-written forward/backward where the model has one
 
     PERF_FIELDS: ClassVar[tuple[str, ...]] = ("device", "compile", "block_runs", "workers", "fused")
+    # fields that define no result: the fingerprint leaves them out
+    NON_RESULT: ClassVar[tuple[str, ...]] = PERF_FIELDS + ("name", "fit")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -114,20 +116,43 @@ class SweepSpec:
             out.append((parts[0], parts[-1]))
         return out
 
+    def runs_per_width(self) -> int:
+        """K: runs of one width (schemes × init scales × η₀ × exponents × ε × seeds)."""
+        return v.grid_size(len(x) for x in (self.schemes, self.init_scales, self.eta0,
+                                            self.lr_exponents, self.eps, self.seeds))
+
+    def n_runs(self) -> int:
+        return len(self.widths) * self.runs_per_width()
+
+    def n_chunks(self, width: int | None = None) -> int:
+        """Shards of one width (every width has the same number)."""
+        return -(-self.runs_per_width() // self.runs_per_shard)
+
+    def rate(self, width: int, e0: float, c: str, eps: str, ratio: float = 1.0) -> float:
+        return ratio * e0 * float(Fraction(width, self.n0)) ** float(Fraction(c) - Fraction(eps))
+
     def runs(self, width: int | None = None) -> list[RunConfig]:
-        """The full grid in a fixed order (width-major); `run_id` indexes that order."""
-        grid = itertools.product(self.widths, self.schemes, self.init_scales, self.eta0,
-                                 self.lr_pairs(), self.eps, self.seeds)
-        out = []
-        for rid, (n, sch, beta, e0, (ca, cb), eps, seed) in enumerate(grid):
-            if width is not None and n != width:
-                continue
-            ratio = Fraction(n, self.n0)
-            f_a = float(ratio) ** float(Fraction(ca) - Fraction(eps))
-            f_b = float(ratio) ** float(Fraction(cb) - Fraction(eps))
-            out.append(RunConfig(rid, n, sch, float(beta), self.optimizer, ca, cb, float(e0),
-                                 eps, int(seed), e0 * f_a, self.lr_ratio * e0 * f_b))
-        return out
+        """The grid in a fixed order (width-major; `run_id` indexes that order): every run, or
+        those of one width (without walking the other widths)."""
+        if width is None:
+            return [r for n in self.widths for r in self.runs(n)]
+        try:
+            wi = self._width_index()[width]
+        except KeyError:
+            return []
+        k = self.runs_per_width()
+        grid = itertools.product(self.schemes, self.init_scales, self.eta0, self.lr_pairs(),
+                                 self.eps, self.seeds)
+        return [RunConfig(wi * k + j, width, sch, float(beta), self.optimizer, ca, cb,
+                          float(e0), eps, int(seed), self.rate(width, e0, ca, eps),
+                          self.rate(width, e0, cb, eps, self.lr_ratio))
+                for j, (sch, beta, e0, (ca, cb), eps, seed) in enumerate(grid)]
+
+    def _width_index(self) -> dict[int, int]:
+        cache = self.__dict__.get("_windex")
+        if cache is None or len(cache) != len(self.widths):
+            cache = self.__dict__["_windex"] = {n: i for i, n in enumerate(self.widths)}
+        return cache
 
     def chunks(self, width: int) -> list[list[RunConfig]]:
         """Runs of one width split into shards of at most `runs_per_shard` runs."""
@@ -135,92 +160,96 @@ class SweepSpec:
         k = self.runs_per_shard
         return [runs[i:i + k] for i in range(0, len(runs), k)]
 
+    def fingerprint(self) -> str:
+        """Hash of the result-defining fields (all but `NON_RESULT`) and the probed quantities:
+        every shard records it, so no table can carry another spec's label."""
+        d = {k: val for k, val in json.loads(json.dumps(self.to_dict())).items()
+             if k not in self.NON_RESULT}
+        d["_probes"] = list(PROBES)
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d = json.loads(json.dumps(d, default=list))
         d["betas"] = list(self.betas)
         return {k: v for k, v in d.items() if v is not None}
 
 
-def _check(cond: bool, name: str, msg: str) -> None:
-    if not cond:
-        raise SpecError(f"spec field '{name}': {msg}")
-
-
-def _nonempty_list(spec: SweepSpec, name: str) -> list:
-    val = getattr(spec, name)
-    _check(isinstance(val, list) and len(val) > 0, name, "must be a non-empty list")
-    return val
-
-
 def validate(spec: SweepSpec) -> None:
-    """Check every field; raise `SpecError` naming the first bad one."""
-    _check(spec.model in MODELS or ":" in str(spec.model), "model",
-           f"{spec.model!r} is not one of {', '.join(MODELS)} (or 'module:factory')")
-    for n in _nonempty_list(spec, "widths"):
-        _check(isinstance(n, int) and not isinstance(n, bool) and n >= 1, "widths",
-               f"{n!r} is not a positive integer")
-    _check(len(set(spec.widths)) == len(spec.widths), "widths", "has duplicates")
-    for s in _nonempty_list(spec, "schemes"):
-        _check(s in SCHEMES, "schemes", f"unknown scheme {s!r} (valid: {', '.join(SCHEMES)})")
-    for b in _nonempty_list(spec, "init_scales"):
-        _check(isinstance(b, (int, float)) and b >= 0, "init_scales", f"{b!r} must be >= 0")
-    _check(spec.optimizer in OPTIMIZERS, "optimizer",
-           f"{spec.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
-    for e in _nonempty_list(spec, "eta0"):
-        _check(isinstance(e, (int, float)) and e > 0, "eta0", f"{e!r} must be > 0")
-    _check(isinstance(spec.n0, int) and spec.n0 >= 1, "n0", "must be a positive integer")
-    for c in _nonempty_list(spec, "lr_exponents"):
+    """Check every field (types, finiteness, ranges, the rates of the whole grid); raise
+    `SpecError` naming the first bad one."""
+    _check_model(spec)
+    for n in v.nonempty_list("widths", spec.widths):
+        v.check_int("widths", n, 1)
+    v.unique("widths", spec.widths)
+    for s in v.nonempty_list("schemes", spec.schemes):
+        if s not in SCHEMES:
+            v.fail("schemes", f"unknown scheme {s!r} (valid: {', '.join(SCHEMES)})")
+    v.unique("schemes", spec.schemes)
+    for b in v.nonempty_list("init_scales", spec.init_scales):
+        v.check_num("init_scales", b, ge=0)
+    if spec.optimizer not in OPTIMIZERS:
+        v.fail("optimizer", f"{spec.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+    for e in v.nonempty_list("eta0", spec.eta0):
+        v.check_num("eta0", e, gt=0)
+    v.check_int("n0", spec.n0, 1)
+    for c in v.nonempty_list("lr_exponents", spec.lr_exponents):
         parts = str(c).split(",")
-        _check(1 <= len(parts) <= 2, "lr_exponents", f"{c!r}: use \"c\" or \"c_A,c_B\"")
+        if len(parts) > 2:
+            v.fail("lr_exponents", f"{c!r}: use \"c\" or \"c_A,c_B\"")
         for p in parts:
             parse_rational(p, "lr_exponents")
-    _check(isinstance(spec.lr_ratio, (int, float)) and spec.lr_ratio > 0, "lr_ratio", "must be > 0")
-    for e in _nonempty_list(spec, "eps"):
+    v.check_num("lr_ratio", spec.lr_ratio, gt=0)
+    for e in v.nonempty_list("eps", spec.eps):
         parse_rational(e, "eps")
-    for s in _nonempty_list(spec, "seeds"):
-        _check(isinstance(s, int) and s >= 0, "seeds", f"{s!r} is not a non-negative integer")
-    _check(len(set(spec.seeds)) == len(spec.seeds), "seeds", "has duplicates")
+    for s in v.nonempty_list("seeds", spec.seeds):
+        v.check_int("seeds", s, 0, "a non-negative integer")
+    v.unique("seeds", spec.seeds)
     for name in ("steps", "batch_size", "probe_batch", "rank", "runs_per_shard"):
-        v = getattr(spec, name)
-        _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, name,
-               f"{v!r} must be a positive integer")
-    _check(spec.dtype in DTYPES, "dtype", f"{spec.dtype!r} is not one of {', '.join(DTYPES)}")
-    _check(spec.device == "auto" or spec.device == "cpu" or str(spec.device).startswith("cuda"),
-           "device", f"{spec.device!r}: use auto, cpu or cuda[:k]")
-    _check(len(spec.betas) == 2 and all(0 <= b < 1 for b in spec.betas), "betas",
-           "must be two numbers in [0, 1)")
-    _check(spec.adam_eps >= 0, "adam_eps", "must be >= 0")
-    _check(spec.diverge_factor > 1, "diverge_factor", "must be > 1")
-    _check(spec.alpha is None or spec.alpha > 0, "alpha", "must be > 0")
-    _check(isinstance(spec.compile, bool), "compile", "must be true or false")
-    _check(isinstance(spec.fused, bool), "fused", "must be true or false")
-    for name in ("probe_every", "block_runs", "workers"):
-        v = getattr(spec, name)
-        _check(isinstance(v, int) and not isinstance(v, bool) and v >= 0, name,
-               f"{v!r} must be a non-negative integer")
-    _check(isinstance(spec.model_options, dict), "model_options", "must be a table")
-    _check(isinstance(spec.fit, dict), "fit", "must be a table")
+        v.check_int(name, getattr(spec, name), 1)
+    for name in ("probe_every", "block_runs", "workers", "frozen_seed", "data_seed"):
+        v.check_int(name, getattr(spec, name), 0, "a non-negative integer")
+    if spec.rank > min(spec.widths):
+        v.fail("rank", f"{spec.rank} exceeds the smallest width {min(spec.widths)}")
+    if spec.dtype not in DTYPES:
+        v.fail("dtype", f"{spec.dtype!r} is not one of {', '.join(DTYPES)}")
+    v.check_device_name("device", spec.device)
+    if not (isinstance(spec.betas, (list, tuple)) and len(spec.betas) == 2 and all(
+            v.is_num(b) and 0 <= b < 1 for b in spec.betas)):
+        v.fail("betas", f"{list(spec.betas) if isinstance(spec.betas, tuple) else spec.betas!r}"
+               " is not two numbers in [0, 1)")
+    v.check_num("adam_eps", spec.adam_eps, ge=0)
+    v.check_num("diverge_factor", spec.diverge_factor, gt=1)
+    if spec.alpha is not None:
+        v.check_num("alpha", spec.alpha, gt=0)
+    for name in ("test_eval", "compile", "fused"):
+        v.check_bool(name, getattr(spec, name))
+    if not isinstance(spec.name, str) or not spec.name.strip():
+        v.fail("name", f"{spec.name!r} is not a non-empty string")
+    if not isinstance(spec.model_options, dict):
+        v.fail("model_options", f"{spec.model_options!r} is not a table")
+    v.check_fit(spec.fit)
+    if spec.n_runs() > v.MAX_RUNS:
+        v.fail("seeds", f"the grid has {spec.n_runs()} runs (at most {v.MAX_RUNS})")
+    v.check_rates(spec.widths, spec.n0, spec.eta0, spec.lr_pairs(), spec.eps, spec.lr_ratio)
+
+
+def _check_model(spec: SweepSpec) -> None:
+    m = spec.model
+    if not isinstance(m, str) or not (m in MODELS or ":" in m):
+        v.fail("model", f"{m!r} is not one of {', '.join(MODELS)} (or 'module:factory')")
 
 
 FIELDS = {f.name for f in dataclasses.fields(SweepSpec)}
 
 
-def _eta_grid(g: dict[str, Any]) -> list[float]:
-    """`eta0 = {from = lo, to = hi, per_octave = k}`: the log grid lo·2^(j/k) up to hi."""
-    try:
-        lo, hi, k = float(g["from"]), float(g["to"]), int(g.get("per_octave", 4))
-    except (KeyError, TypeError, ValueError):
-        raise SpecError("spec field 'eta0': a grid needs from, to (numbers), per_octave") from None
-    if not (0 < lo <= hi) or k < 1:
-        raise SpecError("spec field 'eta0': grid needs 0 < from <= to and per_octave >= 1")
-    n = math.floor(k * math.log2(hi / lo) + 1e-9)
-    return [lo * 2.0 ** (j / k) for j in range(n + 1)]
-
-
-def from_dict(data: dict[str, Any]) -> SweepSpec:
-    """Build a spec from a plain mapping (TOML/YAML content); unknown keys are errors."""
+def from_dict(data: Any, source: str = "spec") -> SweepSpec:
+    """Build a spec from a plain mapping (TOML/YAML content); unknown keys are errors.
+    `source` names the file in messages about the document as a whole."""
     if not isinstance(data, dict):
-        raise SpecError("spec: top level must be a table/mapping")
+        raise SpecError(f"{source}: the top level must be a table/mapping, not "
+                        f"{type(data).__name__}")
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise SpecError(f"spec field '{unknown[0]}': unknown field")
@@ -231,43 +260,46 @@ def from_dict(data: dict[str, Any]) -> SweepSpec:
     if isinstance(d["model"], str) and d["model"] in MODEL_ALIASES:
         d["model"] = canonical_model(d["model"])
     if isinstance(d.get("eta0"), dict):
-        d["eta0"] = _eta_grid(d["eta0"])
-    if isinstance(d.get("seeds"), int) and not isinstance(d.get("seeds"), bool):
-        d["seeds"] = list(range(d["seeds"]))          # `seeds = 10` means seeds 0..9
-    for key in ("eta0", "init_scales", "lr_exponents", "eps", "schemes", "widths"):
+        d["eta0"] = v.eta_grid(d["eta0"])
+    seeds = d.get("seeds")
+    if v.is_int(seeds):                                  # `seeds = 10` means seeds 0..9
+        if not 1 <= seeds <= v.MAX_RUNS:
+            v.fail("seeds", f"{seeds} is not a count in [1, {v.MAX_RUNS}]")
+        d["seeds"] = list(range(seeds))
+    for key in ("eta0", "init_scales", "lr_exponents", "eps", "schemes", "widths", "seeds"):
         if key in d and not isinstance(d[key], list):
             d[key] = [d[key]]
     for key in ("lr_exponents", "eps"):
         if key in d:
-            d[key] = [str(x) for x in d[key]]
+            d[key] = [x if isinstance(x, str) else str(x) for x in d[key]]
     if "betas" in d:
         if not isinstance(d["betas"], (list, tuple)):
-            raise SpecError("spec field 'betas': must be two numbers in [0, 1)")
+            v.fail("betas", f"{d['betas']!r} is not two numbers in [0, 1)")
         d["betas"] = tuple(d["betas"])
-    try:
-        return SweepSpec(**d)
-    except TypeError as exc:             # wrong value types deep inside validation
-        raise SpecError(f"spec: {exc}") from None
+    return SweepSpec(**d)
 
 
 def load_spec(path: str | Path) -> SweepSpec:
     """Load a spec from a `.toml`, `.yaml` or `.yml` file."""
     p = Path(path)
-    if not p.is_file():
-        raise SpecError(f"spec: no such file {str(p)!r}")
-    text = p.read_text()
+    if p.suffix not in (".toml", ".yaml", ".yml"):
+        raise SpecError(f"spec {str(p)!r}: must end in .toml, .yaml or .yml")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"spec {str(p)!r}: no such file") from None
+    except IsADirectoryError:
+        raise SpecError(f"spec {str(p)!r}: is a directory, not a spec file") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"spec {str(p)!r}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SpecError(f"spec {str(p)!r}: cannot read ({exc.strerror or exc})") from None
     try:
         if p.suffix == ".toml":
             data = tomllib.loads(text)
-        elif p.suffix in (".yaml", ".yml"):
+        else:
             import yaml
             data = yaml.safe_load(text)
-        else:
-            raise SpecError(f"spec: {p.name!r} must end in .toml, .yaml or .yml")
-    except (tomllib.TOMLDecodeError, ValueError) as exc:
-        if isinstance(exc, SpecError):
-            raise
-        raise SpecError(f"spec: cannot parse {p.name}: {str(exc).splitlines()[0]}") from None
-    except Exception as exc:  # noqa: BLE001 — yaml.YAMLError and friends: one line, no traceback
-        raise SpecError(f"spec: cannot parse {p.name}: {str(exc).splitlines()[0]}") from None
-    return from_dict(data)
+    except Exception as exc:  # noqa: BLE001 — TOMLDecodeError, yaml.YAMLError: one line
+        raise SpecError(f"spec {str(p)!r}: cannot parse: {str(exc).splitlines()[0]}") from None
+    return from_dict({} if data is None else data, f"spec {str(p)!r}")

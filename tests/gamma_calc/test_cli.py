@@ -64,33 +64,6 @@ def test_solve_and_max_lr_and_mlp_json(capsys):
     assert set(d) >= {"input", "hidden", "output"}
 
 
-@pytest.mark.parametrize("argv,fragment", [
-    (["check", "--init", "nope", "--lr", "0"], "unknown init scheme"),
-    (["check", "--init", "A", "--lr", "1/0"], "division by zero"),
-    (["check", "--init", "A", "--lr", "abc"], "finite number"),
-    (["check", "--init", "A", "--a-entry", "0", "--lr", "0"], "not both"),
-    (["check", "--a-entry", "0", "--lr", "0"], "--b-entry"),
-    (["check", "--init", "A", "--lr", "0", "--steps", "1"], "--steps"),
-    (["check", "--a-entry", "x", "--b-entry", "0", "--lr", "0"], "number"),
-    (["max-lr", "--a-entry", "+oo", "--b-entry", "0"], "+oo"),
-    (["mlp", "--hidden-layers", "0"], "--hidden-layers"),
-    (["solve", "--convention", "weird"], "invalid choice"),
-    (["frobnicate"], "invalid choice"),
-])
-def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
-    code, out, err = run(capsys, *argv) if argv[0] != "solve" and argv[0] != "frobnicate" \
-        else _parse_error(capsys, argv)
-    assert code == 2 and not out
-    assert len(err.strip().splitlines()) == 1 and fragment in err
-
-
-def _parse_error(capsys, argv):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
-
-
 def test_help_documents_every_subcommand_with_an_example():
     out = subprocess.run([sys.executable, "-m", "gamma_calc.cli", "--help"], capture_output=True,
                          text=True, check=True).stdout

@@ -60,3 +60,11 @@ def test_broken_pipe_is_quiet():
                        capture_output=True, text=True, timeout=60)
     assert p.stdout == "x" * 50 + "\n"
     assert "Traceback" not in p.stderr and "Error" not in p.stderr
+
+
+def test_os_error_is_a_user_error_naming_the_file(capsys):
+    exc = PermissionError(13, "Permission denied", "/ro/out/spec.json")
+    assert run_cli("prog", _main_raising(exc), []) == 2
+    assert capsys.readouterr().err == "prog: error: /ro/out/spec.json: Permission denied\n"
+    assert run_cli("prog", _main_raising(OSError(28, "No space left on device")), []) == 2
+    assert "No space left" in capsys.readouterr().err

@@ -95,3 +95,60 @@ def test_equal_rate_adam_set_is_eq6():
     assert fs.contains({"c": Fraction(-1, 2), "A0": Fraction(-1, 2), "B0": NEG_INF_VALUE})
     assert not fs.contains({"c": Fraction(-1, 2), "A0": Fraction(1, 4), "B0": NEG_INF_VALUE})
     assert not fs.contains({"c": Fraction(-1, 2), "A0": NEG_INF_VALUE, "B0": NEG_INF_VALUE})
+
+
+# -- independent: the papers' closed-form recursions, written here ------------------------
+NEG = float("-inf")
+EPS = Fraction(1, 1000)  # below every gap between breakpoints at quarter-integer points
+
+
+def _closed_form_deltas(optimizer: str, a, b, ca, cb, t_max: int = 30):
+    """``(Z_A, Z_B, δ¹, δ²)`` exponents for ``t = 3..t_max`` from the closed forms: Adam, seed
+    000 Eq. 3–4 (``γ[B_t] = max(b, c_B)``, ``γ[A_t z] = max(a, c_A + 1)`` once both factors
+    move); SGD, App. C (``X_t = max(X, c_A + Y + 1)``, ``Y_t = max(Y, c_B + X)``, ``δ¹ = c_A + 2Y
+    + 1``, ``δ² = c_B + 2X``). ``a = γ[A_0 z]``, ``b = γ[B_0]`` (``-inf`` for a zero factor)."""
+    if optimizer == "adam":
+        B, Az = max(b, cb), max(a, ca + 1)
+        return [(Az, B + Az, ca + 1 + B, cb + Az)] * (t_max - 2)
+    X, Y, out = a, b, []
+    for t in range(1, t_max + 1):
+        d1, d2 = ca + 2 * Y + 1, cb + 2 * X
+        X, Y = max(X, ca + Y + 1), max(Y, cb + X)
+        if t >= 3:
+            out.append((X, X + Y, d1, d2))
+    return out
+
+
+def closed_form_holds(q: Query, p: dict) -> bool:
+    a_entry = p["A0"] + (Fraction(1, 2) if q.convention == "paper" else 0)
+    a = NEG if p["A0"] == NEG_INF_VALUE else a_entry + Fraction(1, 2)  # random A_0: CLT
+    b = NEG if p["B0"] == NEG_INF_VALUE else p["B0"]
+    ca, cb = (p["c"], p["c"]) if q.equal_lr else (p["c_A"], p["c_B"])
+    if a == NEG and b == NEG:
+        return False  # nothing trains
+    rows = _closed_form_deltas(q.optimizer, a, b, ca, cb)
+    ok = all(zb == 0 and d1 == 0 and d2 == 0 for _, zb, d1, d2 in rows)
+    if q.internal:
+        ok &= all(za <= 0 for za, _, _, _ in rows)
+    if q.robust:
+        low = _closed_form_deltas(q.optimizer, a, b, ca - EPS, cb - EPS)
+        ok &= all(d1 >= -EPS and d2 >= -EPS for _, _, d1, d2 in low)
+    return ok
+
+
+CLOSED_FORM = ["adam", "adam-equal", "adam-internal", "adam-paper", "adam-robust",
+               "adam-robust-equal", "sgd", "sgd-paper", "sgd-equal"]
+
+
+@pytest.mark.parametrize("name", CLOSED_FORM)
+@settings(max_examples=150, deadline=None)
+@given(ca=grid, cb=grid, a0=init, b0=init, tie=st.booleans())
+def test_membership_equals_the_closed_form_recursions(name, ca, cb, a0, b0, tie):
+    """The same grid points, decided by the papers' recursions run for 30 steps instead of the
+    solver's unrolled layer (different code, and "for all t ≥ 3" instead of stationarity)."""
+    q = QUERIES[name]
+    if tie:
+        cb = -1 - ca
+    p = {"A0": a0, "B0": b0}
+    p.update({"c": ca} if q.equal_lr else {"c_A": ca, "c_B": cb})
+    assert solved(name).contains(p) == closed_form_holds(q, p), p

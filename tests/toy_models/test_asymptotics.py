@@ -13,7 +13,8 @@ import torch
 
 from toy_models.inits import get_init, scheme_names
 
-FROM_W = {"pissa", "milora", "olora", "inilora", "loram"}
+# schemes that read W's values (the Gaussian and orthogonal ones read only its shape)
+FROM_W = {name for name in scheme_names() if not get_init(name).shape_only}
 
 
 def _slope(ns, rms):

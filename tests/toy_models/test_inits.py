@@ -15,7 +15,8 @@ from toy_models.spectral import dst_basis, loram_gain_log, nu
 
 ZERO_PRODUCT = ["A", "B", "zero", "ortho-eye-const", "ortho-eye-match", "ortho-qr-const",
                 "ortho-qr-match"]
-RESIDUAL = ["AB", "AB-practical", "pissa", "milora", "olora", "loram", "inilora"]
+RESIDUAL = ["AB", "AB-practical", "pissa", "milora", "olora", "loram", "inilora",
+            "inilora-alpha", "inilora-beta", "loram-orth", "loram-pissa", "loram-milora"]
 
 
 def _W(out=48, inp=40, seed=0, dtype=torch.float64):
@@ -31,7 +32,8 @@ def test_registry_names_match_interfaces():
     assert scheme_names() == ["A", "B", "AB", "AB-practical", "AB+", "ortho-eye-const",
                               "ortho-eye-match", "ortho-qr-const", "ortho-qr-match", "pissa",
                               "milora", "olora", "loram", "inilora", "inilora-alpha",
-                              "inilora-beta", "zero"]
+                              "inilora-beta", "loram-orth", "loram-pissa", "loram-milora",
+                              "A-match-pissa", "zero", "gaussian"]
     assert set(scheme_names()) <= set(DISPLAY_NAMES)
     assert DISPLAY_NAMES["A"] == "Init[A]" and DISPLAY_NAMES["AB+"] == "Init[AB+]"
     assert get_init("Standard").name == "A" and get_init("reversed").name == "B"

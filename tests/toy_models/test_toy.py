@@ -73,8 +73,8 @@ def test_cli_finetune_json(patched_data, capsys):
 @pytest.mark.parametrize("argv,needle", [
     (["finetune", "--scheme", "bogus", "--width", "32"], "unknown init scheme"),
     (["finetune", "--scheme", "ortho-qr-const", "--rank", "3", "--width", "32"], "even"),
-    (["finetune", "--scheme", "A", "--lr", "-1"], "positive"),
-    (["pretrain", "--width", "abc"], "invalid"),
+    (["finetune", "--scheme", "A", "--lr", "-1"], "is not a finite number > 0"),
+    (["pretrain", "--width", "abc"], "not a number"),
     (["finetune"], "required"),
     ([], "required"),
     (["finetune", "--scheme", "A", "--device", "tpu"], "device"),

@@ -92,7 +92,7 @@ def test_yaml_spec_and_eta_grid(tmp_path) -> None:
     s = load_spec(p)
     assert s.eta0 == [0.25, 0.25 * 2 ** 0.5, 0.5, 0.5 * 2 ** 0.5, 1.0]
     assert len(s.runs()) == 2 * 5 * 2
-    with pytest.raises(SpecError, match="'eta0'"):
+    with pytest.raises(SpecError, match="'eta0.from'"):
         from_dict({"model": "toy", "widths": [8], "schemes": ["A"], "eta0": {"from": -1}})
 
 

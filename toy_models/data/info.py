@@ -54,12 +54,13 @@ def describe_dataset(root: Path, dataset: str, record: manifest.DatasetRecord | 
              for name, path in arrays.files.items()}
     same = record is not None and record.collection == arrays.collection.key and \
         record.sha256s() == {n: d.sha256 for n, d in arrays.digests.items()}
+    record = record if same else None
     sizes = arrays.sizes()
     return {"status": "ok", "error": None,
-            "source": record.source if same else "local",
-            "origin": record.origin if same else str(root / arrays.collection.key),
-            "version": record.version if same else None,
-            "fetched": record.fetched if same else None,
+            "source": record.source if record is not None else "local",
+            "origin": record.origin if record is not None else str(root / arrays.collection.key),
+            "version": record.version if record is not None else None,
+            "fetched": record.fetched if record is not None else None,
             "collection": arrays.collection.key, "format": arrays.collection.format,
             "split": SPLIT_TEXT[arrays.collection.format],
             "train_size": sizes["train"], "test_size": sizes["test"], "files": files}

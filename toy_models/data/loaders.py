@@ -75,8 +75,8 @@ def load_collection(root: Path, collection: layout.Collection, files: dict[str, 
                     verify: bool = True, known: checksums.Table = checksums.KNOWN) -> Arrays:
     """Digest (and unless ``verify=False`` check) ``files``, then parse them or use the cache."""
     digests = {name: checksums.digest_file(path) for name, path in files.items()}
-    verified = (verify_files(collection, files, digests, known) if verify
-                else dict.fromkeys(files))
+    verified: dict[str, str | None] = (
+        dict(verify_files(collection, files, digests, known)) if verify else dict.fromkeys(files))
     key = cache_key(collection, digests)
     cache = root / layout.CACHE_DIR / f"{collection.key}-{key[:24]}.npz"
     splits = read_cache(cache, key)
@@ -153,7 +153,8 @@ def write_cache(path: Path, key: str, splits: dict[str, Pair]) -> None:
     arrays = {f"{split}_{kind}": array for split, pair in splits.items()
               for kind, array in zip(("images", "labels"), pair, strict=True)}
     try:
-        atomic_write(path, lambda out: np.savez(out, key=np.array(key), **arrays))
+        atomic_write(path, lambda out: np.savez(out, key=np.array(key),
+                                                **arrays))  # type: ignore[arg-type]
     except OSError:
         return  # e.g. a read-only root: simply run without a cache
     collection = path.stem.rsplit("-", 1)[0]

@@ -80,12 +80,11 @@ def read_digits(files: Sequence[str | os.PathLike[str]]) -> tuple[np.ndarray, np
     return np.concatenate(images), labels
 
 
-def class_quotas(counts: Sequence[int], fraction: float = TEST_FRACTION) -> np.ndarray:
+def class_quotas(counts: Sequence[int] | np.ndarray, fraction: float = TEST_FRACTION) -> np.ndarray:
     """Per-class test counts: largest-remainder rounding of ``counts × fraction`` (exact
     rational arithmetic; the total is ``round(N × fraction)``, halves rounded up)."""
     frac = Fraction(fraction).limit_denominator(10_000)
-    counts = np.asarray(counts, dtype=np.int64)
-    scaled = counts * frac.numerator
+    scaled = np.asarray(counts, dtype=np.int64) * frac.numerator
     quotas, remainders = scaled // frac.denominator, scaled % frac.denominator
     total = (2 * int(scaled.sum()) + frac.denominator) // (2 * frac.denominator)
     order = np.argsort(-remainders, kind="stable")  # ties: smaller label first

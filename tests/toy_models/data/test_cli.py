@@ -54,15 +54,17 @@ def test_fetch_then_info_json(tmp_path: Path, env: None, known: dict,
 
 
 def test_info_text_and_missing_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["info", "--root", str(tmp_path / "empty")]) == 1
-    out = capsys.readouterr().out
+    assert main(["info", "--root", str(tmp_path / "empty")]) == 2
+    out, err = capsys.readouterr()
     assert "mnist: missing" in out and "fashion-mnist: missing" in out
+    assert err.count("\n") == 1 and err.startswith("toy-data: error: mnist: missing: ")
 
 
-def test_fetch_with_no_source_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["fetch", "--root", str(tmp_path / "r")]) == 1
+def test_fetch_with_no_source_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fetch", "--root", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 2 and "mnist: not found" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and "mnist: not found" in err and "Traceback" not in err
+    assert "fashion-mnist: not found" in err and str(tmp_path / "r") in err
 
 
 @pytest.mark.parametrize("argv", [
@@ -98,8 +100,10 @@ def test_info_reports_a_damaged_file(tmp_path: Path, env: None, known: dict,
     bad = root / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
     bad.write_bytes(bad.read_bytes()[:100])
     capsys.readouterr()
-    assert main(["info", "--root", str(root), "--format", "json"], known=known) == 1
-    entry = json.loads(capsys.readouterr().out)["datasets"]["fashion-mnist"]
+    assert main(["info", "--root", str(root), "--format", "json"], known=known) == 2
+    out, err = capsys.readouterr()
+    entry = json.loads(out)["datasets"]["fashion-mnist"]
+    assert err.count("\n") == 1 and str(bad) in err
     assert entry["status"] == "invalid" and entry["error"].startswith(str(bad))
     assert main(["fetch", "--root", str(root)], known=known) == 0  # repaired from debian
     assert "fashion-mnist: fetched" in capsys.readouterr().out

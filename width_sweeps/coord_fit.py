@@ -1,0 +1,186 @@
+"""From a coordinate-check table to fitted exponents, predictions, verdicts and premises.
+
+* Geometry (docs/theory.md §2, §8): each adapter's input and output dimensions are read at
+  every width; a dimension is `width` when it grows like n (slope 1 in log–log: n, 3n, n/h …),
+  `fixed` when it does not grow.  The γ-algebra contracts over a width-sized input, so an
+  adapter with a fixed input dimension (an embedding over a fixed vocabulary) gets no prediction.
+* Entry exponents *as applied*: a scheme's factors are drawn by their own rules (toy_models.inits)
+  on the adapter's actual shape, so e.g. `AB`'s `B ~ N(0, 1/out)` has Θ(1) entries when `out`
+  is fixed.  `applied_entries` states each Gaussian scheme's standard deviation as a power of
+  `in` / `out` (the rank r is fixed); the W-derived schemes (PiSSA, OLoRA, …) are declared for
+  width × width layers with a Kaiming-like W only.
+* Premise: the theory takes the adapter's input `z` with Θ(1) entries.  The RMS of `z` at t = 0
+  is fitted like every quantity; where its interval widened by ±`PREMISE_TOL` (1/4, half-way to
+  the nearest power a width-scaled layer produces, n^{±1/2}) excludes 0 the module's rows are
+  marked `premise fails` instead of being judged.  (z does not depend on the LoRA seeds below
+  the first adapter, so its interval over seeds can be a point: the frozen base is one draw per
+  width, and the tolerance absorbs its finite-width wobble.)
+Fits and verdicts are `width_sweeps.fit.fit_table` and the verdict rule of
+`width_sweeps.verdict` (docs/theory.md §9.6).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gamma_calc.vocab import NEG_INF_TEXT
+
+from .fit import FitOptions, fit_table
+from .verdict import add_verdicts
+
+PREMISE = "z"
+PREMISE_TOL = 0.25
+PREDICTED_Q = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "A", "B")
+# Entry standard deviation of each Gaussian / orthogonal scheme as powers of the adapter's
+# dimensions (toy_models.inits; r is fixed): None = an exact-zero factor.
+_FANS: dict[str, tuple[dict[str, str] | None, dict[str, str] | None]] = {
+    "A": ({"in": "-1/2"}, None),
+    "B": (None, {}),
+    "AB": ({}, {"out": "-1/2"}),
+    "AB-practical": ({"in": "-1/2"}, {"in": "-1/2"}),
+    "AB+": ({"in": "-1/2"}, {"in": "-1/2"}),
+    "zero": (None, None),
+    "ortho-eye-const": ({}, {}),
+    "ortho-qr-const": ({}, {}),
+    "ortho-eye-match": ({"in": "-1/2"}, {}),
+    "ortho-qr-match": ({"in": "-1/2"}, {}),
+    "inilora-alpha": ({}, {}),
+    "inilora-beta": ({"in": "-1/2"}, {}),
+    "gaussian": ({}, None),
+}
+
+
+def dim_kind(sizes: list[int], widths: list[int]) -> str:
+    """`width` (grows like n), `fixed`, or `n^x` for another growth, from sizes at widths."""
+    if len(set(widths)) < 2:
+        return "fixed" if len(set(sizes)) == 1 else "width"
+    x = float(np.polyfit(np.log(widths), np.log(sizes), 1)[0])
+    if abs(x - 1) < 0.05:
+        return "width"
+    if abs(x) < 0.05:
+        return "fixed"
+    return f"n^{x:.2f}"
+
+
+def applied_entries(scheme: str, in_dim: str, out_dim: str) -> dict[str, tuple[str, str]] | None:
+    """{"A": (entry exponent, kind), "B": (…)} of `scheme` on an in × out adapter, or None
+    when not declared for that geometry (W-derived schemes off width × width)."""
+    from gamma_calc.schemes import get_scheme
+    sch = get_scheme(scheme)
+    kinds = {"A": sch.A.kind, "B": sch.B.kind}
+    if scheme not in _FANS:
+        if in_dim == "width" and out_dim == "width":
+            return sch.asymptotics()
+        return None
+    scales = {"in": in_dim == "width", "out": out_dim == "width"}
+    out = {}
+    for k, fan in zip("AB", _FANS[scheme]):
+        if fan is None:
+            out[k] = (NEG_INF_TEXT, "zero")
+            continue
+        e = sum((Fraction(v) for d, v in fan.items() if scales[d]), Fraction(0))
+        out[k] = (str(e), kinds[k])
+    return out
+
+
+def predictions(optimizer: str, scheme: str, c_a: str, c_b: str, in_dim: str, out_dim: str,
+                steps: int) -> tuple[dict[tuple[str, int], str | None], str | None]:
+    """Predicted exponent per (quantity, step) for one adapter geometry, and a note when none
+    can be given (gamma_calc.api.predict)."""
+    from gamma_calc.api import predict
+    from gamma_calc.schemes import get_scheme
+    if in_dim != "width":
+        return {}, f"input dimension {in_dim}: the theory contracts over a width-sized input"
+    if out_dim not in ("width", "fixed"):
+        return {}, f"output dimension {out_dim}: neither width nor fixed"
+    ent = applied_entries(scheme, in_dim, out_dim)
+    if ent is None:
+        return {}, f"{scheme}: entry exponents declared for width x width layers only"
+    try:
+        p = predict(optimizer=optimizer, a_entry=ent["A"][0], a_kind=ent["A"][1],
+                    b_entry=ent["B"][0], b_kind=ent["B"][1], lr_a=c_a,
+                    lr_b=None if c_b == c_a else c_b, steps=max(steps, 2),
+                    out_width=out_dim == "width",
+                    cancel_init_product=get_scheme(scheme).cancel_init_product)
+    except (KeyError, ValueError, NotImplementedError) as exc:
+        return {}, f"gamma_calc cannot predict {scheme}: {exc}"
+    out: dict[tuple[str, int], str | None] = {}
+    for t in range(steps + 1):
+        for q in PREDICTED_Q:
+            out[(q, t)] = p.exponents[q][t] if q in p.exponents else None
+        out[(PREMISE, t)] = "0"
+    return out, None
+
+
+def _fit_frame(table: pd.DataFrame, optimizer: str) -> pd.DataFrame:
+    """The table in `fit_table`'s layout (the module is the `model` key of a fit)."""
+    df = table.rename(columns={"module": "model"}).copy()
+    df["init_scale"] = 1.0
+    df["optimizer"] = optimizer
+    df["lr_exponent_b"] = df["lr_exponent"]
+    df["eta0"] = 1.0
+    df["eps"] = "0"
+    df["run_id"] = df.groupby(["scheme", "lr_exponent", "seed", "width"], sort=False).ngroup()
+    return df
+
+
+def fit_check(table: pd.DataFrame, geometry: pd.DataFrame, canonical: dict[str, str],
+              optimizer: str, steps: int, opts: FitOptions) -> tuple[pd.DataFrame, list[str]]:
+    """Fits, predictions, premises and verdicts: one row per (module, quantity, step, scheme,
+    lr_exponent) with values at two or more widths."""
+    fits = fit_table(_fit_frame(table, optimizer), None, opts)
+    fits = fits.rename(columns={"model": "module"})
+    notes: list[str] = []
+    geo = geometry.set_index("module")
+    cache: dict[tuple, dict] = {}
+    preds: list[str | None] = []
+    for row in fits.itertuples(index=False):
+        if row.module not in geo.index:           # the model's loss
+            preds.append(None)
+            continue
+        g = geo.loc[row.module]
+        parts = [p.strip() for p in str(row.lr_exponent).split(",")]
+        key = (canonical[row.scheme], parts[0], parts[-1], g.in_dim, g.out_dim)
+        if key not in cache:
+            cache[key], note = predictions(optimizer, key[0], key[1], key[2], key[3], key[4],
+                                           steps)
+            if note:
+                notes.append(f"{row.module} ({row.scheme}): {note}")
+        preds.append(cache[key].get((row.quantity, int(row.step))))
+    fits["predicted"] = preds
+    is_z = fits.quantity == PREMISE
+    premise_rule = replace(opts.rule(), tolerance=PREMISE_TOL)
+    fits = pd.concat([add_verdicts(fits[~is_z], opts.rule()),
+                      add_verdicts(fits[is_z], premise_rule)]).sort_index()
+    fits = _mark_premise(fits)
+    return fits, notes
+
+
+def _mark_premise(fits: pd.DataFrame) -> pd.DataFrame:
+    """`premise` per row (holds / fails / unknown) from its module's γ[z] at t = 0; rows of a
+    module whose premise fails get the verdict `premise fails` (the z row keeps its own)."""
+    z0 = fits[(fits.quantity == PREMISE) & (fits.step == 0)]
+    state = {(r.module, r.scheme, r.lr_exponent): {"pass": "holds", "fail": "fails"}.get(
+        r.verdict, "n/a") for r in z0.itertuples(index=False)}
+    fits = fits.copy()
+    fits["premise"] = [state.get((m, s, c), "n/a") for m, s, c in
+                       zip(fits.module, fits.scheme, fits.lr_exponent)]
+    bad = (fits.premise == "fails") & (fits.quantity != PREMISE) & (fits.verdict != "n/a")
+    fits.loc[bad, "verdict"] = "premise fails"
+    return fits
+
+
+def premise_table(fits: pd.DataFrame) -> pd.DataFrame:
+    """One row per (module, scheme, lr_exponent): fitted γ[z] at t = 0 and the premise."""
+    z0 = fits[(fits.quantity == PREMISE) & (fits.step == 0)]
+    cols = ["module", "scheme", "lr_exponent", "fitted", "ci_low", "ci_high", "premise"]
+    return z0[cols].reset_index(drop=True)
+
+
+def summary(fits: pd.DataFrame) -> dict[str, Any]:
+    """Verdict counts."""
+    return {str(k): int(v) for k, v in fits.verdict.value_counts().items()}
