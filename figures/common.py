@@ -7,12 +7,13 @@ each one and `figures.report` turns the results into `report/index.md`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -139,6 +140,19 @@ def footer(script: str, ctx: Context, config: str) -> str:
             f" · gammakit {git_revision()} · {date.today().isoformat()}")
 
 
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """torch on one intra-op thread (restored after): for one-at-a-time reference runs of small
+    matrices, where a second thread only adds synchronisation (and, on a shared CPU, waits)."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
 # ---- formatting ----------------------------------------------------------------------------
 
 def fmt_exp(e: Any) -> str:
@@ -197,6 +211,7 @@ def claim_from_fits(fits, *, figure: str, claim: str, source: str,
     labels = labels or {}
     rows = {r.quantity: r for r in fits.itertuples(index=False)}
     preds, meas, cis, verdicts, why = [], [], [], [], []
+    lost: set[str] = set()
     for q in quantities:
         name = labels.get(q, q)
         if q not in rows:
@@ -212,12 +227,18 @@ def claim_from_fits(fits, *, figure: str, claim: str, source: str,
         verdicts.append(str(r.verdict))
         if r.verdict != "pass" and getattr(r, "reason", ""):
             why.append(f"{name}: {r.reason}")
+        dropped = getattr(r, "widths_dropped", "")
+        if isinstance(dropped, str) and dropped:
+            lost.add(dropped)
     counts = ", ".join(f"{sum(v == k for v in verdicts)} {k}" for k in
                        ("pass", "fail", "inconclusive", "diverged", "n/a")
                        if any(v == k for v in verdicts))
     one = rows.get(quantities[0]) if len(quantities) == 1 else None
+    note = counts + (f" — {why[0]}" if why else "")
+    if lost:
+        note += f"; widths dropped: {' | '.join(sorted(lost))}"
     return Claim(figure, claim, source, "; ".join(preds), "; ".join(meas), "; ".join(cis),
-                 combine(verdicts), counts + (f" — {why[0]}" if why else ""),
+                 combine(verdicts), note,
                  id or claim_id(figure, claim), model,
                  float(one.ci_low) if one is not None else None,
                  float(one.ci_high) if one is not None else None)

@@ -2,9 +2,12 @@
 
     python -m figures.demo [--mode quick|full] [--out report] [--device auto] [--only NAME ...]
 
-One row per claim in the verdict table, then the figures.  A figure that raises becomes one
-`error` row with its one-line error; the others still run.  Exit status 1 when a figure
-errored (CI catches a broken job), 0 otherwise — failed *claims* are results, not errors.
+One row per claim in the verdict table, then the figures; `verdicts.json` beside it.  A figure
+that raises becomes one `error` row with its one-line error; the others still run.  Exit status
+1 when a figure errored (CI catches a broken job), 0 otherwise — failed *claims* are results,
+not errors.  Full mode also keeps its verdicts as `figures/verdicts_full.json` (committed with
+the full-run images); quick mode then writes `quick_vs_full.md`: per claim id, the quick and
+the full verdict, and any claim that passes in full mode but fails in quick mode.
 """
 from __future__ import annotations
 
@@ -72,6 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     claims = [c for r in results for c in r.claims]
     print(f"\nverdicts: {report.summary(claims)} ({seconds:.0f} s)")
     print(f"report: {path}")
+    full_json = common.FIGURES_DIR / "verdicts_full.json"
+    if a.mode == "full" and not a.only:
+        shutil.copyfile(out / "verdicts.json", full_json)
+    elif a.mode == "quick" and full_json.exists():
+        broken = report.write_quick_vs_full(out / "verdicts.json", full_json,
+                                            out / "quick_vs_full.md")
+        print(f"quick vs full: {out / 'quick_vs_full.md'}"
+              + (f" — {len(broken)} claims pass in full but fail in quick" if broken else ""))
     return 1 if any(c.verdict == "error" for c in claims) else 0
 
 

@@ -126,3 +126,42 @@ def write_report(results: list[FigureResult], out: Path, *, mode: str, device: s
     path = out / "index.md"
     path.write_text("\n".join(md) + "\n")
     return path
+
+
+# ---- quick against full --------------------------------------------------------------------
+
+def quick_vs_full(quick: list[dict], full: list[dict]) -> tuple[str, list[str]]:
+    """Markdown table (claim id, quick verdict, full verdict) and the ids that break the
+    promise "no claim that passes in full mode fails in quick mode"."""
+    fv = {r["id"]: r for r in full}
+    qv = {r["id"]: r for r in quick}
+    ids = list(qv) + [i for i in fv if i not in qv]
+    rows = ["| claim id | figure | model | quick | full |", "|---|---|---|---|---|"]
+    broken = []
+    for i in ids:
+        q, f = qv.get(i, {}), fv.get(i, {})
+        qv_, fv_ = q.get("verdict", "—"), f.get("verdict", "—")
+        if fv_ == "pass" and qv_ == "fail":
+            broken.append(i)
+        rows.append(f"| `{i}` | {q.get('figure') or f.get('figure', '')} | "
+                    f"{q.get('model') or f.get('model', '')} | {MARK.get(qv_, qv_)} | "
+                    f"{MARK.get(fv_, fv_)} |")
+
+    def count(recs: dict) -> str:
+        return ", ".join(f"{sum(r['verdict'] == k for r in recs.values())} {k}" for k in ALL
+                         if any(r["verdict"] == k for r in recs.values()))
+    head = [f"Quick: {count(qv)}. Full: {count(fv)}.",
+            ("No claim that passes in full mode fails in quick mode." if not broken else
+             f"**{len(broken)} claims pass in full mode but fail in quick mode:** "
+             + ", ".join(f"`{b}`" for b in broken)), ""]
+    return "\n".join(head + rows) + "\n", broken
+
+
+def write_quick_vs_full(quick_json: Path, full_json: Path, out: Path) -> list[str]:
+    """`out` (markdown) from two verdicts.json files; returns the broken ids."""
+    quick = json.loads(Path(quick_json).read_text(encoding="utf-8"))
+    full = json.loads(Path(full_json).read_text(encoding="utf-8"))
+    text, broken = quick_vs_full(quick, full)
+    Path(out).write_text("# Quick-mode against full-mode verdicts\n\n" + text,
+                         encoding="utf-8")
+    return broken

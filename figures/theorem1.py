@@ -53,7 +53,7 @@ class Config:
 
 def config(mode: str) -> Config:
     if mode == "quick":
-        return Config(tuple(2 ** k for k in range(9, 15)), 4)
+        return Config(tuple(2 ** k for k in range(9, 15)), 6)
     return Config(tuple(2 ** k for k in range(8, 17)), 8)
 
 

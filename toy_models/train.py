@@ -144,6 +144,7 @@ class _Probe:
                "nu_W": _nu_prod(s, A, B, self.init[f"{L}.A"], self.init[f"{L}.B"])}
         if prev is not None:
             Ap, Bp, zp = prev[f"{L}.A"], prev[f"{L}.B"], self.z_prev
+            assert zp is not None                      # set by the previous call
             dA_z = zp @ (A - Ap).T
             d1 = s * dA_z @ Bp.T
             d2 = s * (zp @ Ap.T) @ (B - Bp).T
@@ -162,7 +163,9 @@ def _setup(model: LoRAModel, frozen: Any, cfg: TrainConfig):
     if hasattr(model, "init_params"):  # models with their own parametrisation (MLP5 linear)
         lora = model.init_params(frozen, cfg.scheme, [cfg.seed], **kw)
     else:
-        lora = init_lora_params(model, frozen, cfg.scheme, [cfg.seed], **kw)
+        lora = init_lora_params(model, frozen, cfg.scheme, [cfg.seed],
+                                init_scale=cfg.init_scale, a_mult=cfg.a_mult,
+                                b_mult=cfg.b_mult)
     params = {k: nn.Parameter(v[0].clone()) if k.rsplit(".", 1)[1] in ("A", "B", "V")
               else v[0].clone() for k, v in lora.items()}
     rate = {"A": cfg.lr, "B": cfg.lr * cfg.lr_ratio, "V": cfg.lr}
@@ -206,7 +209,9 @@ def train_reference(model: LoRAModel, frozen: Any, data: tuple[Tensor, Tensor],
         taps["zbar"].retain_grad()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        G = taps["zbar"].grad[0].T @ taps["z"][0].detach()
+        grad = taps["zbar"].grad
+        assert grad is not None
+        G = grad[0].T @ taps["z"][0].detach()
         opt.step()
         rec = probe_fn({k: v.detach() for k, v in params.items()}, prev)
         rec["grad_nu"] = float(G.pow(2).mean())
@@ -222,7 +227,8 @@ def train_reference(model: LoRAModel, frozen: Any, data: tuple[Tensor, Tensor],
     res = TrainResult(cfg, hist, final_params, status, div_step)
     res.final = {q: v[-1] for q, v in hist.items() if q in ("loss", "nu_W")}
     if eval_data is not None and status == "ok":
-        ev = evaluate(model, frozen, final_params, *(_to(t, like) for t in eval_data))
+        Xe, ye = (_to(t, like) for t in eval_data)
+        ev = evaluate(model, frozen, final_params, Xe, ye)
         res.final.update(ev)
         for q, v in ev.items():
             hist.setdefault(q, [math.nan] * (cfg.steps + 1))[cfg.steps] = v

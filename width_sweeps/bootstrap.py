@@ -1,4 +1,4 @@
-"""gammakit's one bootstrap: seeds resampled independently within cells (docs/theory.md §9.3).
+"""gammakit's one bootstrap: seeds resampled independently within cells (docs/theory.md §9.6).
 
 A *cell* is one group of independent repeats — the seeds of one configuration at one width, or
 of one (scheme, rate, init scale) cell of a grid.  Different cells are independent runs, so the

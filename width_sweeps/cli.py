@@ -182,16 +182,16 @@ def _cmd_fit(a: argparse.Namespace) -> int:
                 for row in fits.astype(object).to_dict("records")]
         print(json.dumps(rows, indent=1))
     else:
-        print(fits_text(fits, res.theorem1, res.options, res.notes))
+        print(fits_text(fits, res.theorem1, res.options, res.notes, res.runs))
     return 0
 
 
 def _cmd_report(a: argparse.Namespace) -> int:
     _sweep_dir(a.dir)
     predict = _predict_fn(a)
-    from .report import write_report
+    from .report import write_report, written_summary
     path = write_report(a.dir, predict_fn=predict)
-    print(f"report -> {path}")
+    print(f"report -> {path}\n{written_summary(a.dir)}")
     return 0
 
 

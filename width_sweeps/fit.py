@@ -1,11 +1,11 @@
-"""Exponent fits with intervals that include what seeds don't show (docs/theory.md §9.2–9.3).
+"""Exponent fits with intervals that include what seeds don't show (docs/theory.md §9.6).
 
 For each (config, step, quantity): per width `n_w`, the mean `m_w` over seeds of `log q`; the
 *fitted* exponent `b` is the least-squares slope of `m_w` against `x_w = log n_w` over the
 widths used, the *local* slope the same over the `local_widths` largest widths, and `drift` =
 local − fitted (how the slope still moves at the largest widths).
 
-The interval combines two sources of error (the design, justified in docs/theory.md §9.3):
+The interval combines two sources of error (the design, justified in docs/theory.md §9.6):
 
 * **seeds** — the stratified seed bootstrap (`width_sweeps.bootstrap`): seeds resampled within
   every width, independently across widths, the slope recomputed; the draws' spread is scaled
@@ -16,10 +16,10 @@ The interval combines two sources of error (the design, justified in docs/theory
   explain: with residuals `e_w`, leverages `h_w`, seed variances `s_w²` over `k_w` seeds,
   `s²_lof = max(0, (Σ e_w² − Σ (1 − h_w) s_w²/k_w) / (W − 2))` (the expected seed part
   removed), whose slope standard error `s_lof / √Sxx` enters each draw times a Student-t
-  variate with `W − 2` degrees of freedom.
+  variate (Welch–Satterthwaite degrees of freedom: `W − 2` when the lack of fit dominates).
 
-A bootstrap draw is `b*_seeds + (s_lof/√Sxx)·T`, `T ~ t(W − 2)`; the interval is the central
-`level` of the draws.  With fewer than `min_seeds` seeds (or one value per width) there is no
+A bootstrap draw is `b*_seeds + (s_lof/√Sxx)·T`; the interval is the central `level` of the
+draws.  With fewer than `min_seeds` seeds (or one value per width) there is no
 seed bootstrap: the interval is the ordinary regression interval from the scatter across
 widths, `b ± t(W − 2)·s/√Sxx` (column `interval` = "widths").  A quantity that is exactly zero
 at every width and seed fits to `-inf` ("-oo").
@@ -92,6 +92,19 @@ def _lack_of_fit(x: np.ndarray, means: np.ndarray, seed_var: np.ndarray) -> tupl
     return math.sqrt(lof / sxx), math.sqrt(rss / (W - 2) / sxx)
 
 
+def _t_draws(rng: np.random.Generator, n: int, W: int, seed_se: float,
+             lof_se: float) -> np.ndarray:
+    """Student-t variates for the lack-of-fit term, with the Welch–Satterthwaite degrees of
+    freedom of a sum whose seed part is known well and whose lack-of-fit part is estimated from
+    W − 2 residual degrees of freedom: ν = (seed² + lof²)² (W − 2) / lof⁴ — ν = W − 2 when the
+    seeds add nothing (the plain regression interval), ν → ∞ (a normal variate) when the lack
+    of fit is a small part of the error."""
+    if W <= 2 or lof_se <= 0:
+        return np.zeros(n)
+    nu = min(1e6, (seed_se ** 2 + lof_se ** 2) ** 2 * (W - 2) / lof_se ** 4)
+    return rng.standard_t(nu, size=n)
+
+
 def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
                rng: np.random.Generator) -> dict[str, Any]:
     """Fit one series: `logq[w]` = log values over seeds at `widths[w]` (sorted ascending).
@@ -107,7 +120,6 @@ def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
     res: dict[str, Any] = {"fitted": float(slopes(x, means)), "n_widths": W, "n_seeds": n_seeds}
     seed_var = np.array([v.var(ddof=1) / len(v) if len(v) > 1 else 0.0 for v in logq])
     lof_se, ols_se = _lack_of_fit(x, means, seed_var)
-    tdraw = rng.standard_t(W - 2, size=opts.n_boot) if W > 2 else np.zeros(opts.n_boot)
     sxx = float(((x - x.mean()) ** 2).sum())
     sxx_local = float(((x[-kl:] - x[-kl:].mean()) ** 2).sum()) if kl else 1.0
     res["local"] = float(slopes(x[-kl:], means[-kl:])) if kl else math.nan
@@ -118,12 +130,15 @@ def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
             return np.stack(out)
         est, draws, _ = cell_means(dict(enumerate(logq)), stat, opts.n_boot, rng)
         draws = est + (draws - est) * math.sqrt(n_seeds / (n_seeds - 1))
+        seed_se = float(draws[:, 0].std())
+        tdraw = _t_draws(rng, opts.n_boot, W, seed_se, lof_se)
         boot = draws[:, 0] + lof_se * tdraw
         local = draws[:, 1] if kl else None
         scatter = lof_se
-        res.update(interval="seeds+widths", seed_se=float(draws[:, 0].std()), lof_se=lof_se)
+        res.update(interval="seeds+widths", seed_se=seed_se, lof_se=lof_se)
     else:
         scatter = ols_se if W > 2 else 0.0
+        tdraw = _t_draws(rng, opts.n_boot, W, 0.0, scatter)
         boot = res["fitted"] + scatter * tdraw
         local = np.full(opts.n_boot, res["local"]) if kl else None
         res.update(interval="widths" if W > 2 else "none", seed_se=math.nan, lof_se=ols_se)

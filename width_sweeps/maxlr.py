@@ -6,7 +6,8 @@ is *stable* when it never diverged and its per-step feature update stays bounded
 `max_t RMS(ΔZ_B^t) ≤ tau` (docs/theory.md §2.5: stable ⇔ γ[Z_B] = 0, i.e. updates of Θ(1)).  Per (width,
 seed), `η_max` is the largest grid rate below which every rate is stable; the exponent of
 `η_max` against n is fitted like every other quantity (width_sweeps.fit: seeds and lack of fit)
-and judged by the verdict rule (width_sweeps.verdict) against `gamma_calc.api.max_lr`.  A
+and judged by the verdict rule (width_sweeps.verdict) against `gamma_calc.api.max_lr`; the
+interval is widened by the grid's resolution (:func:`with_grid_resolution`).  A
 (width, seed) whose smallest grid rate is already unstable has no η_max (NaN): that width's
 seeds are listed as dropped, never silently.
 """
@@ -52,8 +53,42 @@ def maxlr_table(steps: pd.DataFrame, runs: pd.DataFrame, tau: float,
     best = largest_stable(stability(steps, runs, tau))
     long = best.rename(columns={"eta_max": "value"}).assign(
         step=0, quantity="eta_max", eta0=0.0, run_id=np.arange(len(best)))
-    fits = fit_table(long, None, opts)
+    fits = with_grid_resolution(fit_table(long, None, opts), long, steps_ratio(runs), opts)
     fits["predicted"] = [max_lr_fn(o, s, m) for o, s, m in
                          zip(fits.optimizer, fits.scheme, fits.model)]
     fits = add_verdicts(fits, opts.rule())
     return best, fits.drop(columns=["eta0", "step"])
+
+
+def steps_ratio(runs: pd.DataFrame) -> float:
+    """The rate grid's ratio between neighbouring rates (median; 1 for a single rate)."""
+    g = np.sort(runs.eta0.unique())
+    return float(np.median(g[1:] / g[:-1])) if len(g) > 1 else 1.0
+
+
+def with_grid_resolution(fits: pd.DataFrame, long: pd.DataFrame, ratio: float,
+                         opts: FitOptions) -> pd.DataFrame:
+    """Widen the intervals by the grid's resolution: each η_max is known only up to its cell
+    `[η, ratio·η)`, an error of up to log(ratio) in log η at each width, the same for every
+    seed of the width when they share a cell.  Taken as uniform and independent across widths,
+    it adds `log(ratio)/√12 / √Sxx` to the slope's standard error (Sxx over the widths used;
+    over the largest ones for the local slope); the half-widths add in quadrature with
+    `z_{level}` times that error."""
+    from scipy.stats import norm
+    if ratio <= 1 or not len(fits):
+        return fits
+    z = float(norm.ppf(0.5 + opts.level / 2))
+    sd = np.log(ratio) / np.sqrt(12)
+    out = fits.copy()
+    for i, r in out.iterrows():
+        ws = [int(w) for w in str(r.widths_used).split(",") if w]
+        for lo, hi, mid, x in (("ci_low", "ci_high", "fitted", np.log(ws)),
+                               ("local_low", "local_high", "local",
+                                np.log(ws[-opts.local_widths:]))):
+            if len(x) < 2 or not np.isfinite(r[mid]):
+                continue
+            half = np.hypot((r[hi] - r[lo]) / 2, z * sd / np.sqrt(((x - x.mean()) ** 2).sum()))
+            centre = (r[hi] + r[lo]) / 2
+            out.at[i, lo], out.at[i, hi] = centre - half, centre + half
+    out["grid_ratio"] = ratio
+    return out

@@ -26,11 +26,17 @@ EXPONENTS = {"fitted", "ci_low", "ci_high", "local", "local_low", "local_high", 
 
 def shown(df: pd.DataFrame, base: list[str] = SHOW) -> list[str]:
     """`base` plus the config columns that vary within `df` (after `scheme`): rows of a sweep
-    over several η₀, init scales or rates stay distinguishable."""
-    extra = [c for c in VARYING if c in df.columns and c not in base
-             and (c == "module" or df[c].nunique(dropna=False) > 1)]   # adapters: always
+    over several η₀, init scales or rates stay distinguishable (adapters: `module` always); B's
+    rate exponent `lr_exponent_b` follows `lr_exponent` whenever it differs from A's in some row."""
+    extra = [c for c in VARYING if c in df.columns and c not in base and c != "lr_exponent_b"
+             and (c == "module" or df[c].nunique(dropna=False) > 1)]
     i = base.index("scheme") + 1 if "scheme" in base else len(base)
-    return base[:i] + extra + base[i:]
+    cols = base[:i] + extra + base[i:]
+    if ("lr_exponent_b" in df.columns and "lr_exponent" in df.columns and "lr_exponent_b"
+            not in cols and (df.lr_exponent_b.astype(str) != df.lr_exponent.astype(str)).any()):
+        j = cols.index("lr_exponent") + 1 if "lr_exponent" in cols else len(cols)
+        cols = cols[:j] + ["lr_exponent_b"] + cols[j:]
+    return cols
 
 
 def _fmt(v, exponent: bool = False) -> str:
@@ -66,7 +72,7 @@ def summary(df: pd.DataFrame) -> str:
 
 def interval_text(opts: FitOptions) -> str:
     return (f"intervals: {opts.level:.0%}, seed bootstrap ({opts.n_boot} draws) combined with "
-            f"the lack of fit across widths (docs/theory.md §9.3); with fewer than "
+            f"the lack of fit across widths (docs/theory.md §9.6); with fewer than "
             f"{opts.min_seeds} seeds, the regression interval from the scatter across widths")
 
 
@@ -131,6 +137,20 @@ def _verdict_md(res: Analysis, steps: pd.DataFrame) -> list[str]:
     if rs:
         md += ["### Why inconclusive", ""] + [f"* {r}" for r in rs] + [""]
     return md
+
+
+def written_summary(out: str | Path) -> str:
+    """What `width-sweep report` prints after writing: the verdict counts and the exclusions,
+    read back from the tables `analyze` wrote (no second fit)."""
+    out = Path(out)
+    lines = []
+    for name in ("fits", "maxlr"):
+        p = out / f"{name}.parquet"
+        if p.exists():
+            f = pd.read_parquet(p)
+            lines.append(f"{name}: [{summary(f)}]")
+            lines += [f"excluded: {e}" for e in exclusions(f)] if name == "fits" else []
+    return "\n".join(lines)
 
 
 def write_report(out: str | Path, predict_fn: PredictFn = gamma_calc_predict) -> Path:

@@ -1,6 +1,8 @@
 """The report builder: verdict rows from a synthetic sweep table, failure rows, index.md."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,6 +93,56 @@ def test_failing_figure_becomes_an_error_row_and_the_others_survive(tmp_path, mo
     assert "💥 error" in rows[1] and "RuntimeError: boom second line" in rows[1]
     assert "ModuleNotFoundError" in rows[2]
     assert "1 pass, 0 fail, 2 error" in text
+
+
+def test_verdicts_json_schema(tmp_path) -> None:
+    """report/verdicts.json: one object per claim with the documented keys and types."""
+    from gamma_calc.vocab import MODELS
+    from width_sweeps.verdict import ALL
+    claims = [Claim("coord_check", "a", "Beyond Zero Init (Eq. 6)", "1/2", "+0.49",
+                    "[+0.40, +0.60]", "pass", "", common.claim_id("coord_check", "theory", "A"),
+                    "theory-layer", 0.4, 0.6),
+              Claim("loram_fig2", "b", "LoRAM (Prop. 2)", "< 1", "0.6", "", "inconclusive",
+                    "2 seeds", "loram_fig2/x", "mlp5", None, None),
+              Claim("spectral_gain", "c", "LoRAM (§3)", "≤ 1", "1", "", "fail", model="toy"),
+              Claim("coord_check", "d", "s", "-oo", "-oo", "", "pass", "", "coord_check/theory-a",
+                    "toy-init", -np.inf, -np.inf)]
+    res = [FigureResult("x", "X", "t", claims, device="cpu (2 cores)")]
+    report.write_report(res, tmp_path, mode="quick", device="cpu", revision="r", seconds=1.0)
+    recs = json.loads((tmp_path / "verdicts.json").read_text())
+    assert isinstance(recs, list) and len(recs) == len(claims)
+    for r in recs:
+        assert list(r) == list(report.RECORD_KEYS)
+        assert r["verdict"] in ALL and r["model"] in MODELS and r["mode"] == "quick"
+        assert r["device"] == "cpu (2 cores)" and r["id"]
+        for k in ("ci_low", "ci_high"):
+            assert r[k] is None or isinstance(r[k], float) or r[k] in ("-oo", "oo")
+        for k in ("figure", "claim", "source", "prediction", "measured", "note"):
+            assert isinstance(r[k], str)
+    ids = [r["id"] for r in recs]
+    assert len(set(ids)) == len(ids)                       # a repeated id gets a suffix
+    assert ids[0] == "coord_check/theory-a" and ids[3] == "coord_check/theory-a-2"
+    assert ids[2] == "spectral_gain/c"                     # derived from the claim when unset
+    assert recs[0]["ci_low"] == 0.4 and recs[3]["ci_low"] == "-oo"
+    assert "Verdict rule" in (tmp_path / "index.md").read_text()
+
+
+def test_quick_vs_full_flags_a_full_pass_that_fails_in_quick(tmp_path) -> None:
+    def rec(i, v):
+        return {"id": i, "figure": "f", "model": "toy", "verdict": v}
+    quick = [rec("a", "pass"), rec("b", "inconclusive"), rec("c", "fail"), rec("d", "fail")]
+    full = [rec("a", "pass"), rec("b", "pass"), rec("c", "pass"), rec("d", "fail"),
+            rec("e", "pass")]
+    text, broken = report.quick_vs_full(quick, full)
+    assert broken == ["c"]
+    rows = [r for r in text.splitlines() if r.startswith("| `")]
+    assert [r.split("`")[1] for r in rows] == ["a", "b", "c", "d", "e"]
+    assert "⚠️ inconclusive | ✅ pass" in rows[1] and "| — | ✅ pass |" in rows[4]
+    (tmp_path / "q.json").write_text(json.dumps(quick))
+    (tmp_path / "f.json").write_text(json.dumps(full))
+    assert report.write_quick_vs_full(tmp_path / "q.json", tmp_path / "f.json",
+                                      tmp_path / "x.md") == ["c"]
+    assert "1 claims pass in full mode but fail in quick mode" in (tmp_path / "x.md").read_text()
 
 
 def test_one_line_error_names_type_and_place() -> None:

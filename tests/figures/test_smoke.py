@@ -1,11 +1,14 @@
-"""One tiny figure end to end through the demo driver: sweep → fits → verdicts → PNG → report."""
+"""One tiny figure end to end through the demo driver: sweep → fits → verdicts → PNG → report
+(index.md and verdicts.json)."""
 from __future__ import annotations
 
-from figures import coord_check, demo, maxlr
+import json
+
+from figures import coord_check, demo, maxlr, report
 
 
 def test_tiny_maxlr_figure_through_the_demo(tmp_path, monkeypatch) -> None:
-    tiny = maxlr.Config(widths=(64, 128, 256), seeds=2, steps=4, eta_from=2.0 ** -9,
+    tiny = maxlr.Config(widths=(64, 128, 256, 512), seeds=2, steps=4, eta_from=2.0 ** -9,
                         per_octave=2)
     monkeypatch.setattr(maxlr, "config", lambda mode: tiny)
     assert demo.main(["--only", "maxlr", "--out", str(tmp_path)]) == 0
@@ -15,8 +18,12 @@ def test_tiny_maxlr_figure_through_the_demo(tmp_path, monkeypatch) -> None:
     text = (tmp_path / "index.md").read_text()
     rows = [r for r in text.splitlines() if r.startswith("| ") and r[2].isdigit()]
     assert len(rows) == 2 and all("maxlr" in r for r in rows)
-    assert all(("pass" in r) or ("fail" in r) for r in rows)
-    assert "![maxlr](maxlr.png)" in text
+    assert all(any(v in r for v in ("pass", "fail", "inconclusive")) for r in rows)
+    assert "![maxlr](maxlr.png)" in text and "Verdict rule" in text
+    recs = json.loads((tmp_path / "verdicts.json").read_text())
+    assert [r["id"] for r in recs] == ["maxlr/a", "maxlr/b"]
+    assert all(set(r) == set(report.RECORD_KEYS) and r["model"] == "theory-layer"
+               and r["mode"] == "quick" for r in recs)
     assert (tmp_path / "runs" / "maxlr" / "maxlr.parquet").exists()   # read via width_sweeps
 
 

@@ -146,3 +146,8 @@ def test_maxlr_finds_exponent() -> None:
     row = fits.iloc[0]
     assert abs(row.fitted + 0.5) < 0.05 and row.verdict == "pass"
     assert not best.at_grid_edge.any()
+    # the grid's resolution (ratio 2^(1/4)) is part of the interval, even with no seed noise:
+    # ≥ 2 · 1.96 · (ln 2^(1/4) / √12) / √Sxx over the 7 widths
+    x = np.log(WIDTHS)
+    floor = 2 * 1.96 * np.log(2 ** 0.25) / np.sqrt(12) / np.sqrt(((x - x.mean()) ** 2).sum())
+    assert row.ci_high - row.ci_low >= floor * 0.999 and row.grid_ratio == 2 ** 0.25

@@ -52,3 +52,20 @@ def test_theory_layer_exponents(tmp_path, capsys) -> None:
         want = -1.0 if r.scheme == "B" else truth[r.quantity]
         assert abs(r.fitted - want) <= 0.05, r
         assert r.verdict == "pass", r
+
+
+@pytest.mark.slow
+def test_sgd_theory_layer_delta1_is_order_one(tmp_path) -> None:
+    """SGD, Init[A], c_A = −2, c_B = 0 on the theory layer: δ¹ = Θ(1) (exponent 0, the
+    geometry-aware prediction), not Θ(1/n) (−1, the scalar-output model's)."""
+    spec = from_dict({"model": "theory-layer", "widths": [2 ** k for k in range(8, 14)],
+                      "schemes": ["A"], "optimizer": "sgd", "eta0": [0.05], "n0": 1,
+                      "lr_exponents": ["-2,0"], "seeds": 20, "steps": 3, "dtype": "float64",
+                      "rank": 4, "runs_per_shard": 128})
+    steps, runs = executor.run_sweep(spec, tmp_path, progress=False)
+    fits = fit.fit_table(steps, runs, fit.FitOptions(n_boot=500))
+    fits, _ = predict.attach_predictions(fits, predict.gamma_calc_predict)
+    fits = verdict.add_verdicts(fits, verdict.Rule())
+    r = fits[(fits.quantity == "delta1") & (fits.step == 3)].iloc[0]
+    assert r.predicted == "0" and abs(r.fitted) < 0.1 and r.ci_low > -0.5
+    assert r.verdict == "pass"
