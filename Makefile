@@ -17,6 +17,7 @@ help:
 	@echo "make demo   - set up, then run the quick end-to-end verification (report/index.md)"
 	@echo "make test   - set up, then run the whole test suite"
 	@echo "make bench  - engine benchmark (batched vs per-run reference)"
+	@echo "make lint   - ruff and mypy"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +48,10 @@ demo: setup data
 bench: setup
 	$(BIN)/width-sweep bench
 
+# ruff (line length 100 included) and mypy (its file list and options: pyproject.toml)
 lint: setup
-	$(BIN)/python -m ruff check gamma_calc toy_models width_sweeps figures tests benchmarks
+	$(BIN)/python -m ruff check gamma_calc toy_models width_sweeps figures tests benchmarks examples
+	$(BIN)/python -m mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info

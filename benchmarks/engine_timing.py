@@ -62,11 +62,13 @@ def main() -> None:
         res = engine.train_shard(model, spec, runs, dev, dt, cache=cache)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         rs = len(runs) * spec.steps
-        print(json.dumps({"rep": i, "runs": len(runs), "steps": spec.steps, "wall_s": round(wall, 2),
-                          "cpu_s": round(cpu, 2), "ms_per_run_step_wall": round(wall / rs * 1e3, 3),
-                          "ms_per_run_step_cpu": round(cpu / rs * 1e3, 3), "build_s": round(build, 2),
-                          "load": round(os.getloadavg()[0], 2), "threads": torch.get_num_threads(),
-                          "set": a.set, "diverged": int((res.diverged_step >= 0).sum())}), flush=True)
+        print(json.dumps({"rep": i, "runs": len(runs), "steps": spec.steps,
+                          "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+                          "ms_per_run_step_wall": round(wall / rs * 1e3, 3),
+                          "ms_per_run_step_cpu": round(cpu / rs * 1e3, 3),
+                          "build_s": round(build, 2), "load": round(os.getloadavg()[0], 2),
+                          "threads": torch.get_num_threads(), "set": a.set,
+                          "diverged": int((res.diverged_step >= 0).sum())}), flush=True)
     if a.profile:
         profile(model, spec, runs, dev, dt, cache, a.profile)
 

@@ -16,7 +16,8 @@ MNIST training images (toy_models.data), the same batch at every step.  Adam at 
 Both run in this process after a warm-up call of each (imports and first-call costs excluded).
 Prints one JSON object: wall seconds (`*_s`, `speedup`) and process CPU seconds (`*_cpu_s`,
 `speedup_cpu`: the work itself, less sensitive to other processes on a shared machine), the
-load average before and after.  `python benchmarks/vs_mup.py [--widths 7 12] [--seeds 5] [--steps 3]`.
+load average before and after.
+`python benchmarks/vs_mup.py [--widths 7 12] [--seeds 5] [--steps 3]`.
 Needs the `bench` extra (mup; install it with `pip install --no-deps mup seaborn` on a CPU-only
 torch so that pip does not pull a CUDA torch through mup's torchvision requirement).
 """

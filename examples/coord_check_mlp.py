@@ -11,7 +11,8 @@ from width_sweeps.coord_check import coord_check
 class MLP(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()
-        self.inp, self.hidden, self.out = nn.Linear(32, width), nn.Linear(width, width), nn.Linear(width, 4)
+        self.inp, self.hidden = nn.Linear(32, width), nn.Linear(width, width)
+        self.out = nn.Linear(width, 4)
 
     def forward(self, x):
         return self.out(torch.relu(self.hidden(torch.relu(self.inp(x)))))

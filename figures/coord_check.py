@@ -86,10 +86,12 @@ class Config:
     def spec(self) -> dict:
         return {"name": self.sweep_name, "model": self.model, "widths": list(self.widths),
                     "schemes": sorted({s for s, _ in self.configs}), "optimizer": "adam",
-                    "eta0": [self.eta0], "n0": 1, "lr_exponents": sorted({c for _, c in self.configs}),
+                    "eta0": [self.eta0], "n0": 1,
+                    "lr_exponents": sorted({c for _, c in self.configs}),
                     "seeds": self.seeds, "steps": self.steps, "batch_size": self.batch_size,
                     "probe_batch": self.probe_batch, "rank": self.rank, "dtype": self.dtype,
-                    "runs_per_shard": 256, "test_eval": False, "model_options": dict(self.model_options),
+                    "runs_per_shard": 256, "test_eval": False,
+                    "model_options": dict(self.model_options),
                     "fit": {"tolerance": self.tolerance, "n_boot": 1000, "local_widths": 3}}
 
     def label(self) -> str:
@@ -104,10 +106,11 @@ def configs(mode: str) -> list[Config]:
 
     η₀ = 1 at n₀ = 1 on the theory layer makes the update terms dominate the init terms by
     √n ≥ 16 from n = 2^8 on.  The toy's η₀ = 0.25 gives η = 0.011 (Init[A]) at n = 512, a rate
-    at which the toy learns well (the Figure-2 grid of Beyond Zero Init).  The toy uses rank 8 so that small
-    widths keep r ≪ n; tolerance 0.1 on the toy (its width range is narrower: 8–32×)."""
+    at which the toy learns well (the Figure-2 grid of Beyond Zero Init).  The toy uses rank 8 so
+    that small widths keep r ≪ n; tolerance 0.1 on the toy (its width range is narrower: 8–32×)."""
     quick = mode == "quick"
-    theory = Config("theory-layer", tuple(2 ** k for k in (range(9, 15) if quick else range(8, 17))),
+    theory = Config("theory-layer",
+                    tuple(2 ** k for k in (range(9, 15) if quick else range(8, 17))),
                     10, 4 if quick else 6, 1.0, 4, 1, 1, "float64", 0.05,
                     CONFIGS)
     # quick: the first four of the full widths (at n = 64 the un-pretrained control is still

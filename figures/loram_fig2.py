@@ -1,4 +1,5 @@
-"""LoRAM Figure 2 (LoRAM §2; docs/theory.md §4) on LoRAM's 5-layer MLP (width 400, r = 25, teacher data).
+"""LoRAM Figure 2 (LoRAM §2; docs/theory.md §4) on LoRAM's 5-layer MLP (width 400, r = 25,
+teacher data).
 
 (a) Proposition 1: loss, ‖A‖, ‖B‖ and ν[W_LoRA] of the probed layer under several splits
     α = α′ α_A α_B = 16 (scale α′, inits × α_A, α_B, rates × α_A², α_B² for SGD, × α_A, α_B for
@@ -12,8 +13,10 @@
 
 Our choices where the paper's numbers were lost: data `toy_models.mlp5.teacher_data` (1024
 train points), batch 64, float64 for (a) (exactness), float32 for (b), (c); rates SGD 5e−3
-(the paper's 5e−5 barely moves our loss in a few hundred steps), Adam 5e−5 (the paper's); Adam's ε = 1e−16 (Prop. 1 holds as ε → 0);
-splits (α′, α_A, α_B) ∈ {(16,1,1), (4,2,2), (2/3,6,4), (5,0.8,4)} (factors that\nare not powers of two, so that equality is not an artefact of exact binary scaling).
+(the paper's 5e−5 barely moves our loss in a few hundred steps), Adam 5e−5 (the paper's);
+Adam's ε = 1e−16 (Prop. 1 holds as ε → 0); splits (α′, α_A, α_B) ∈ {(16,1,1), (4,2,2),
+(2/3,6,4), (5,0.8,4)} (factors that are not powers of two, so that equality is not an artefact
+of exact binary scaling).
 Verdicts (docs/theory.md §9.6): Prop. 1 holds when every split matches (16, 1, 1) to a relative
 1e−6 at every step (an exact computation: a point, no interval); Prop. 2 "predicts" ν[W_LoRA]
 when the bootstrap interval of measured/predicted lies in [1/2, 2] (it is a random-walk model).
@@ -48,8 +51,9 @@ class Config:
     k1_seeds: int
 
     def label(self) -> str:
-        return (f"MLP5 width {self.width}, r = {R}, teacher data, batch 64; (a) float64, {self.steps_a}"
-                f" steps, η_SGD = {ETA['sgd']:g}, η_Adam = {ETA['adam']:g}; (b) SGD η = "
+        return (f"MLP5 width {self.width}, r = {R}, teacher data, batch 64; (a) float64, "
+                f"{self.steps_a} steps, η_SGD = {ETA['sgd']:g}, η_Adam = {ETA['adam']:g}; "
+                f"(b) SGD η = "
                 f"{ETA['sgd']:g}, s = 1, {self.steps_b} steps, {self.seeds_b} seeds; (c) "
                 f"{common.width_range(self.k1_widths)}, {self.k1_seeds} seeds")
 
@@ -61,9 +65,9 @@ def config(mode: str) -> Config:
 
 
 def _base(name: str, steps: int, width: int, **kw) -> dict:
-    return {"name": name, "model": "mlp5", "widths": [width], "schemes": ["A"], "n0": width, "seeds": 1,
-                "steps": steps, "batch_size": 64, "probe_batch": 64, "rank": R, "dtype": "float32",
-                "test_eval": False, "model_options": dict(MLP_OPTS)} | kw
+    return {"name": name, "model": "mlp5", "widths": [width], "schemes": ["A"], "n0": width,
+            "seeds": 1, "steps": steps, "batch_size": 64, "probe_batch": 64, "rank": R,
+            "dtype": "float32", "test_eval": False, "model_options": dict(MLP_OPTS)} | kw
 
 
 # ---- (a) Proposition 1 ---------------------------------------------------------------------
@@ -180,8 +184,8 @@ def measure_b(cfg: Config, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     from width_sweeps.results import load
     parts = []
     for name, scheme, betas in (("loram_b", "A", list(BETAS)), ("loram_b_abplus", "AB+", [1.0])):
-        spec = _base(name, cfg.steps_b, cfg.width, schemes=[scheme], init_scales=betas, optimizer="sgd",
-                     eta0=[ETA["sgd"]], alpha=float(R), seeds=cfg.seeds_b)
+        spec = _base(name, cfg.steps_b, cfg.width, schemes=[scheme], init_scales=betas,
+                     optimizer="sgd", eta0=[ETA["sgd"]], alpha=float(R), seeds=cfg.seeds_b)
         steps, runs = load(common.sweep(spec, ctx, name))
         parts.append(steps[steps.run_id.isin(runs.loc[runs.status == "ok", "run_id"])])
     return pd.concat(parts, ignore_index=True), linear_baseline(cfg, ctx)

@@ -1,6 +1,6 @@
-"""Largest stable learning rate against width for Init[A] and Init[B] (Adam, theory layer), with the
-fitted exponent (95 % interval: seeds and lack of fit) against `gamma-solve max-lr` (docs/theory.md §2.11:
-Init[A] tolerates Θ(n^{−1/2}), Init[B] only Θ(n^{−1}); Hayou et al. 2024).
+"""Largest stable learning rate against width for Init[A] and Init[B] (Adam, theory layer), with
+the fitted exponent (95 % interval: seeds and lack of fit) against `gamma-solve max-lr`
+(docs/theory.md §2.11: Init[A] tolerates Θ(n^{−1/2}), Init[B] only Θ(n^{−1}); Hayou et al. 2024).
 
 Every rate of a log grid (ratio 2^{1/4}) runs at every width, all batched
 (`width_sweeps.maxlr`): a run is stable when it never diverged and max_t RMS(ΔZ_B^t) ≤ τ = 2;
@@ -34,8 +34,9 @@ class Config:
         return {"name": "maxlr", "model": "theory-layer", "widths": list(self.widths),
                     "schemes": list(SCHEMES), "optimizer": "adam",
                     "eta0": {"from": self.eta_from, "to": 1.0, "per_octave": self.per_octave},
-                    "n0": 1, "lr_exponents": ["0"], "seeds": self.seeds, "steps": self.steps, "batch_size": 1,
-                    "probe_batch": 1, "rank": 4, "dtype": "float64", "runs_per_shard": 1024,
+                    "n0": 1, "lr_exponents": ["0"], "seeds": self.seeds, "steps": self.steps,
+                    "batch_size": 1, "probe_batch": 1, "rank": 4, "dtype": "float64",
+                    "runs_per_shard": 1024,
                     "test_eval": False, "fit": {"maxlr": True, "tau": self.tau, "tolerance": 0.05}}
 
     def label(self) -> str:
@@ -95,14 +96,15 @@ def plot(cfg: Config, best: pd.DataFrame, fits: pd.DataFrame, stab: pd.DataFrame
             if len(row):
                 r = row.iloc[0]
                 mark = {"pass": "✓", "fail": "✗"}.get(r.verdict, "")
-                lab += f": fit {r.fitted:+.2f} {common.fmt_ci(r.ci_low, r.ci_high, 2)}, θ {r.predicted} {mark}"
+                ci = common.fmt_ci(r.ci_low, r.ci_high, 2)
+                lab += f": fit {r.fitted:+.2f} {ci}, θ {r.predicted} {mark}"
                 x = m.index.to_numpy(float)
                 lx = np.log(x)
                 p = common.frac(r.predicted)
                 anchor = np.log(m.to_numpy()).mean() - p * lx.mean()
                 ax.plot(x, np.exp(anchor + p * lx), **style.PREDICTION)
-            ax.errorbar(m.index, m, yerr=[(m - lo).clip(lower=0), (hi - m).clip(lower=0)], color=style.color(s), marker="o",
-                        capsize=2, label=lab)
+            ax.errorbar(m.index, m, yerr=[(m - lo).clip(lower=0), (hi - m).clip(lower=0)],
+                        color=style.color(s), marker="o", capsize=2, label=lab)
         ax.plot([], [], **style.PREDICTION, label="gamma-solve max-lr slope")
         style.log2_width_axis(ax, best.width.unique())
         ax.set_yscale("log", base=2)

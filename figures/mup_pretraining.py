@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -172,7 +171,7 @@ def optima(cfg: Config, rates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
 
     best, fits = [], []
     for key, ks in ks_of.items():
-        mine: dict[Hashable, Any] = {c: v for c, v in cells.items() if c[:2] == key}
+        mine = {c: v for c, v in cells.items() if c[:2] == key}
 
         def at(m: dict, key: tuple[str, int] = key) -> np.ndarray:
             return vertex(m, key)
@@ -189,7 +188,7 @@ def optima(cfg: Config, rates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
         def slope(m: dict, keys: list = keys, x: np.ndarray = x) -> np.ndarray:
             return rate_transfer.slopes(x, np.stack([vertex(m, k) for k in keys], -1))
 
-        b = stratified(dict[Hashable, Any](mine), slope, n_boot=cfg.n_boot)
+        b = stratified(mine, slope, n_boot=cfg.n_boot)
         fits.append({"par": par, "fitted": b.estimate, "ci_low": b.low, "ci_high": b.high,
                      "n_widths": len(keys), "n_seeds": b.min_seeds})
     return pd.DataFrame(best), pd.DataFrame(fits)

@@ -1,8 +1,9 @@
-"""Beyond Zero Init's Figure 2 on our toy: Fashion-MNIST test accuracy and loss heat maps over learning rate ×
-init variance for Init[A] (σ_B = 0) and Init[AB+] (σ_A = σ_B, W kept), and their difference.
+"""Beyond Zero Init's Figure 2 on our toy: Fashion-MNIST test accuracy and loss heat maps over
+learning rate × init variance for Init[A] (σ_B = 0) and Init[AB+] (σ_A = σ_B, W kept), and their
+difference.
 
-The claim (Beyond Zero Init §3.4): zero init (Init[A]) degrades sharply at small rates, non-zero init
-does not — while at the best rate the non-zero init costs nothing.  The MNIST-pretrained toy
+The claim (Beyond Zero Init §3.4): zero init (Init[A]) degrades sharply at small rates, non-zero
+init does not — while at the best rate the non-zero init costs nothing.  The MNIST-pretrained toy
 (n = 4096, r = 32, docs/theory.md §6.1) is fine-tuned for 100 Adam steps, batch 64; the grid is
 `width_sweeps/specs/fig2.toml` (7 rates × 8 variance multipliers β of Kaiming, σ² = β/n,
 10 seeds; the paper's grids were lost, ours are documented there).  Measured statistics, each

@@ -51,8 +51,9 @@ class Config:
             opts["n_test"] = self.n_test
         return {"name": "seed001", "model": "toy", "widths": [self.width], "schemes": list(SCHEMES),
                     "optimizer": "adam", "eta0": self.rates, "n0": self.width, "seeds": self.seeds,
-                    "steps": 100, "batch_size": 64, "probe_batch": 16, "rank": 32, "dtype": "float32",
-                    "runs_per_shard": 256, "test_eval": True, "model_options": opts}
+                    "steps": 100, "batch_size": 64, "probe_batch": 16, "rank": 32,
+                    "dtype": "float32", "runs_per_shard": 256, "test_eval": True,
+                    "model_options": opts}
 
     def label(self) -> str:
         pre = "" if self.pretrain_steps == 2000 else f", pretrained {self.pretrain_steps} steps"
@@ -148,8 +149,9 @@ def plot(cfg: Config, runs: pd.DataFrame, ctx: Context):
     with style.rc():
         fig, axes = style.figure(1, 2, size=(11, 4.4),
                                  footer=common.footer("seed001_inits", ctx, cfg.label()),
-                                 title="The A×0 ≠ 0×B blog's sweep on our toy: Fashion-MNIST eval loss after 100 "
-                                       "steps against learning rate (mean over seeds; × blow-up)")
+                                 title="The A×0 ≠ 0×B blog's sweep on our toy: Fashion-MNIST "
+                                       "eval loss after 100 steps against learning rate (mean "
+                                       "over seeds; × blow-up)")
         for k, ax in enumerate(axes[0]):
             for i, s in enumerate(SCHEMES):
                 y = t[s]

@@ -187,8 +187,8 @@ def run(ctx: Context) -> FigureResult:
                        [common.save(fig, "spectral_gain", ctx)], cfg.label(),
                        common.device_label(ctx.device) + " (SVD on cpu)",
                        time.perf_counter() - t0, "\n".join(rows))
-    res.rule = ("identities (Q ≤ 1, PiSSA's k₁) to a relative 1e−6; approximations (LoRAM's Q and k₁)"
-                ' within a factor 2.')
+    res.rule = ("identities (Q ≤ 1, PiSSA's k₁) to a relative 1e−6; approximations (LoRAM's Q "
+                "and k₁) within a factor 2.")
     return res
 
 

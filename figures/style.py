@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from gamma_calc.schemes import DISPLAY_NAMES, PAPER_NAMES
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 COLORS: dict[str, str] = {
     "A": "#0072B2", "B": "#D55E00", "AB": "#009E73", "AB-practical": "#56B4E9",
@@ -33,7 +38,7 @@ _PAPER_ALIAS = {
 PREDICTION = {"color": "0.25", "ls": "--", "lw": 1.0}      # gamma_calc's predicted lines
 REFERENCE = {"color": "0.55", "ls": ":", "lw": 1.0}        # guides (−ε, −2ε, …)
 
-RC = {
+RC: dict[RcKeyType, Any] = {
     "font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "legend.fontsize": 7,
     "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.grid": True, "grid.alpha": 0.25,
     "axes.spines.top": False, "axes.spines.right": False, "lines.linewidth": 1.4,
@@ -80,7 +85,9 @@ def figure(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float] = (6.4, 
     if footer:
         fig.text(0.005, 0.004, footer, fontsize=5.8, color="0.4", ha="left", va="bottom",
                  wrap=True)
-        fig.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))
+        engine = fig.get_layout_engine()
+        assert isinstance(engine, ConstrainedLayoutEngine)     # layout="constrained" above
+        engine.set(rect=(0, 0.035, 1, 0.965))
     return fig, axes
 
 

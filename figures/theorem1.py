@@ -1,12 +1,13 @@
-"""Theorem 1 (Beyond Zero Init, robustness to smaller rates): γ[δ¹], γ[δ²] against ε when both rates are
-lowered to c* − ε (c* = −1/2, Adam, theory layer), for Init[A], the practical Init[AB] and
+"""Theorem 1 (Beyond Zero Init, robustness to smaller rates): γ[δ¹], γ[δ²] against ε when both
+rates are lowered to c* − ε (c* = −1/2, Adam, theory layer), for Init[A], the practical Init[AB] and
 Theorem 1's Init[AB], with gamma_calc's predicted lines (−ε for a factor initialised at its
 bound, −2ε for a zero factor; docs/theory.md §2.9).
 
 Each point is a fitted width exponent (95 % interval: seeds and lack of fit); the claim is the
-slope of those exponents against ε (width_sweeps.theorem1).  The verdict tolerance on that slope is the per-exponent tolerance
-(0.05) propagated through the least-squares slope over the ε grid (worst case, ≈ 0.32 for
-ε ∈ {0, 1/8, 1/4, 3/8}) — still well inside the gap between −1 and −2 that the theorem is about.
+slope of those exponents against ε (width_sweeps.theorem1).  The verdict tolerance on that slope
+is the per-exponent tolerance (0.05) propagated through the least-squares slope over the ε grid
+(worst case, ≈ 0.32 for ε ∈ {0, 1/8, 1/4, 3/8}) — still well inside the gap between −1 and −2
+that the theorem is about.
 Compare per step: with Init[A], δ² is Θ(n^{−1/2}) at step 2 (A first moves at step 2) and Θ(1)
 from step 3, so its ε-slope is −1 at t = 2 and −2 from t = 3.
 """
@@ -42,9 +43,10 @@ class Config:
     def spec(self) -> dict:
         return {"name": "theorem1", "model": "theory-layer", "widths": list(self.widths),
                     "schemes": list(SCHEMES), "optimizer": "adam", "eta0": [1.0], "n0": 1,
-                    "lr_exponents": ["-1/2"], "eps": list(EPS), "seeds": self.seeds, "steps": self.steps,
-                    "batch_size": 1, "probe_batch": 1, "rank": 4, "dtype": "float64", "runs_per_shard": 256,
-                    "test_eval": False, "fit": {"tolerance": self.tolerance, "n_boot": 1000}}
+                    "lr_exponents": ["-1/2"], "eps": list(EPS), "seeds": self.seeds,
+                    "steps": self.steps, "batch_size": 1, "probe_batch": 1, "rank": 4,
+                    "dtype": "float64", "runs_per_shard": 256, "test_eval": False,
+                    "fit": {"tolerance": self.tolerance, "n_boot": 1000}}
 
     def label(self) -> str:
         return (f"theory layer, Adam, η = n^(−1/2 − ε), ε ∈ {{{', '.join(EPS)}}}, r = 4, "
@@ -155,8 +157,8 @@ def run(ctx: Context) -> FigureResult:
                        "Thm. 1)?", claims(t1), [common.save(fig, "theorem1", ctx)],
                        cfg.label(), common.device_label(ctx.device),
                        time.perf_counter() - t0, details(t1))
-    res.rule = ("the verdict rule on the ε-slope (docs/theory.md §9.6): its interval comes from the "
-                "fits' own draws (seeds and lack of fit); fail when it misses the prediction ± "
+    res.rule = ("the verdict rule on the ε-slope (docs/theory.md §9.6): its interval comes from "
+                "the fits' own draws (seeds and lack of fit); fail when it misses the prediction ± "
                 "0.32 (the ±0.05 per-exponent tolerance propagated through the slope over "
                 "ε ∈ {0, 1/8, 1/4, 3/8}); inconclusive when the widened interval also holds the "
                 "rival hypothesis (−1 ↔ −2), or when an ε-row has too few widths or seeds; "

@@ -136,8 +136,9 @@ def _maxlr_panel(ax, best: pd.DataFrame, mfits: pd.DataFrame, ref: dict) -> None
         r = mfits[mfits.scheme == s]
         lab = f"{style.name(s)} toy"
         if len(r):
-            lab += (f": {r.iloc[0].fitted:+.2f} {common.fmt_ci(r.iloc[0].ci_low, r.iloc[0].ci_high, 2)}"
-                    f", θ {r.iloc[0].predicted} {MARK.get(r.iloc[0].verdict, '')}")
+            row = r.iloc[0]
+            lab += (f": {row.fitted:+.2f} {common.fmt_ci(row.ci_low, row.ci_high, 2)}"
+                    f", θ {row.predicted} {MARK.get(row.verdict, '')}")
         ax.plot(m.index, m, color=style.color(s), marker="o", label=lab)
         tr = ref["maxlr"][ref["maxlr"].scheme == s]
         tb = ref["maxlr_widths"]

@@ -38,7 +38,8 @@ class CheckResult:
 
     @property
     def paper(self) -> dict[str, Exponent]:
-        return {"A_0": paper_exponent(self.model.A0, "A"), "B_0": paper_exponent(self.model.B0, "B")}
+        return {"A_0": paper_exponent(self.model.A0, "A"),
+                "B_0": paper_exponent(self.model.B0, "B")}
 
 
 def _shifted(model: LoRAModel, shift: Exponent) -> LoRAModel:
@@ -59,7 +60,8 @@ def evaluate_flags(model: LoRAModel, steps: int, from_step: int) -> dict[str, bo
     }
 
 
-def robustness(model: LoRAModel, steps: int, from_step: int) -> tuple[bool, dict[str, Fraction | None]]:
+def robustness(model: LoRAModel, steps: int,
+               from_step: int) -> tuple[bool, dict[str, Fraction | None]]:
     """Whether the model is robust (Def. 5) and the ε-slopes of ``δ¹_T, δ²_T``."""
     eps = Exponent.var(EPS)
     traj = unroll(_shifted(model, eps), steps)

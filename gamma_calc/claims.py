@@ -88,7 +88,8 @@ def theorem1() -> Claim:
     eq_rates = feasible_set(Query(robust=True, equal_lr=True))
     c.derived += ["equal rates, entry exponents: " + r for r in pretty_regions(eq_rates.regions)]
     ab = get_scheme("AB")
-    point = {"c": Exponent.parse("-1/2").value(), "A0": ab.A.entry.value(), "B0": ab.B.entry.value()}
+    point = {"c": Exponent.parse("-1/2").value(), "A0": ab.A.entry.value(),
+             "B0": ab.B.entry.value()}
     c.agrees &= eq_rates.contains(point)
     c.note = "the named scheme AB (A_0 entries Θ(1), B_0 entries n^-1/2) is that point"
     return c
@@ -120,9 +121,9 @@ def larger_rates() -> Claim:
         zeros = frozenset(v for v, z in (("A0", za), ("B0", zb)) if z)
         cases.append((zeros, atoms))
     regs = regions(cases, [gt("eps", 0)])
+    found = "no solution" if not regs else "; ".join(pretty_regions(regs))
     return Claim("larger-rates", "seed 000 §3.3", "rates above the optimum (ε < 0) are unstable "
-                 "for every init", ["efficient at c and Z_B = O(1) at c + ε, ε > 0: " +
-                                    ("no solution" if not regs else "; ".join(pretty_regions(regs)))],
+                 "for every init", ["efficient at c and Z_B = O(1) at c + ε, ε > 0: " + found],
                  not regs)
 
 
@@ -151,7 +152,8 @@ def largest_rates() -> Claim:
     got = {name: str(max_lr("adam", get_scheme(name).A, get_scheme(name).B)) for name in ("A", "B")}
     return Claim("max-lr", "Hayou et al. 2024 via seed 000 footnote 7 (THEORY §2)",
                  "largest stable equal rate: Θ(n^-1/2) for Init[A], Θ(n^-1) for Init[B]",
-                 [f"Init[{k}]: c_max = {v}" for k, v in got.items()], got == {"A": "-1/2", "B": "-1"})
+                 [f"Init[{k}]: c_max = {v}" for k, v in got.items()],
+                 got == {"A": "-1/2", "B": "-1"})
 
 
 def sgd() -> Claim:
@@ -164,7 +166,8 @@ def sgd() -> Claim:
     c = _set_claim("sgd", "seed 000 App. C Eq. 30 (SGD, LoRA+ model)",
                    "c_A + c_B = -1, γ[A_0] <= (γ[η_A] - 1)/2, γ[B_0] <= γ[η_B]/2, at least one "
                    "with equality", Query(optimizer="sgd", convention="paper"), stated)
-    equal = {n: check("sgd", get_scheme(n).A, get_scheme(n).B, "-1/2").efficient for n in ("A", "B")}
+    equal = {n: check("sgd", get_scheme(n).A, get_scheme(n).B, "-1/2").efficient
+             for n in ("A", "B")}
     plus = check("sgd", get_scheme("A").A, get_scheme("A").B, "-1", "0").efficient
     c.derived.append(f"equal rates c = -1/2: Init[A] efficient {_yn(equal['A'])}, Init[B] "
                      f"{_yn(equal['B'])}; LoRA+ (c_A = -1, c_B = 0) with Init[A]: {_yn(plus)}")
@@ -194,7 +197,8 @@ def step2_transient() -> Claim:
                   f"{_yn(r.efficient)}")], literal,
                  note="derivation differs from the literal statement; the numeric cross-check "
                       "(tests/gamma_calc/test_numeric_crosscheck.py) measures slope(δ²_2) ≈ -1/2 "
-                      "and slope(δ²_3) ≈ 0, so the toolkit's settled window (t >= 3) is the default")
+                      "and slope(δ²_3) ≈ 0, so the toolkit's settled window (t >= 3) is the "
+                      "default")
 
 
 def _yn(b: bool) -> str:

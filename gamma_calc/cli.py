@@ -108,9 +108,10 @@ def _model_opts(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = UsageParser(prog="gamma-solve", description="Derive LoRA width-scaling conditions with the "
-                 "γ-operator algebra (seed 000, LoRA+, THEORY §1-3).", epilog=EXAMPLES,
-                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = UsageParser(prog="gamma-solve",
+                     description="Derive LoRA width-scaling conditions with the "
+                     "γ-operator algebra (seed 000, LoRA+, THEORY §1-3).", epilog=EXAMPLES,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True, parser_class=UsageParser)
 
     def add(name: str, help_: str, example: str) -> argparse.ArgumentParser:
@@ -158,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     _optimizer(p)
     p.add_argument("--hidden-layers", type=_count(1, MLP_MAX_LAYERS), default=1, metavar="L",
                    help=f"hidden layers, 1..{MLP_MAX_LAYERS} (default 1)")
-    p.add_argument("--steps", type=_count(1, 3), default=2, help="steps to unroll, 1..3 (default 2)")
+    p.add_argument("--steps", type=_count(1, 3), default=2,
+                   help="steps to unroll, 1..3 (default 2)")
     p.add_argument("--per-layer", action="store_true",
                    help="one variance and rate exponent per hidden layer (default: per role)")
     _formats(p)

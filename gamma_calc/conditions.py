@@ -140,6 +140,7 @@ def all_hold(atoms: list[Atom], env: Mapping[str, object]) -> bool:
     return all(a.holds(env) for a in atoms)
 
 
-def slope(traj: Trajectory, q: str, t: int, env: Mapping[str, object], var: str = "eps") -> Fraction:
+def slope(traj: Trajectory, q: str, t: int, env: Mapping[str, object],
+          var: str = "eps") -> Fraction:
     """``d γ[q_t] / d var`` at ``var = 0+`` (−1 or −2 for δ under smaller rates)."""
     return traj.exp(q, t).germ(env, var)[1]

@@ -493,6 +493,7 @@ def _scale_node(left, right, divide: bool, bad: ExponentError):
         if not isinstance(left, (Lin, Exponent)):
             raise bad
         return left.scale(k)
-    if not divide and isinstance(left, Lin) and left.is_const() and isinstance(right, (Lin, Exponent)):
+    if (not divide and isinstance(left, Lin) and left.is_const()
+            and isinstance(right, (Lin, Exponent))):
         return right.scale(left.const)
     raise bad

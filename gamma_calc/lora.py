@@ -14,9 +14,9 @@ trained. Raw gradients (seed 000 App. C Eq. 23–24 for the scalar case):
 Recorded per step ``t``: ``Z_A = A_t z``, its update part ``dZ_A = (A_t − A_0) z`` (the sum of
 the updates; ``Z_A``'s γ is the max of ``γ[A_0 z]`` and ``γ[dZ_A]``, and a sweep that measures
 both sees which term dominates at finite width), ``Z_B = s B_t A_t z`` and the decomposition of
-seed 000 Eq. 2, ``δ¹_t = s B_{t−1} ΔA_t z``, ``δ²_t = s ΔB_t A_{t−1} z``, ``δ³_t = s ΔB_t ΔA_t z``, plus
-the entry exponents of ``A_t`` and ``B_t``. Nothing here assumes Eq. 3–4: they come out of the
-typed contractions (:mod:`gamma_calc.quantity`).
+seed 000 Eq. 2, ``δ¹_t = s B_{t−1} ΔA_t z``, ``δ²_t = s ΔB_t A_{t−1} z``,
+``δ³_t = s ΔB_t ΔA_t z``, plus the entry exponents of ``A_t`` and ``B_t``. Nothing here assumes
+Eq. 3–4: they come out of the typed contractions (:mod:`gamma_calc.quantity`).
 """
 from __future__ import annotations
 

@@ -53,8 +53,9 @@ def check_json(r: CheckResult, label: str) -> dict:
 
 def check_text(r: CheckResult, label: str) -> str:
     d = check_json(r, label)
-    lines = [(f"{d['optimizer']}, init {label}: A_0 {r.model.A0} (paper γ[A_0] = {d['A_0']['paper']}), "
-             f"B_0 {r.model.B0}"), f"rates γ[η_A] = {d['lr']['A']}, γ[η_B] = {d['lr']['B']}"
+    lines = [(f"{d['optimizer']}, init {label}: A_0 {r.model.A0} "
+              f"(paper γ[A_0] = {d['A_0']['paper']}), B_0 {r.model.B0}"),
+             f"rates γ[η_A] = {d['lr']['A']}, γ[η_B] = {d['lr']['B']}"
              + (f", lowered by eps = {d['eps']}" if r.eps else ""),
              "", " t  " + "".join(f"{q:>9}" for q in QUANTITIES)]
     for t in range(r.trajectory.steps + 1):

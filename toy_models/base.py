@@ -25,7 +25,8 @@ from torch import Tensor
 from .inits import get_init
 from .lora import lora_delta
 
-__all__ = ["TRAINABLE", "LoRAModel", "batch_schedule", "init_lora_params", "run_generator", "seeded"]
+__all__ = ["TRAINABLE", "LoRAModel", "batch_schedule", "init_lora_params", "run_generator",
+           "seeded"]
 
 TRAINABLE = ("A", "B")
 

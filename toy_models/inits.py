@@ -217,8 +217,8 @@ def _from_w(fn: Callable[[Tensor, int], tuple[Tensor, Tensor]], scaled: bool = F
 
 def _inilora(W: Tensor, r: int, g: torch.Generator, beta: float, *,
              steps: int = spec.INILORA_STEPS) -> tuple[Tensor, Tensor]:
-    """IniLoRA (Eq. 1–3; docs/theory.md §6.3): start N(0, σ̄²), σ̄ = std of W (one layer: its own std),
-    then `steps` steps of the fit (checkpoints of the INILORA_STEPS-step schedule)."""
+    """IniLoRA (Eq. 1–3; docs/theory.md §6.3): start N(0, σ̄²), σ̄ = std of W (one layer: its own
+    std), then `steps` steps of the fit (checkpoints of the INILORA_STEPS-step schedule)."""
     sigma = float(W.std())
     out, inp = W.shape
     A0 = _randn((r, inp), g, sigma).to(W.device)

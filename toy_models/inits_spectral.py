@@ -114,11 +114,11 @@ INILORA_LR_REL = 0.1
 def inilora_fit(W: Tensor, r: int, A: Tensor, B: Tensor, *, steps: int = INILORA_STEPS,
                 lr_rel: float = INILORA_LR_REL, schedule_steps: int | None = None
                 ) -> tuple[Tensor, Tensor]:
-    """IniLoRA (Eq. 3; docs/theory.md §6.3): minimise ‖W − B A‖_F² with Adam (β = 0.9, 0.999, ε = 1e−8,
-    written out: analytic gradients −2BᵀE, −2EAᵀ with E = W − BA) from the given start (the
-    registry draws it from N(0, σ̄²)).  Deterministic given the start.  `schedule_steps` (default
-    `steps`) sets the StepLR schedule, so `steps = k < schedule_steps` is checkpoint k of the
-    longer fit (the paper's Fig. 2 checkpoints)."""
+    """IniLoRA (Eq. 3; docs/theory.md §6.3): minimise ‖W − B A‖_F² with Adam (β = 0.9, 0.999,
+    ε = 1e−8, written out: analytic gradients −2BᵀE, −2EAᵀ with E = W − BA) from the given start
+    (the registry draws it from N(0, σ̄²)).  Deterministic given the start.  `schedule_steps`
+    (default `steps`) sets the StepLR schedule, so `steps = k < schedule_steps` is checkpoint k of
+    the longer fit (the paper's Fig. 2 checkpoints)."""
     lr0 = lr_rel * float(W.std())
     b1, b2, eps = 0.9, 0.999, 1e-8
     period = max(1, (schedule_steps or steps) // 4)

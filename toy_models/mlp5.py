@@ -15,7 +15,7 @@ initialised at their frozen W (same initial magnitude); ν[W_LoRA] then reads ν
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 from torch import Tensor
@@ -134,9 +134,20 @@ def layer_magnitudes(model: MLP5, params: dict[str, Tensor],
     return out
 
 
+XY = tuple[Tensor, Tensor]
+
+
+@overload
+def teacher_data(model: MLP5, n_samples: int, *, n_test: Literal[0] = 0, data_seed: int = 0,
+                 dtype: torch.dtype = torch.float32,
+                 device: torch.device | str = "cpu") -> XY: ...
+@overload
+def teacher_data(model: MLP5, n_samples: int, *, n_test: int, data_seed: int = 0,
+                 dtype: torch.dtype = torch.float32,
+                 device: torch.device | str = "cpu") -> XY | tuple[XY, XY]: ...
 def teacher_data(model: MLP5, n_samples: int, *, n_test: int = 0, data_seed: int = 0,
-                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"
-                 ) -> tuple[Tensor, Tensor] | tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+                 dtype: torch.dtype = torch.float32,
+                 device: torch.device | str = "cpu") -> XY | tuple[XY, XY]:
     """Teacher–student regression from `toy_models.data.synthetic` (a random 5-layer tanh
     teacher of the student's shape, x ~ N(0, I); `mlp5_regression` when d_in = width), drawn
     from the "data" stream of `data_seed`.  Returns (X, y), or ((X, y), (X_test, y_test))

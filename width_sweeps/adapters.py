@@ -216,11 +216,10 @@ def toy(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -
     Xt, yt = load_data(name, "test")
     X, y = X[: o.get("n_train", len(X))], y[: o.get("n_train", len(y))]
     Xt, yt = Xt[: o.get("n_test", len(Xt))], yt[: o.get("n_test", len(yt))]
-    cast = {"device": device, "dtype": dtype}
     src = {"finetune": f"{name} train[:{len(X)}] / test[:{len(Xt)}]",
            "pretrained": {k: info.get(k) for k in ("path", "cached", "test_acc", "key")}}
-    return _bind(model, frozen, spec, X.to(**cast), y.to(device), (Xt.to(**cast), yt.to(device)),
-                 src)
+    return _bind(model, frozen, spec, X.to(device, dtype), y.to(device),
+                 (Xt.to(device, dtype), yt.to(device)), src)
 
 
 def toy_mup(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -> Bound:
@@ -260,8 +259,8 @@ def mlp5(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) 
     """
     from toy_models.mlp5 import MLP5, teacher_data
     o = check_options(spec)
-    kw = {k: (tuple(v) if k == "lora_layers" else v) for k, v in o.items()
-          if k in ("d_in", "d_out", "lora_layers", "probe")}
+    kw: dict[str, Any] = {k: (tuple(v) if k == "lora_layers" else v) for k, v in o.items()
+                          if k in ("d_in", "d_out", "lora_layers", "probe")}
     model = MLP5(width=width, r=spec.rank, alpha=spec.alpha if spec.alpha else 16.0,
                  frozen_seed=spec.frozen_seed, **kw)
     n_tr, n_te = int(o.get("n_train", 1024)), int(o.get("n_test", 256))

@@ -195,7 +195,8 @@ class _Memo:
         if not isinstance(x, Tensor) or x.requires_grad or _is_batched(x):
             return self.fn(*args, **kwargs)
         c = self.last
-        if c is not None and c[0].shape == x.shape and c[0].dtype == x.dtype and torch.equal(c[0], x):
+        if (c is not None and c[0].shape == x.shape and c[0].dtype == x.dtype
+                and torch.equal(c[0], x)):
             return c[1]
         out = self.fn(x)
         if isinstance(out, Tensor) and not out.requires_grad and not _is_batched(out):

@@ -26,11 +26,12 @@ import resource
 import sys
 import time
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from . import engine, models, reference
+from .adapters import Bound
 from .spec import SweepSpec, load_spec
 
 
@@ -153,7 +154,7 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 2, device: str 
     k = max(1, min(reference_runs, len(runs)))
     subset = runs[:: max(1, len(runs) // k)][:k]
     t0, c0 = time.perf_counter(), time.process_time()
-    reference.train_reference(model, spec, subset)
+    reference.train_reference(cast(Bound, model), spec, subset)   # built-in models are Bound
     _sync(dev)
     ref_measured, ref_cpu = time.perf_counter() - t0, time.process_time() - c0
     reference_s = ref_measured * len(runs) / k
@@ -166,7 +167,8 @@ def bench(spec_path: str | None = None, *, reference_runs: int = 2, device: str 
         "reference_scaling": f"measured {k} runs spread over the grid, x {len(runs)}/{k}",
         "batched_runs_measured": timed, "batched_measured_s": round(measured_batched, 2),
         "batched_scaling": ("whole grid" if timed == len(runs) else
-                            f"measured {len(chunks)} shard(s) = {timed} runs, x {len(runs)}/{timed}"),
+                            f"measured {len(chunks)} shard(s) = {timed} runs, "
+                            f"x {len(runs)}/{timed}"),
         "frozen_build_s": round(build_s, 2), "threads": torch.get_num_threads(),
         "batched_cpu_s": round(batched_cpu, 2),
         "reference_cpu_s": round(ref_cpu * len(runs) / k, 2),

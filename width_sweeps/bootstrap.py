@@ -15,14 +15,15 @@ so that derived statistics — the ε-slope of Theorem 1 — reuse the same resa
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy import stats
 
 Stat = Callable[[dict[Any, np.ndarray]], np.ndarray]
+Key = TypeVar("Key", bound=Hashable)            # a cell's key (any hashable: a tuple, a width)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Boot:
         return self.low, self.high
 
 
-def _clean(cells: dict[Hashable, Any]) -> dict[Hashable, np.ndarray]:
+def _clean(cells: Mapping[Key, Any]) -> dict[Key, np.ndarray]:
     """Finite values of every cell (NaN runs — diverged — are not seeds of the cell)."""
     out = {}
     for k, v in cells.items():
@@ -47,7 +48,7 @@ def _clean(cells: dict[Hashable, Any]) -> dict[Hashable, np.ndarray]:
     return out
 
 
-def cell_means(cells: dict[Hashable, Any], stat: Stat, n_boot: int = 1000,
+def cell_means(cells: Mapping[Key, Any], stat: Stat, n_boot: int = 1000,
                seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray, int]:
     """(estimate, draws of shape (n_boot, ...)) of `stat` over stratified resamples of the cell
     means; `stat` maps {key: means} (each mean of shape (n_boot,) or ()) to an array."""
@@ -75,7 +76,7 @@ def cell_means(cells: dict[Hashable, Any], stat: Stat, n_boot: int = 1000,
     return est, np.moveaxis(np.asarray(res.bootstrap_distribution), -1, 0), min_seeds
 
 
-def stratified(cells: dict[Hashable, Any], stat: Stat, *, n_boot: int = 1000,
+def stratified(cells: Mapping[Key, Any], stat: Stat, *, n_boot: int = 1000,
                level: float = 0.95, seed: int | np.random.Generator = 0) -> Boot:
     """Percentile bootstrap of a scalar `stat` of cell means, seeds resampled within cells.
 

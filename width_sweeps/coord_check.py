@@ -121,7 +121,8 @@ def _rows(n: int, res: WidthResult) -> pd.DataFrame:
     tile = lambda xs: np.tile(np.asarray(xs, dtype=object), K)
     return pd.DataFrame({
         "width": np.full(R * K, n), "seed": tile([r.seed for r in runs]).astype(np.int64),
-        "scheme": tile([r.scheme for r in runs]), "lr_exponent": tile([r.lr_exponent for r in runs]),
+        "scheme": tile([r.scheme for r in runs]),
+        "lr_exponent": tile([r.lr_exponent for r in runs]),
         "step": col([k[0] for k in keys]).astype(np.int64), "module": col([k[1] for k in keys]),
         "quantity": col([k[2] for k in keys]),
         "value": np.concatenate([np.asarray(res.values[k], dtype=np.float64) for k in keys])})

@@ -1,18 +1,20 @@
-"""The batched engine: all runs of one shard train together as one computation (issue 4 §2).
+"""The batched engine: all runs of one shard train together as one computation
+(docs/width_sweeps.md).
 
 Runs are stacked on a leading run dimension `R`; frozen state lives once per width (inside the
 model), the frozen prefix is computed once per batch and shared by every run (and cached across
 the shards of a width), the loss is summed over runs so one backward gives every run's gradient,
 and the batched optimizer applies per-run rates as a broadcast.  Parameters named
-`*.A0`, `*.B0` are per-run constants (the `B₀A₀` a subtracting init removes), not trained.  Nothing in the step loop calls
-`.item()`: divergence flags and probes stay on the device and move to the host once per shard.
-A run that diverges (non-finite or exploding probe loss, or non-finite training loss) records
-the step it diverged, takes no further steps (rate 0) and is masked (NaN) from then on; the
-other runs go on.
+`*.A0`, `*.B0` are per-run constants (the `B₀A₀` a subtracting init removes), not trained.
+Nothing in the step loop calls `.item()`: divergence flags and probes stay on the device and move
+to the host once per shard.  A run that diverges (non-finite or exploding probe loss, or
+non-finite training loss) records the step it diverged, takes no further steps (rate 0) and is
+masked (NaN) from then on; the other runs go on.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -114,7 +116,7 @@ def slice_rows(val: Any, a: int, b: int) -> Any:
         return type(val)(slice_rows(v, a, b) for v in val)
     if isinstance(val, dict):
         return {k: slice_rows(v, a, b) for k, v in val.items()}
-    if dataclasses.is_dataclass(val):
+    if dataclasses.is_dataclass(val) and not isinstance(val, type):
         return dataclasses.replace(val, **{f.name: slice_rows(getattr(val, f.name), a, b)
                                            for f in dataclasses.fields(val) if f.init})
     return val
@@ -127,13 +129,15 @@ def evaluate(model: SweepModel, params: Params, cache: PrefixCache, block: int =
 
     The prefix is computed (and cached) per block of `block` examples; each block is evaluated
     in sub-chunks sized so one (runs × chunk × features) activation stays under `budget`."""
-    X, Y = model.test_set()
+    X, Y = _test_set(model)
     R = next(iter(params.values())).shape[0]
     feat = max(p.shape[1] for k, p in params.items() if k.endswith(".B"))
     chunk = int(max(8, min(block, budget // (R * feat))))
-    tot_loss, tot_acc, has_acc = 0.0, 0.0, False
+    tot_loss: Tensor | float = 0.0
+    tot_acc: Tensor | float = 0.0
+    has_acc = False
     for i in range(0, X.shape[0], block):
-        pre_blk = cache.get(("test", i, block), lambda i=i: model.prefix(X[i:i + block]))
+        pre_blk = cache.get(("test", i, block), functools.partial(model.prefix, X[i:i + block]))
         rows = min(block, X.shape[0] - i)
         for j in range(0, rows, chunk):
             e = min(j + chunk, rows)
@@ -143,10 +147,17 @@ def evaluate(model: SweepModel, params: Params, cache: PrefixCache, block: int =
             acc = accuracy(out, y)
             if acc is not None:
                 tot_acc, has_acc = tot_acc + acc * y.shape[0], True
-    res = {"test_loss": tot_loss / X.shape[0]}
+    res = {"test_loss": torch.as_tensor(tot_loss / X.shape[0])}   # a Tensor unless no rows
     if has_acc:
-        res["test_acc"] = tot_acc / X.shape[0]
+        res["test_acc"] = torch.as_tensor(tot_acc / X.shape[0])
     return res
+
+
+def _test_set(model: SweepModel) -> tuple[Tensor, Tensor]:
+    ts = model.test_set()
+    if ts is None:
+        raise ValueError("test evaluation of a model without a test set")
+    return ts
 
 
 def _nan_where_dead(alive: Tensor, v: Tensor) -> Tensor:
@@ -189,7 +200,7 @@ def cat_rows(a: Any, b: Any) -> Any:
         return type(a)(cat_rows(u, v) for u, v in zip(a, b))
     if isinstance(a, dict):
         return {k: cat_rows(a[k], b[k]) for k in a}
-    if dataclasses.is_dataclass(a):
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
         return dataclasses.replace(a, **{f.name: cat_rows(getattr(a, f.name), getattr(b, f.name))
                                          for f in dataclasses.fields(a) if f.init})
     return a
@@ -284,7 +295,7 @@ class _Fused(_Autograd):
         return self.head.probe(self.pre_probe(), self.params | self.const, self.yp, want)
 
     def test(self) -> dict[str, Tensor]:
-        X, Y = self.model.test_set()
+        X, Y = _test_set(self.model)
         if not hasattr(self.head, "evaluate"):
             return evaluate(self.model, self.params | self.const, self.cache)
         block = 1024
@@ -292,7 +303,7 @@ class _Fused(_Autograd):
         def blocks():
             for i in range(0, X.shape[0], block):
                 pre = self.cache.get(("test", i, block),
-                                     lambda i=i: self.model.prefix(X[i:i + block]))
+                                     functools.partial(self.model.prefix, X[i:i + block]))
                 yield pre, Y[i:i + block]
         return self.head.evaluate(blocks(), self.params | self.const, X.shape[0])
 
@@ -331,6 +342,7 @@ def _train_block(model: SweepModel, spec: SweepSpec, runs: list[RunConfig], allp
             state["ref"] = lp.abs().clamp_min(torch.finfo(dtype).tiny)
             rec[0] = torch.stack([v[q] for q in Q])
             return
+        assert loss is not None, "every step after 0 has a training loss"
         alive = div < 0
         ok = torch.isfinite(loss) & torch.isfinite(lp) & (lp <= spec.diverge_factor * state["ref"])
         div = torch.where(alive & ~ok, torch.full_like(div, t), div)
@@ -368,7 +380,7 @@ def _warm(model: SweepModel, spec: SweepSpec, cache: PrefixCache, pool: Any,
     if ts is not None:
         X = ts[0]
         for i in range(0, X.shape[0], 1024):
-            jobs.append((("test", i, 1024), lambda i=i: model.prefix(X[i:i + 1024])))
+            jobs.append((("test", i, 1024), functools.partial(model.prefix, X[i:i + 1024])))
     jobs = [(k, f) for k, f in jobs if k not in cache.store]
     if not jobs:
         return

@@ -146,6 +146,7 @@ class LoRAHead:
         b = y.shape[0]
         Z, XA, zb = self.zbar(x, xW, P, "t", zb_from=b if want_probe else None)
         loss, lp, dZ = self._out(Z, y, yp, True, "t")
+        assert dZ is not None, "_out returns dZ when backward"
         grads, gn = self.backward(x[:b], XA[:, :b], dZ, P, want_gn)
         probe = None
         if yp is not None:

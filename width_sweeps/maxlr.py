@@ -3,13 +3,13 @@
 A maxlr sweep is an ordinary sweep whose `eta0` is a log-spaced grid with `lr_exponents = ["0"]`
 and `n0 = 1`, so every grid rate is tried at every width, all in one batched computation.  A run
 is *stable* when it never diverged and its per-step feature update stays bounded,
-`max_t RMS(ΔZ_B^t) ≤ tau` (docs/theory.md §2.5: stable ⇔ γ[Z_B] = 0, i.e. updates of Θ(1)).  Per (width,
-seed), `η_max` is the largest grid rate below which every rate is stable; the exponent of
-`η_max` against n is fitted like every other quantity (width_sweeps.fit: seeds and lack of fit)
-and judged by the verdict rule (width_sweeps.verdict) against `gamma_calc.api.max_lr`; the
-interval is widened by the grid's resolution (:func:`with_grid_resolution`).  A
-(width, seed) whose smallest grid rate is already unstable has no η_max (NaN): that width's
-seeds are listed as dropped, never silently.
+`max_t RMS(ΔZ_B^t) ≤ tau` (docs/theory.md §2.5: stable ⇔ γ[Z_B] = 0, i.e. updates of Θ(1)).
+Per (width, seed), `η_max` is the largest grid rate below which every rate is stable; the
+exponent of `η_max` against n is fitted like every other quantity (width_sweeps.fit: seeds and
+lack of fit) and judged by the verdict rule (width_sweeps.verdict) against
+`gamma_calc.api.max_lr`; the interval is widened by the grid's resolution
+(:func:`with_grid_resolution`).  A (width, seed) whose smallest grid rate is already unstable
+has no η_max (NaN): that width's seeds are listed as dropped, never silently.
 """
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ class BatchedAdam:
         self._kernel = (torch.compile(adam_kernel, dynamic=False)
                         if self.compiled and not self.fused else adam_kernel)
         self._groups = ({k: rate_groups(v) for k, v in self.host_lr.items()}
-                        if self.fused else {})
+                        if self.fused and self.host_lr is not None else {})
         self._step_t: dict[torch.device, Tensor] = {}
 
     @torch.no_grad()
@@ -148,7 +148,8 @@ def make_optimizer(name: str, lr: dict[str, Tensor], *, betas: tuple[float, floa
     """`adam` or `sgd` over stacked parameters with per-run rates `lr[name]: (R,)`
     (`host_lr`: the same rates as floats, for Adam's fused kernel)."""
     if name == "adam":
-        return BatchedAdam(lr, betas=tuple(betas), eps=eps, compiled=compiled, host_lr=host_lr)
+        b1, b2 = betas                              # a list (from a spec file) or a tuple
+        return BatchedAdam(lr, betas=(b1, b2), eps=eps, compiled=compiled, host_lr=host_lr)
     if name == "sgd":
         return BatchedSGD(lr)
     raise ValueError(f"unknown optimizer {name!r}")

@@ -1,9 +1,10 @@
 """Predictions from `gamma_calc` for a sweep config — the one place that calls it.
 
 `predict(...)` returns, per (quantity, step), the exact-rational exponent string of the RMS entry
-(INTERFACES: keys Z_A, dZ_A, Z_B, delta1..3, A, B).  The sweep adds: `nu_A = 2·γ[A]`, `nu_B = 2·γ[B]`
-(mean squares), and `dZ_B = max(δ¹, δ², δ³)` (the γ-sum rule, docs/theory.md §1).  Quantities
-without a prediction map to None.  Tests inject a `PredictFn` instead of importing gamma_calc.
+(INTERFACES: keys Z_A, dZ_A, Z_B, delta1..3, A, B).  The sweep adds: `nu_A = 2·γ[A]`,
+`nu_B = 2·γ[B]` (mean squares), and `dZ_B = max(δ¹, δ², δ³)` (the γ-sum rule, docs/theory.md
+§1).  Quantities without a prediction map to None.  Tests inject a `PredictFn` instead of
+importing gamma_calc.
 
 Predictions use the model's geometry (docs/theory.md §3.3): whether the probed layer's output
 dimension grows with the width (`out_width`) and the exponent `grad = γ[dZ̄]` of the
@@ -149,7 +150,8 @@ def table_predict(path: str) -> PredictFn:
                    str(r.get("lr_exponent_b", r["lr_exponent"])), str(r.get("eps", "0")))
             table.setdefault(key, {})[(r["quantity"], int(r["step"]))] = str(r["predicted"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"predictions: {p.name} is not a list of prediction rows ({exc})") from None
+        raise ValueError(f"predictions: {p.name} is not a list of prediction rows "
+                         f"({exc})") from None
 
     def fn(*, optimizer: str, scheme: str, lr_exponent: str, lr_exponent_b: str, eps: str,
            steps: int, **_: Any) -> dict[tuple[str, int], Exp]:

@@ -88,31 +88,38 @@ class Tracker:
     def initial(self, A: Tensor, B: Tensor, ZA: Tensor, ZB: Tensor) -> dict[str, Tensor]:
         """Step-0 values (θ₀): δ's and grad_nu undefined (NaN), ν[W_LoRA] = 0."""
         nan = torch.full_like(ZB, float("nan"))
-        return {"Z_A": rms(ZA), "dZ_A": torch.zeros_like(ZB), "Z_B": ZB, "delta1": nan, "delta2": nan, "delta3": nan,
-                "dZ_B": nan, "nu_A": mean_square(A.detach()), "nu_B": mean_square(B.detach()),
+        return {"Z_A": rms(ZA), "dZ_A": torch.zeros_like(ZB), "Z_B": ZB,
+                "delta1": nan, "delta2": nan, "delta3": nan, "dZ_B": nan,
+                "nu_A": mean_square(A.detach()), "nu_B": mean_square(B.detach()),
                 "nu_W": torch.zeros_like(nan), "grad_nu": nan}
+
+    def _input(self) -> Tensor:
+        """`self.z`, which the engine sets from the probe forward before any probe call."""
+        assert self.z is not None, "Tracker.z is set before probing"
+        return self.z
 
     @torch.no_grad()
     def update_part(self, A: Tensor) -> Tensor:
         """RMS of `(A_t − A₀) z_t` (`self.z` = z_t, the input under θ_t)."""
-        return rms(za(self.z, A - self.A0))
+        return rms(za(self._input(), A - self.A0))
 
     @torch.no_grad()
     def before(self, A: Tensor, B: Tensor) -> None:
         """θ_{t−1} (call just before the optimizer step of a recorded step t)."""
         self.Ap.copy_(A)
         self.Bp.copy_(B)
-        self.ZAp = za(self.z, self.Ap)                         # A_{t−1} z_{t−1}
+        self.ZAp = za(self._input(), self.Ap)                  # A_{t−1} z_{t−1}
 
     @torch.no_grad()
     def after(self, A: Tensor, B: Tensor) -> dict[str, Tensor]:
         """δ¹, δ², δ³, dZ_B, ν's of step t (call right after the optimizer step)."""
         s = self.s
         dA = torch.sub(A, self.Ap, out=self.Ap)                # ΔA_t (in the A_{t−1} buffer)
-        dZA = za(self.z, dA)                                   # ΔA_t z_{t−1}
+        dZA = za(self._input(), dA)                            # ΔA_t z_{t−1}
         d1 = s * dZA @ self.Bp.transpose(1, 2)                 # s·B_{t−1}ΔA z
         dB = torch.sub(B, self.Bp, out=self.Bp)                # ΔB_t
         dBt = dB.transpose(1, 2)
+        assert self.ZAp is not None, "before() runs first"
         d2 = s * self.ZAp @ dBt                                # s·ΔB A_{t−1} z
         d3 = s * dZA @ dBt                                     # s·ΔB ΔA z
         dzb = d1 + d2 + d3

@@ -23,7 +23,8 @@ def train_config(spec: SweepSpec, run: RunConfig):
     return TrainConfig(scheme=run.scheme, optimizer=spec.optimizer, lr=run.lr_a,
                        lr_ratio=run.lr_b / run.lr_a, steps=spec.steps,
                        batch_size=spec.batch_size, seed=run.seed, data_seed=spec.data_seed,
-                       init_scale=run.init_scale, betas=tuple(spec.betas), eps=spec.adam_eps)
+                       init_scale=run.init_scale, betas=(spec.betas[0], spec.betas[1]),
+                       eps=spec.adam_eps)
 
 
 def train_reference(model: Bound, spec: SweepSpec, runs: list[RunConfig]) -> ShardResult:

@@ -29,7 +29,8 @@ from .validation import SpecError, parse_rational
 __all__ = ["DTYPES", "MODELS", "SCHEMES", "RunConfig", "SpecError", "SweepSpec", "from_dict",
            "load_spec", "parse_rational"]
 
-MODELS = ("theory-layer", "toy", "toy-mup", "mlp5")          # built in (width_sweeps.models.BUILTIN)
+# built in (width_sweeps.models.BUILTIN)
+MODELS = ("theory-layer", "toy", "toy-mup", "mlp5")
 SCHEMES = tuple(_SCHEME_TABLE)
 DTYPES = ("float32", "float64")
 
@@ -94,7 +95,7 @@ class SweepSpec:
     # so values move at rounding level; each shard records the effective settings and a resume
     # refuses to mix them (docs/width_sweeps.md, "Determinism").
     block_runs: int = 0          # runs trained together per block (0: auto — 8 on CPU, all on GPU)
-    workers: int = 0             # CPU threads training blocks side by side (0: torch's thread count)
+    workers: int = 0             # CPU threads training blocks side by side (0: torch's threads)
     fused: bool = True           # hand-written forward/backward where the model has one
 
     PERF_FIELDS: ClassVar[tuple[str, ...]] = ("device", "compile", "block_runs", "workers", "fused")

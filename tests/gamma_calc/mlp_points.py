@@ -3,10 +3,11 @@
 Inside: every vertex of the region that no box bound cuts (exact enumeration: if the reported
 set were too large, some of its vertices would lie outside the true set, and a condition missing
 from the report shows first at such a vertex), and random convex combinations of vertices of
-the region cut by a box (random objectives, exact LP). Across every inequality facet ``ℓ ≤ 0``: a point of the facet's relative
-interior (the mean of a few of its vertices) moved along ``∇ℓ`` to ``ℓ = ±margin·max|coef(ℓ)|``
-(for a facet written ``k·(exponent − bound) ≤ 0`` that is an exponent ``margin`` above or below
-its bound); the outer point is kept when it lies outside every region of the union.
+the region cut by a box (random objectives, exact LP). Across every inequality facet ``ℓ ≤ 0``:
+a point of the facet's relative interior (the mean of a few of its vertices) moved along ``∇ℓ``
+to ``ℓ = ±margin·max|coef(ℓ)|`` (for a facet written ``k·(exponent − bound) ≤ 0`` that is an
+exponent ``margin`` above or below its bound); the outer point is kept when it lies outside
+every region of the union.
 """
 from __future__ import annotations
 

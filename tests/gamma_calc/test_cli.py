@@ -54,11 +54,14 @@ def test_every_subcommand_and_format(capsys, argv, fmt):
 
 
 def test_solve_and_max_lr_and_mlp_json(capsys):
-    _, out, _ = run(capsys, "solve", "--optimizer", "adam", "--convention", "paper", "--format", "json")
-    assert json.loads(out)["regions"][0]["constraints"] == ["c_A + c_B = -1", "A0 <= c_A", "B0 <= c_B"]
+    _, out, _ = run(capsys, "solve", "--optimizer", "adam", "--convention", "paper",
+                    "--format", "json")
+    assert json.loads(out)["regions"][0]["constraints"] == ["c_A + c_B = -1", "A0 <= c_A",
+                                                           "B0 <= c_B"]
     _, out, _ = run(capsys, "max-lr", "--optimizer", "adam", "--init", "B", "--format", "json")
     assert json.loads(out)["lr_exponent"] == "-1"
-    _, out, _ = run(capsys, "mlp", "--optimizer", "adam", "--hidden-layers", "2", "--format", "json")
+    _, out, _ = run(capsys, "mlp", "--optimizer", "adam", "--hidden-layers", "2",
+                    "--format", "json")
     d = json.loads(out)
     assert d["hidden"] == {"init_var_exponent": "-1", "lr_exponent": "-1"}
     assert set(d) >= {"input", "hidden", "output"}
@@ -75,6 +78,6 @@ def test_help_documents_every_subcommand_with_an_example():
 
 
 def test_console_entry_point_has_no_traceback():
-    p = subprocess.run([sys.executable, "-m", "gamma_calc.cli", "check", "--init", "X", "--lr", "0"],
-                       capture_output=True, text=True, check=False)
+    p = subprocess.run([sys.executable, "-m", "gamma_calc.cli", "check", "--init", "X",
+                        "--lr", "0"], capture_output=True, text=True, check=False)
     assert p.returncode == 2 and "Traceback" not in p.stderr and len(p.stderr.splitlines()) == 1

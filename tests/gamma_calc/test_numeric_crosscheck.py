@@ -67,7 +67,8 @@ def fitted_slopes(a_entry, b_entry, c, adam, widths=WIDTHS, seeds=SEEDS,
     logs = {k: np.zeros((len(widths), STEPS)) for k in KEYS}
     for i, n in enumerate(widths):
         runs = [simulate(n, a_entry, b_entry, c, adam, s, **kw) for s in range(seeds)]
-        for k, log in logs.items():  # RMS pooled over seeds (SignSGD steps of equal size can cancel exactly)
+        # RMS pooled over seeds (SignSGD steps of equal size can cancel exactly)
+        for k, log in logs.items():
             with np.errstate(divide="ignore"):  # exact zeros (zero inits at t = 1) give -inf
                 log[i] = 0.5 * np.log(np.mean([np.square(r[k]) for r in runs], axis=0))
     x = np.log(widths)

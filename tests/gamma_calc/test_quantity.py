@@ -32,7 +32,8 @@ def test_random_matrix_times_data_is_a_clt_sum(entry):
     for n in WIDTHS:
         A = rng.standard_normal((256, n)) * n ** e
         meas.append(rms(A @ rng.standard_normal(n)))
-    typed = Tensor.random("A0", (R, N), Exponent.parse(entry)) @ Tensor.aligned((N,), Exponent.const(0), ("z",))
+    typed = (Tensor.random("A0", (R, N), Exponent.parse(entry))
+             @ Tensor.aligned((N,), Exponent.const(0), ("z",)))
     assert slope(meas) == pytest.approx(predicted(typed), abs=0.06)
 
 

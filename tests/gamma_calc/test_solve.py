@@ -76,7 +76,8 @@ def test_points_sampled_inside_each_region_satisfy_the_conditions(name):
         for zeros in region.zero_sets:
             cons = [c.pair for c in region.constraints if not (c.lin.vars & zeros)]
             vars_ = [v for v in q.variables if v not in zeros]
-            box = [(Lin(-3, {v: -1}), "<=") for v in vars_] + [(Lin(-2, {v: 1}), "<=") for v in vars_]
+            box = ([(Lin(-3, {v: -1}), "<=") for v in vars_]
+                   + [(Lin(-2, {v: 1}), "<=") for v in vars_])
             pts = []
             for _ in range(6):
                 obj = Lin(0, {v: rng.randint(-3, 3) for v in vars_})

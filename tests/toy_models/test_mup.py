@@ -45,8 +45,8 @@ def test_scaling_values(width: int) -> None:
     r = width / n0
     want_var = {"W_in": 2 / d, "W": 2 / width, "W_out": 1 / n0 / r ** 2}
     want_lr = {"W_in": lr, "W": lr / r, "W_out": lr / r}
-    for k in want_var:
-        assert mup.init_std[k] ** 2 == pytest.approx(want_var[k], rel=1e-12)
+    for k, var in want_var.items():
+        assert mup.init_std[k] ** 2 == pytest.approx(var, rel=1e-12)
         assert mup.lr[k] == pytest.approx(want_lr[k], rel=1e-12)
     sp = scaling("sp", width, d, lr, n0)
     assert sp.init_std == {"W_in": (2 / d) ** 0.5, "W": (2 / width) ** 0.5,

@@ -245,8 +245,8 @@ def test_fit_rows_equal_fit_table():
 def test_rms_lowrank_matches_the_dense_product():
     from width_sweeps.coord_train import rms_lowrank
     g = torch.Generator().manual_seed(0)
-    X, B = torch.randn(3, 7, 4, generator=g, dtype=torch.float64), torch.randn(3, 50, 4, generator=g,
-                                                                          dtype=torch.float64)
+    X = torch.randn(3, 7, 4, generator=g, dtype=torch.float64)
+    B = torch.randn(3, 50, 4, generator=g, dtype=torch.float64)
     dense = (-0.5 * X @ B.transpose(1, 2)).pow(2).mean((1, 2)).sqrt()
     torch.testing.assert_close(rms_lowrank(X, B, -0.5), dense)
 

@@ -21,9 +21,9 @@ def synthetic(gamma: dict, seeds: int = 10, sigma: float = 0.1, rng=None, eps="0
             for s in range(seeds):
                 v = 0.0 if g == "zero" else 3.0 * n ** g * np.exp(sigma * rng.standard_normal())
                 rows.append({"run_id": s, "model": "m", "scheme": scheme, "init_scale": 1.0,
-                                 "optimizer": "adam", "lr_exponent": "-1/2", "lr_exponent_b": "-1/2",
-                                 "eta0": 0.1, "eps": eps, "width": n, "seed": s, "step": 2, "quantity": q,
-                                 "value": v})
+                             "optimizer": "adam", "lr_exponent": "-1/2", "lr_exponent_b": "-1/2",
+                             "eta0": 0.1, "eps": eps, "width": n, "seed": s, "step": 2,
+                             "quantity": q, "value": v})
     return pd.DataFrame(rows)
 
 
@@ -135,9 +135,9 @@ def test_maxlr_finds_exponent() -> None:
         for s in range(6):
             thr = 0.7 * n ** -0.5 * np.exp(0.05 * rng.standard_normal())
             for eta in grid:
-                keys = {"run_id": rid, "model": "m", "scheme": "A", "init_scale": 1.0, "optimizer": "adam",
-                            "lr_exponent": "0", "lr_exponent_b": "0", "eps": "0", "width": n, "seed": s,
-                            "eta0": eta}
+                keys = {"run_id": rid, "model": "m", "scheme": "A", "init_scale": 1.0,
+                        "optimizer": "adam", "lr_exponent": "0", "lr_exponent_b": "0", "eps": "0",
+                        "width": n, "seed": s, "eta0": eta}
                 runs.append(dict(keys, status="ok"))
                 steps.append(dict(keys, step=1, quantity="dZ_B", value=eta / thr))
                 rid += 1

@@ -36,8 +36,9 @@ def _predict_fn():
 @pytest.mark.slow
 def test_theory_layer_exponents(tmp_path, capsys) -> None:
     spec = from_dict({"model": "theory-layer", "widths": [2 ** k for k in range(8, 15)],
-                          "schemes": ["A", "B"], "eta0": [1.0], "n0": 1, "lr_exponents": ["-1/2", "-1"],
-                          "seeds": 10, "steps": 3, "dtype": "float64", "rank": 4, "runs_per_shard": 64})
+                      "schemes": ["A", "B"], "eta0": [1.0], "n0": 1, "lr_exponents": ["-1/2", "-1"],
+                      "seeds": 10, "steps": 3, "dtype": "float64", "rank": 4,
+                      "runs_per_shard": 64})
     steps, runs = executor.run_sweep(spec, tmp_path, progress=False)
     fits = fit.fit_table(steps, runs, fit.FitOptions(n_boot=500))
     fits, _ = predict.attach_predictions(fits, _predict_fn())

@@ -88,10 +88,10 @@ def test_the_reported_thin_sweep_is_inconclusive() -> None:
         for s in range(2):
             for q, g in (("Z_A", 0.0), ("delta2", -0.5)):
                 rows.append({"run_id": s + 10 * n, "model": "theory-layer", "scheme": "A",
-                                 "init_scale": 1.0, "optimizer": "adam", "lr_exponent": "-1/2",
-                                 "lr_exponent_b": "-1/2", "eta0": 1.0, "eps": "0", "width": n, "seed": s,
-                                 "step": 2, "quantity": q,
-                                 "value": n ** g * np.exp(0.5 * rng.standard_normal())})
+                             "init_scale": 1.0, "optimizer": "adam", "lr_exponent": "-1/2",
+                             "lr_exponent_b": "-1/2", "eta0": 1.0, "eps": "0", "width": n,
+                             "seed": s, "step": 2, "quantity": q,
+                             "value": n ** g * np.exp(0.5 * rng.standard_normal())})
     fits = fit.fit_table(pd.DataFrame(rows), None, fit.FitOptions(n_boot=200))
     fits, _ = attach_predictions(fits, lambda **_: {("Z_A", 2): "-1", ("delta2", 2): "1/2"})
     out = verdict.add_verdicts(fits, Rule())
