@@ -29,6 +29,11 @@ FIGURES = (
     ("blog_inits", "The A×0 ≠ 0×B blog's init sweep on our toy"),
     ("loram_fig2", "LoRAM Figure 2"),
     ("spectral_gain", "Spectral gain"),
+    ("inilora_claims", "IniLoRA's claims on the toy"),
+    ("loram_claims", "LoRAM's claims on the toy"),
+    ("mup_pretraining", "μP pretraining of the toy: premise and rate transfer"),
+    ("toy_mup_checks", "Width checks on the μP-pretrained toy"),
+    ("transformer_coord", "Coordinate check inside a transformer"),
 )
 
 
