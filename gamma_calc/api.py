@@ -53,8 +53,8 @@ def predict(optimizer: str = "adam", a_entry: str | None = None, a_kind: str = "
 
     ``optimizer``: ``"adam"`` (normalised updates) or ``"sgd"`` (raw gradients). The model
     geometry (docs/theory.md §2–3): ``out_width=True`` — B has ``n`` rows (the LoRA layer of
-    seed 000 §3), ``False`` — a fixed output dimension (seed 000 App. C's LoRA+ model),
-    ``None`` — the optimiser's default (Adam: width, SGD: fixed); ``grad`` — the exponent
+    Beyond Zero Init §3), ``False`` — a fixed output dimension (Beyond Zero Init App. C's LoRA+
+    model), ``None`` — the optimiser's default (Adam: width, SGD: fixed); ``grad`` — the exponent
     ``γ[dZ̄]`` of the backpropagated signal's entries (a finite number; for Adam it only
     matters through exact zeros). Rates ``lr_a``/``lr_b`` and init entries are exponent
     strings (``"-1/2"``, ``"-0.5"``, ``"-oo"`` for a zero init). ``cancel_init_product``:

@@ -1,4 +1,5 @@
-"""`toy-model`: pretrain seed 000's toy on MNIST, fine-tune it on Fashion-MNIST with any scheme.
+"""`toy-model`: pretrain Beyond Zero Init's toy on MNIST, fine-tune it on Fashion-MNIST with any
+scheme.
 
     toy-model pretrain [--width N] [--parametrization sp|mup] [--pretrain-lr η]
                        [--pretrain-steps T] [--force]
@@ -59,7 +60,8 @@ def _nonnegative(kind):
 
 
 def _parser() -> _Parser:
-    p = _Parser(prog=PROG, description="Seed 000's toy: MNIST pretraining → Fashion-MNIST LoRA")
+    p = _Parser(prog=PROG,
+                description="Beyond Zero Init's toy: MNIST pretraining → Fashion-MNIST LoRA")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text")
