@@ -180,9 +180,11 @@ def _schemes() -> dict:
 
 def _text(out: dict) -> str:
     if out["command"] == "schemes":
-        return "\n".join(f"{r['name']:16s} {r['display']:22s} A {r['A'][0]:>5s} {r['A'][1]:8s}"
-                         f" B {r['B'][0]:>5s} {r['B'][1]:8s} {r['summary']}"
-                         for r in out["schemes"])
+        rows = out["schemes"]
+        wn, wd = (max(len(r[k]) for r in rows) for k in ("name", "display"))
+        return "\n".join(f"{r['name']:{wn}s}  {r['display']:{wd}s}  A {r['A'][0]:>5s} "
+                         f"{r['A'][1]:8s} B {r['B'][0]:>5s} {r['B'][1]:8s} {r['summary']}"
+                         for r in rows)
     par = "" if out["parametrization"] == "sp" else ", μP"
     head = (f"pretrained toy (n={out['width']}{par}): MNIST test accuracy "
             f"{out['mnist_test_acc']:.4f}")
