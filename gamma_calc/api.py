@@ -1,18 +1,20 @@
 """String-in, string-out predictions for the other packages (docs/INTERFACES.md).
 
 Exponents cross package boundaries as exact-rational strings (``"-1/2"``, ``"0"``, ``"-oo"``).
-``predict`` is :func:`gamma_calc.check.check` (numeric evaluation of the unrolled layer) and
-``max_lr`` is :func:`gamma_calc.feasible.max_lr` (exact solve), both with named schemes or
+``predict`` is :func:`gamma_calc.check.check` (numeric evaluation of the unrolled layer),
+``exponents`` its exponents alone (:func:`gamma_calc.check.trajectory`, no flags) and
+``max_lr`` is :func:`gamma_calc.feasible.max_lr` (exact solve), all with named schemes or
 explicit entry exponents and kinds.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .check import check
+from .check import check, trajectory
 from .conditions import DEFAULT_FROM, DEFAULT_STEPS
 from .exponent import Exponent
 from .feasible import max_lr as _max_lr
+from .lora import Trajectory
 from .schemes import FactorInit, get_scheme
 
 
@@ -65,12 +67,27 @@ def predict(optimizer: str = "adam", a_entry: str | None = None, a_kind: str = "
     A0, B0, cancel = _factors(scheme, a_entry, a_kind, b_entry, b_kind, cancel_init_product)
     res = check(optimizer, A0, B0, lr_a, lr_b, eps, steps, min(from_step, steps),
                 out_width=out_width, grad=grad, cancel_init_product=cancel)
-    exps = {q: [None if e is None else str(e) for e in vals]
-            for q, vals in res.trajectory.values.items()}
+    exps = _strings(res.trajectory)
     flags = {"stable": res.stable, "efficient": res.efficient,
              "internally_stable": res.internally_stable, "robust": res.robust}
     deg = {q: None if v is None else str(Exponent.const(v)) for q, v in res.degradation.items()}
     return Prediction(exps, flags, deg, res.notes)
+
+
+def exponents(optimizer: str = "adam", a_entry: str | None = None, a_kind: str = "random",
+              b_entry: str | None = None, b_kind: str = "random", lr_a: str = "-1/2",
+              lr_b: str | None = None, eps: str = "0", steps: int = DEFAULT_STEPS,
+              scheme: str | None = None, out_width: bool | None = None, grad: str = "0",
+              cancel_init_product: bool = False) -> dict[str, list[str | None]]:
+    """:func:`predict`'s ``exponents`` alone (same arguments, same strings), without the
+    stability flags: one unroll of the layer instead of four."""
+    A0, B0, cancel = _factors(scheme, a_entry, a_kind, b_entry, b_kind, cancel_init_product)
+    return _strings(trajectory(optimizer, A0, B0, lr_a, lr_b, eps, steps, out_width=out_width,
+                               grad=grad, cancel_init_product=cancel))
+
+
+def _strings(traj: Trajectory) -> dict[str, list[str | None]]:
+    return {q: [None if e is None else str(e) for e in vals] for q, vals in traj.values.items()}
 
 
 def max_lr(optimizer: str = "adam", scheme: str | None = None, a_entry: str | None = None,

@@ -82,13 +82,7 @@ def check(optimizer: str, A0: FactorInit, B0: FactorInit, lr_A: object, lr_B: ob
           cancel_init_product: bool = False) -> CheckResult:
     """Evaluate one configuration; rates are the optimal-rate candidates ``c`` and the reported
     exponents are at ``c − eps``."""
-    for f in (A0, B0):
-        if f.entry.vars:
-            raise ValueError("check needs numeric init exponents")
-    model = model_for(optimizer, A0, B0, _num(lr_A), None if lr_B is None else _num(lr_B),
-                      out_width=out_width, grad=_num(grad),
-                      cancel_init_product=cancel_init_product)
-    e = to_fraction(eps)
+    model, e = _model(optimizer, A0, B0, lr_A, lr_B, eps, out_width, grad, cancel_init_product)
     shifted = _shifted(model, Exponent.const(e))
     traj = unroll(shifted, steps)
     flags = evaluate_flags(shifted, steps, from_step)
@@ -97,6 +91,28 @@ def check(optimizer: str, A0: FactorInit, B0: FactorInit, lr_A: object, lr_B: ob
                       flags["internally_stable"], rob, slopes)
     res.notes = _notes(res)
     return res
+
+
+def trajectory(optimizer: str, A0: FactorInit, B0: FactorInit, lr_A: object,
+               lr_B: object = None, eps: object = 0, steps: int = C.DEFAULT_STEPS,
+               out_width: bool | None = None, grad: object = 0,
+               cancel_init_product: bool = False) -> Trajectory:
+    """`check(...).trajectory` alone: the exponents at rates ``c − eps`` from one unroll,
+    without the flags (which unroll the layer three more times)."""
+    model, e = _model(optimizer, A0, B0, lr_A, lr_B, eps, out_width, grad, cancel_init_product)
+    return unroll(_shifted(model, Exponent.const(e)), steps)
+
+
+def _model(optimizer: str, A0: FactorInit, B0: FactorInit, lr_A: object, lr_B: object,
+           eps: object, out_width: bool | None, grad: object,
+           cancel_init_product: bool) -> tuple[LoRAModel, Fraction]:
+    for f in (A0, B0):
+        if f.entry.vars:
+            raise ValueError("check needs numeric init exponents")
+    model = model_for(optimizer, A0, B0, _num(lr_A), None if lr_B is None else _num(lr_B),
+                      out_width=out_width, grad=_num(grad),
+                      cancel_init_product=cancel_init_product)
+    return model, to_fraction(eps)
 
 
 def _num(x: object) -> Exponent:

@@ -91,8 +91,8 @@ def applied_entries(scheme: str, in_dim: str, out_dim: str) -> dict[str, tuple[s
 def predictions(optimizer: str, scheme: str, c_a: str, c_b: str, in_dim: str, out_dim: str,
                 steps: int) -> tuple[dict[tuple[str, int], str | None], str | None]:
     """Predicted exponent per (quantity, step) for one adapter geometry, and a note when none
-    can be given (gamma_calc.api.predict)."""
-    from gamma_calc.api import predict
+    can be given (gamma_calc.api.exponents: `predict`'s exponents without its flags)."""
+    from gamma_calc.api import exponents
     from gamma_calc.schemes import get_scheme
     if in_dim != "width":
         return {}, f"input dimension {in_dim}: the theory contracts over a width-sized input"
@@ -102,17 +102,17 @@ def predictions(optimizer: str, scheme: str, c_a: str, c_b: str, in_dim: str, ou
     if ent is None:
         return {}, f"{scheme}: entry exponents declared for width x width layers only"
     try:
-        p = predict(optimizer=optimizer, a_entry=ent["A"][0], a_kind=ent["A"][1],
-                    b_entry=ent["B"][0], b_kind=ent["B"][1], lr_a=c_a,
-                    lr_b=None if c_b == c_a else c_b, steps=max(steps, 2),
-                    out_width=out_dim == "width",
-                    cancel_init_product=get_scheme(scheme).cancel_init_product)
+        exps = exponents(optimizer=optimizer, a_entry=ent["A"][0], a_kind=ent["A"][1],
+                         b_entry=ent["B"][0], b_kind=ent["B"][1], lr_a=c_a,
+                         lr_b=None if c_b == c_a else c_b, steps=max(steps, 2),
+                         out_width=out_dim == "width",
+                         cancel_init_product=get_scheme(scheme).cancel_init_product)
     except (KeyError, ValueError, NotImplementedError) as exc:
         return {}, f"gamma_calc cannot predict {scheme}: {exc}"
     out: dict[tuple[str, int], str | None] = {}
     for t in range(steps + 1):
         for q in PREDICTED_Q:
-            out[(q, t)] = p.exponents[q][t] if q in p.exponents else None
+            out[(q, t)] = exps[q][t] if q in exps else None
         out[(PREMISE, t)] = "0"
     return out, None
 

@@ -80,3 +80,24 @@ def test_max_lr_takes_the_geometry():
 def test_bad_arguments_raise_value_or_key_errors(kwargs, fragment):
     with pytest.raises((ValueError, KeyError), match=fragment):
         predict(**kwargs)
+
+
+def test_exponents_alone_equal_predicts_for_every_scheme():
+    """`exponents` (one unroll, no flags) gives `predict`'s exponent strings — and raises where
+    it raises — for every named scheme, both optimizers, both geometries and a few rates."""
+    from gamma_calc.api import exponents
+    from gamma_calc.schemes import SCHEMES
+    for name in SCHEMES:
+        for optimizer in ("adam", "sgd"):
+            for out_width in (True, False):
+                for lr_a, lr_b, eps in (("-1/2", None, "0"), ("-1", "0", "0"),
+                                        ("-1/2", None, "1/8")):
+                    kw = {"optimizer": optimizer, "scheme": name, "lr_a": lr_a, "lr_b": lr_b,
+                          "eps": eps, "steps": 3, "out_width": out_width}
+                    try:
+                        want = predict(**kw).exponents
+                    except (KeyError, ValueError, NotImplementedError) as exc:
+                        with pytest.raises(type(exc)):
+                            exponents(**kw)
+                        continue
+                    assert exponents(**kw) == want, kw
