@@ -14,11 +14,13 @@ W (it is kept here as a per-run constant instead of rewriting the shared W).  Re
 
 `wrap` replaces each adapter in its parent by a `ProbedAdapter` holding the same base module and
 parameters `A`, `B` (buffers `A0`, `B0`), whose forward is the formula above — peft's forward for
-one active adapter with no dropout, DoRA or LoRA bias (those are refused with a one-line error).
-The forward records its input `z` into a tap dict.  `memoize_frozen` makes every frozen leaf
-module (the adapters' bases included) reuse its output while its input is the same for every run
-and repeats exactly (the frozen layers below the first adapter, on a batch reused every step):
-one frozen base per width, computed once per distinct input.
+one active adapter with no dropout, DoRA or LoRA bias (those are refused with a one-line error);
+under vmap over runs a linear adapter whose W is kept is one op with its own vmap rule
+(`width_sweeps.lowrank`).  The forward records its input `z` into a tap dict.
+`memoize_frozen` makes every frozen leaf module (the adapters' bases included) reuse its output
+while its input is the same for every run and repeats exactly (the frozen layers below the
+first adapter, on a batch reused every step): one frozen base per width, computed once per
+distinct input.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from typing import Any, cast
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .lowrank import lowrank_add
 
 __all__ = ["Adapter", "AdapterError", "ProbedAdapter", "a_times_z", "find_adapters",
            "memoize_frozen", "wrap"]
@@ -176,6 +180,9 @@ class ProbedAdapter(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.taps is not None:
             self.taps[self.name] = x
+        if self.kind == "linear" and not self.subtract and _is_batched(self.A):
+            # under vmap over runs: one op with its own vmap rule (width_sweeps.lowrank)
+            return lowrank_add(self.base(x), x.to(self.A.dtype), self.A, self.B, self.scale)
         d = self._low_rank(x, self.A, self.B)
         if self.subtract:
             d = d - self._low_rank(x, cast(Tensor, self.A0), cast(Tensor, self.B0))

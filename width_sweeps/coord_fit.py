@@ -31,7 +31,7 @@ import pandas as pd
 from gamma_calc.vocab import NEG_INF_TEXT
 
 from .fit import COLUMNS, CONFIG, FitOptions, fit_series
-from .verdict import add_verdicts
+from .verdict import row_verdict
 
 PREMISE = "z"
 PREMISE_TOL = 0.25
@@ -171,9 +171,8 @@ def _one_series(w: np.ndarray, v: np.ndarray, opts: FitOptions,
     return row
 
 
-def fit_rows(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> pd.DataFrame:
-    """`fit.fit_table(_fit_frame(table), None, opts)` with the module as key, computed with one
-    sort instead of a pandas group per series (same rules, same series order, same draws)."""
+def _fit_dicts(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> list[dict[str, Any]]:
+    """`fit_rows`' rows as dicts."""
     codes = table.groupby(KEYS, sort=True, observed=True).ngroup().to_numpy()
     width, value = table.width.to_numpy(), table.value.to_numpy(dtype=float)
     order = np.lexsort((width, codes))
@@ -190,56 +189,60 @@ def fit_rows(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> pd.DataFr
                          "optimizer": optimizer, "lr_exponent": base["lr_exponent"],
                          "lr_exponent_b": base["lr_exponent"], "eta0": 1.0, "eps": "0",
                          "step": base["step"], "quantity": base["quantity"]} | row)
-    cols = ["module"] + CONFIG[1:] + ["step", "quantity"] + COLUMNS
-    return pd.DataFrame(rows, columns=cols)
+    return rows
+
+
+FIT_COLUMNS = ["module"] + CONFIG[1:] + ["step", "quantity"] + COLUMNS
+
+
+def fit_rows(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> pd.DataFrame:
+    """`fit.fit_table(_fit_frame(table), None, opts)` with the module as key, computed with one
+    sort instead of a pandas group per series (same rules, same series order, same draws)."""
+    return pd.DataFrame(_fit_dicts(table, optimizer, opts), columns=FIT_COLUMNS)
 
 
 def fit_check(table: pd.DataFrame, geometry: pd.DataFrame, canonical: dict[str, str],
               optimizer: str, steps: int, opts: FitOptions) -> tuple[pd.DataFrame, list[str]]:
     """Fits, predictions, premises and verdicts: one row per (module, quantity, step, scheme,
     lr_exponent) with values at two or more widths, for the quantities gamma_calc predicts and
-    the premise `z` at t = 0 (the table keeps every measurement, the loss included)."""
+    the premise `z` at t = 0 (the table keeps every measurement, the loss included).  Rows are
+    judged by `verdict.row_verdict` (the premise `z` with tolerance `PREMISE_TOL`) and the
+    table is built once."""
     keep = table.quantity.isin(PREDICTED_Q) | ((table.quantity == PREMISE) & (table.step == 0))
-    fits = fit_rows(table[keep], optimizer, opts)
+    rows = _fit_dicts(table[keep], optimizer, opts)
     notes: list[str] = []
     geo = {m: (i, o) for m, i, o in zip(geometry.module, geometry.in_dim, geometry.out_dim)}
     cache: dict[tuple, dict] = {}
-    preds: list[str | None] = []
-    for module, scheme, lr, q, t in zip(fits.module, fits.scheme, fits.lr_exponent,
-                                        fits.quantity, fits.step):
-        if module not in geo:                     # the model's loss
-            preds.append(None)
-            continue
-        parts = [p.strip() for p in str(lr).split(",")]
-        key = (canonical[scheme], parts[0], parts[-1], *geo[module])
-        if key not in cache:
-            cache[key], note = predictions(optimizer, key[0], key[1], key[2], key[3], key[4],
-                                           steps)
-            if note:
-                notes.append(f"{module} ({scheme}): {note}")
-        preds.append(cache[key].get((q, int(t))))
-    fits["predicted"] = preds
-    is_z = fits.quantity == PREMISE
-    premise_rule = replace(opts.rule(), tolerance=PREMISE_TOL)
-    fits = pd.concat([add_verdicts(fits[~is_z], opts.rule()),
-                      add_verdicts(fits[is_z], premise_rule)]).sort_index()
-    fits = _mark_premise(fits)
-    return fits, notes
+    rule = opts.rule()
+    premise_rule = replace(rule, tolerance=PREMISE_TOL)
+    for r in rows:
+        r["predicted"] = None
+        if r["module"] in geo:                    # else the model's loss
+            parts = [p.strip() for p in str(r["lr_exponent"]).split(",")]
+            key = (canonical[r["scheme"]], parts[0], parts[-1], *geo[r["module"]])
+            if key not in cache:
+                cache[key], note = predictions(optimizer, *key, steps)
+                if note:
+                    notes.append(f"{r['module']} ({r['scheme']}): {note}")
+            r["predicted"] = cache[key].get((r["quantity"], int(r["step"])))
+        ru = premise_rule if r["quantity"] == PREMISE else rule
+        v = row_verdict(r, ru)
+        r.update(verdict=v.verdict, reason=v.reason, tolerance=ru.tolerance)
+    _mark_premise(rows)
+    cols = FIT_COLUMNS + ["predicted", "verdict", "reason", "tolerance", "premise"]
+    return pd.DataFrame(rows, columns=cols), notes
 
 
-def _mark_premise(fits: pd.DataFrame) -> pd.DataFrame:
+def _mark_premise(rows: list[dict[str, Any]]) -> None:
     """`premise` per row (holds / fails / unknown) from its module's γ[z] at t = 0; rows of a
     module whose premise fails get the verdict `premise fails` (the z row keeps its own)."""
-    z0 = fits[(fits.quantity == PREMISE) & (fits.step == 0)]
     word = {"pass": "holds", "fail": "fails"}
-    state = {(m, s, c): word.get(v, "n/a") for m, s, c, v in
-             zip(z0.module, z0.scheme, z0.lr_exponent, z0.verdict)}
-    fits = fits.copy()
-    fits["premise"] = [state.get((m, s, c), "n/a") for m, s, c in
-                       zip(fits.module, fits.scheme, fits.lr_exponent)]
-    bad = (fits.premise == "fails") & (fits.quantity != PREMISE) & (fits.verdict != "n/a")
-    fits.loc[bad, "verdict"] = "premise fails"
-    return fits
+    state = {(r["module"], r["scheme"], r["lr_exponent"]): word.get(r["verdict"], "n/a")
+             for r in rows if r["quantity"] == PREMISE and r["step"] == 0}
+    for r in rows:
+        r["premise"] = state.get((r["module"], r["scheme"], r["lr_exponent"]), "n/a")
+        if r["premise"] == "fails" and r["quantity"] != PREMISE and r["verdict"] != "n/a":
+            r["verdict"] = "premise fails"
 
 
 def premise_table(fits: pd.DataFrame) -> pd.DataFrame:

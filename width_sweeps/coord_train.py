@@ -3,15 +3,18 @@
 All runs of a width (schemes × rates × seeds) share one frozen model; their adapter factors are
 stacked on a leading run dimension R and the model is evaluated for all of them at once with
 `torch.func.functional_call` under `torch.func.vmap` (layers whose input does not depend on the
-run — the frozen layers below the first adapter — run once, not R times).  A model that vmap
-cannot batch falls back to one `functional_call` per run: the same parameters, probes and
-optimizer, so the same numbers.
+run — the frozen layers below the first adapter — run once, not R times; a linear adapter
+whose W is kept is one op, width_sweeps.lowrank; the default cross-entropy is taken on the
+stacked logits after vmap).  A model that vmap cannot batch falls back to one `functional_call`
+per run: the same parameters, probes and optimizer, so the same numbers.
 
 Probes, per adapter with input `z_t` (its input on the probe batch under θ_t) and scale `s`
 (definitions as width_sweeps/probes.py and gamma_calc.vocab; RMS = root mean square entry):
 `Z_A = A_t z_t`, `dZ_A = (A_t − A₀) z_t`, `Z_B = s·B_t A_t z_t`, `δ¹ = s·B_{t−1}ΔA_t z_{t−1}`,
 `δ² = s·ΔB_t A_{t−1} z_{t−1}`, `δ³ = s·ΔB_tΔA_t z_{t−1}`, the factors' RMS entries `A`, `B`,
 and `z` itself (the theory's premise: Θ(1) entries).  `loss` is recorded for the whole model.
+Products `s·X Bᵀ` are measured from r × r Gram matrices, and the Gram matrices of the
+parameters before a step are those already computed for their own probes.
 
 Data: an `(inputs, targets)` pair is both the training batch of every step and the probe batch
 (so the forward of step t also gives the probes of θ_{t−1}); a callable gives the probe batch
@@ -143,12 +146,17 @@ def init_params(wrapped: dict[str, ProbedAdapter], runs: list[Run], device: torc
 
 
 class _Forward:
-    """`(loss per run (R,), {module: z (R, …)})` for stacked parameters, batched or per run."""
+    """`(loss per run (R,), {module: z (R, …)})` for stacked parameters, batched or per run.
+
+    With the default loss and a model returning a tensor of logits for integer targets, the
+    cross-entropy is taken after vmap on the stacked logits (`stacked_cross_entropy`): the
+    same per-run mean, without vmap's decomposition of the loss into a dozen small ops."""
 
     def __init__(self, model: nn.Module, wrapped: dict[str, ProbedAdapter],
                  loss_fn: Callable[[Any, Any], Tensor] | None, batched: bool) -> None:
         self.model, self.wrapped, self.batched = model, wrapped, batched
-        self.loss_fn = loss_fn or default_loss
+        self.loss_fn = loss_fn
+        self.stacked = False                  # set by `one`: it returned logits, not a loss
 
     def one(self, p: dict[str, Tensor], x: Any, y: Any) -> tuple[Tensor, dict[str, Tensor]]:
         taps: dict[str, Tensor] = {}
@@ -156,21 +164,35 @@ class _Forward:
             m.taps = taps
         try:
             if isinstance(x, dict):
-                out = torch.func.functional_call(self.model, p, (), x)
+                out = torch.func.functional_call(self.model, p, (), x, tie_weights=False)
             else:
-                out = torch.func.functional_call(self.model, p, (x,))
+                out = torch.func.functional_call(self.model, p, (x,), tie_weights=False)
         finally:
             for m in self.wrapped.values():
                 m.taps = None
-        return self.loss_fn(out, y), taps
+        self.stacked = (self.loss_fn is None and isinstance(out, Tensor)
+                        and isinstance(y, Tensor) and not y.is_floating_point())
+        if self.stacked:
+            return out, taps
+        return (self.loss_fn or default_loss)(out, y), taps
 
     def __call__(self, p: dict[str, Tensor], x: Any, y: Any) -> tuple[Tensor, dict[str, Tensor]]:
         if self.batched:
-            return torch.func.vmap(self.one, in_dims=(0, None, None))(p, x, y)
-        outs = [self.one({k: v[i] for k, v in p.items()}, x, y)
-                for i in range(next(iter(p.values())).shape[0])]
-        return (torch.stack([o[0] for o in outs]),
-                {k: torch.stack([o[1][k] for o in outs]) for k in outs[0][1]})
+            out, taps = torch.func.vmap(self.one, in_dims=(0, None, None))(p, x, y)
+        else:
+            outs = [self.one({k: v[i] for k, v in p.items()}, x, y)
+                    for i in range(next(iter(p.values())).shape[0])]
+            out = torch.stack([o[0] for o in outs])
+            taps = {k: torch.stack([o[1][k] for o in outs]) for k in outs[0][1]}
+        return (stacked_cross_entropy(out, y) if self.stacked else out), taps
+
+
+def stacked_cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
+    """`default_loss` of every run at once: logits `(R, …, C)`, integer targets `(…)` shared by
+    the runs → the mean cross-entropy per run, `(R,)`."""
+    R, C = logits.shape[0], logits.shape[-1]
+    per = F.cross_entropy(logits.reshape(-1, C), y.reshape(-1).repeat(R), reduction="none")
+    return per.view(R, -1).mean(1)
 
 
 def _flat(kind: str, z: Tensor) -> Tensor:
@@ -182,15 +204,27 @@ def _flat(kind: str, z: Tensor) -> Tensor:
     return z[0].reshape(-1, z.shape[-1]) if shared else z.reshape(z.shape[0], -1, z.shape[-1])
 
 
-def rms_lowrank(X: Tensor, B: Tensor, s: float = 1.0) -> Tensor:
-    """RMS entry of `s·X Bᵀ` per run, `X` (R, P, r), `B` (R, n, r), from r × r Gram matrices:
+def gram(X: Tensor) -> Tensor:
+    """`XᵀX` per run, `X` (R, m, r) → (R, r, r)."""
+    return X.transpose(1, 2) @ X
+
+
+def rms_grams(gX: Tensor, gB: Tensor, s: float, P: int, n: int) -> Tensor:
+    """RMS entry of `s·X Bᵀ` per run from the Gram matrices of `X` (R, P, r) and `B` (R, n, r):
     ‖X Bᵀ‖²_F = ⟨XᵀX, BᵀB⟩ (never the (R, P, n) product)."""
-    sq = ((X.transpose(1, 2) @ X) * (B.transpose(1, 2) @ B)).sum((1, 2)).clamp_min(0)
-    return abs(s) * (sq / (X.shape[1] * B.shape[1])).sqrt()
+    sq = (gX * gB).sum((1, 2)).clamp_min(0)
+    return abs(s) * (sq / (P * n)).sqrt()
+
+
+def rms_lowrank(X: Tensor, B: Tensor, s: float = 1.0) -> Tensor:
+    """RMS entry of `s·X Bᵀ` per run, `X` (R, P, r), `B` (R, n, r) (`rms_grams`)."""
+    return rms_grams(gram(X), gram(B), s, X.shape[1], B.shape[1])
 
 
 class _Probes:
-    """Per-adapter probe arithmetic on stacked factors (module doc)."""
+    """Per-adapter probe arithmetic on stacked factors (module doc).  `state` returns, beside
+    the values, the Gram matrices of `A z` and `B`, which `update` reuses for the parameters
+    before the step (the same tensors, computed once)."""
 
     def __init__(self, m: ProbedAdapter, A0: Tensor) -> None:
         self.kind, self.s, self.A_init = m.kind, m.scale, A0.detach().clone()
@@ -205,17 +239,25 @@ class _Probes:
         v = probes.rms(z.unsqueeze(0)) if z.dim() == 2 else probes.rms(z)
         return v.expand(R).to(like.dtype)
 
-    def state(self, z: Tensor, A: Tensor, B: Tensor) -> dict[str, Tensor]:
+    def state(self, z: Tensor, A: Tensor,
+              B: Tensor) -> tuple[dict[str, Tensor], tuple[Tensor, Tensor]]:
         ZA = self.az(z, A)
-        return {"Z_A": probes.rms(ZA), "dZ_A": probes.rms(self.az(z, A - self.A_init)),
-                "Z_B": rms_lowrank(ZA, B, self.s), "A": probes.rms(A),
-                "B": probes.rms(B), "z": self.z_rms(z, A.shape[0], A)}
+        gZA, gB = gram(ZA), gram(B)
+        P, n = ZA.shape[1], B.shape[1]
+        return ({"Z_A": probes.rms(ZA), "dZ_A": probes.rms(self.az(z, A - self.A_init)),
+                 "Z_B": rms_grams(gZA, gB, self.s, P, n), "A": probes.rms(A),
+                 "B": probes.rms(B), "z": self.z_rms(z, A.shape[0], A)}, (gZA, gB))
 
-    def update(self, z: Tensor, Ap: Tensor, Bp: Tensor, A: Tensor, B: Tensor) -> dict[str, Tensor]:
+    def update(self, z: Tensor, Ap: Tensor, Bp: Tensor, A: Tensor, B: Tensor,
+               before: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        """δ¹, δ², δ³ of the step `(Ap, Bp) → (A, B)`; `before`: `state(z, Ap, Bp)`'s extras."""
+        gZAp, gBp = before
         dZA, dB = self.az(z, A - Ap), B - Bp
-        return {"delta1": rms_lowrank(dZA, Bp, self.s),
-                "delta2": rms_lowrank(self.az(z, Ap), dB, self.s),
-                "delta3": rms_lowrank(dZA, dB, self.s)}
+        gdZA, gdB = gram(dZA), gram(dB)
+        P, n = dZA.shape[1], B.shape[1]
+        return {"delta1": rms_grams(gdZA, gBp, self.s, P, n),
+                "delta2": rms_grams(gZAp, gdB, self.s, P, n),
+                "delta3": rms_grams(gdZA, gdB, self.s, P, n)}
 
 
 def train_width(model: nn.Module, runs: list[Run], data: Batch | Callable[[int], Batch], *,
@@ -242,14 +284,15 @@ def train_width(model: nn.Module, runs: list[Run], data: Batch | Callable[[int],
     probe_batch = _to(data_fn(0) if data_fn is not None else data, device, dtype)
     vals: dict[tuple[int, str, str], Tensor] = {}
 
-    def record(t: int, loss: Tensor, taps: dict[str, Tensor]) -> dict[str, Tensor]:
+    def record(t: int, loss: Tensor, taps: dict[str, Tensor]) -> dict[str, tuple[Tensor, Any]]:
+        """Probes of θ_t; per adapter its flat input z and `state`'s extras, for `update`."""
         vals[(t, LOSS_MODULE, "loss")] = loss.detach()
         zs = {}
         for n, m in wrapped.items():
-            zs[n] = _flat(m.kind, taps[n].detach())
-            for q, v in pr[n].state(zs[n], params[f"{n}.A"].detach(),
-                                    params[f"{n}.B"].detach()).items():
-                vals[(t, n, q)] = v
+            z = _flat(m.kind, taps[n].detach())
+            got, extras = pr[n].state(z, params[f"{n}.A"].detach(), params[f"{n}.B"].detach())
+            vals.update({(t, n, q): v for q, v in got.items()})
+            zs[n] = (z, extras)
         return zs
 
     alive = torch.ones(len(runs), device=device, dtype=dtype)
@@ -271,8 +314,8 @@ def train_width(model: nn.Module, runs: list[Run], data: Batch | Callable[[int],
             opt.step(params, g, alive)
             for n in wrapped:
                 vals.update({(t, n, q): v for q, v in pr[n].update(
-                    zs[n], prev[f"{n}.A"], prev[f"{n}.B"], params[f"{n}.A"].detach(),
-                    params[f"{n}.B"].detach()).items()})
+                    zs[n][0], prev[f"{n}.A"], prev[f"{n}.B"], params[f"{n}.A"].detach(),
+                    params[f"{n}.B"].detach(), zs[n][1]).items()})
     with torch.no_grad():
         record(steps, *fwd(params | const, *probe_batch))
     unmemoize(memo)

@@ -23,7 +23,9 @@ derived statistics), :func:`judge_exact` (exact computations: a point, no sampli
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -226,21 +228,26 @@ def combine(verdicts: list[str] | list[Verdict]) -> str:
     return INCONCLUSIVE
 
 
+def row_verdict(r: Mapping[str, Any], rule: Rule) -> Verdict:
+    """The verdict of one fits-table row (a mapping of its columns, with `predicted`): a row
+    whose status is not "ok" carries that status as its verdict."""
+    status = r.get("status", "ok")
+    if status != "ok":
+        return Verdict(status, str(r.get("note", "")) or status)
+    return judge_exponent(
+        r["predicted"], r["fitted"], r["ci_low"], r["ci_high"], n_widths=int(r["n_widths"]),
+        n_seeds=int(r["n_seeds"]), seedless=r.get("interval", "") == "widths",
+        local=_num(r.get("local", math.nan)), local_low=_num(r.get("local_low", math.nan)),
+        local_high=_num(r.get("local_high", math.nan)), rule=rule)
+
+
 def add_verdicts(fits, rule: Rule):  # fits: pd.DataFrame (pandas imported by the caller)
     """Columns `verdict`, `reason`, `tolerance` for every row of a fits table (with
     `predicted`): rows whose status is not "ok" carry that status as their verdict."""
     out = fits.copy()
-    res = []
-    for r in out.itertuples(index=False):
-        status = getattr(r, "status", "ok")
-        if status != "ok":
-            res.append(Verdict(status, str(getattr(r, "note", "")) or status))
-            continue
-        res.append(judge_exponent(
-            r.predicted, r.fitted, r.ci_low, r.ci_high, n_widths=int(r.n_widths),
-            n_seeds=int(r.n_seeds), seedless=getattr(r, "interval", "") == "widths",
-            local=_num(getattr(r, "local", math.nan)), local_low=_num(getattr(r, "local_low",
-            math.nan)), local_high=_num(getattr(r, "local_high", math.nan)), rule=rule))
+    cols = list(out.columns)
+    res = [row_verdict(dict(zip(cols, values)), rule)
+           for values in zip(*(out[c].tolist() for c in cols))]
     out["verdict"] = [v.verdict for v in res]
     out["reason"] = [v.reason for v in res]
     out["tolerance"] = rule.tolerance
