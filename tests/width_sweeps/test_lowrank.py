@@ -1,11 +1,12 @@
-"""`width_sweeps.lowrank.lowrank_add`: the plain formula outside vmap (gradcheck), and its vmap
-rule against a loop over runs of the plain formula, values and gradients, in float64."""
+"""`width_sweeps.lowrank.lowrank_add`: the plain formula outside vmap (gradcheck), and under vmap
+(its direct path and the autograd.Function's vmap rule) against a loop over runs of the plain
+formula, values and gradients, in float64."""
 import itertools
 
 import pytest
 import torch
 
-from width_sweeps.lowrank import lowrank_add
+from width_sweeps.lowrank import _LowRankAdd, lowrank_add
 
 R, P, N_IN, N_OUT, r = 3, 5, 7, 6, 2
 
@@ -29,13 +30,14 @@ def test_gradcheck_outside_vmap():
 @pytest.mark.parametrize("base_b, x_b, A_b, B_b",
                          [c for c in itertools.product([False, True], repeat=4) if c[2] or c[3]])
 @pytest.mark.parametrize("lead", [(P,), (2, P)])
-def test_vmap_rule_equals_loop(base_b, x_b, A_b, B_b, lead):
+@pytest.mark.parametrize("op", [lowrank_add, _LowRankAdd.apply], ids=["direct", "function"])
+def test_vmap_rule_equals_loop(base_b, x_b, A_b, B_b, lead, op):
     base = _draw(((R,) if base_b else ()) + lead + (N_OUT,), 0)
     x = _draw(((R,) if x_b else ()) + lead + (N_IN,), 1)
     A = _draw(((R,) if A_b else ()) + (r, N_IN), 2)
     B = _draw(((R,) if B_b else ()) + (N_OUT, r), 3)
     dims = tuple(0 if b else None for b in (base_b, x_b, A_b, B_b))
-    out = torch.func.vmap(lambda *a: lowrank_add(*a, 0.5), in_dims=dims)(base, x, A, B)
+    out = torch.func.vmap(lambda *a: op(*a, 0.5), in_dims=dims)(base, x, A, B)
     pick = lambda t, b, i: t[i] if b else t
     ref = torch.stack([_plain(pick(base, base_b, i), pick(x, x_b, i), pick(A, A_b, i),
                               pick(B, B_b, i), 0.5) for i in range(R)])
