@@ -319,5 +319,9 @@ def train_width(model: nn.Module, runs: list[Run], data: Batch | Callable[[int],
     with torch.no_grad():
         record(steps, *fwd(params | const, *probe_batch))
     unmemoize(memo)
-    host = {k: v.double().cpu().numpy() for k, v in vals.items()}
+    vs = list(vals.values())                  # (R,) each: one copy to the host, not one each
+    if len({v.dtype for v in vs}) == 1:
+        host = dict(zip(vals, torch.stack(vs).double().cpu().numpy()))
+    else:
+        host = {k: v.double().cpu().numpy() for k, v in vals.items()}
     return WidthResult(runs, adapters, host, batched)

@@ -111,6 +111,29 @@ def test_fused_adam_equals_eager_kernel():
             torch.testing.assert_close(v, pe[k], rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+@pytest.mark.parametrize("shape", [(4, 64), (3, 101)], ids=["multiple-of-64", "odd"])
+def test_fused_adam_one_rate_equals_per_run_slices(dtype, shape):
+    """One rate for every run steps the stacked tensor in one kernel call: bit for bit the
+    kernel on each run's slice (torch._fused_adam_ called per run here)."""
+    g = torch.Generator().manual_seed(1)
+    R, lr = 5, 0.03
+    p = {"W.A": torch.randn(R, *shape, generator=g).to(dtype)}
+    ref = p["W.A"].clone()
+    m, v = torch.zeros_like(ref), torch.zeros_like(ref)
+    opt = optim.make_optimizer("adam", {"W.A": torch.full((R,), lr, dtype=dtype)},
+                               host_lr={"W.A": [lr] * R})
+    for t in range(1, 11):     # the odd size: the scalar tail rounds differently at times
+        grad = torch.randn(ref.shape, generator=g).to(dtype)
+        opt.step(p, {"W.A": grad}, torch.ones(R, dtype=dtype))
+        step = torch.tensor(float(t))
+        for i in range(R):
+            torch._fused_adam_([ref[i]], [grad[i]], [m[i]], [v[i]], [], [step], lr=lr,
+                               beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8,
+                               amsgrad=False, maximize=False)
+        assert torch.equal(p["W.A"], ref)
+
+
 def test_optimizer_state_is_allocated_once():
     p = {"W.A": torch.zeros(2, 3, 4)}
     opt = optim.make_optimizer("adam", {"W.A": torch.ones(2)}, host_lr={"W.A": [1.0, 1.0]})
