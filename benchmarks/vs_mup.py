@@ -14,20 +14,28 @@ MNIST training images (toy_models.data), the same batch at every step.  Adam at 
   bootstrap intervals, predictions and verdicts included.
 
 Both run in this process after a warm-up call of each (imports and first-call costs excluded).
+Before each timed call the garbage left by what ran before is collected (`gc.collect()`, the
+same for both tools): a full collection of this process's ~420k tracked objects (torch, peft,
+transformers, pandas, mup's seaborn) takes ~0.3 s on this machine, and without it one lands in
+whichever timed call happens to cross CPython's threshold — decided by the imports and the call
+order, not by either tool's work.  `--no-collect` times without it; `full_gc` counts the full
+collections inside each timed call.
 Prints one JSON object: wall seconds (`*_s`, `speedup`) and process CPU seconds (`*_cpu_s`,
 `speedup_cpu`: the work itself, less sensitive to other processes on a shared machine), the
 load average before and after.
-`python benchmarks/vs_mup.py [--widths 7 12] [--seeds 5] [--steps 3]`.
+`python benchmarks/vs_mup.py [--widths 7 12] [--seeds 5] [--steps 3] [--no-collect]`.
 Needs the `bench` extra (mup; install it with `pip install --no-deps mup seaborn` on a CPU-only
 torch so that pip does not pull a CUDA torch through mup's torchvision requirement).
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import time
 from fractions import Fraction
+from typing import Self
 
 import torch
 from torch import nn
@@ -81,20 +89,44 @@ def run_gammakit(widths: list[int], seeds: int, steps: int, batch):
     return time.perf_counter() - t0, time.process_time() - c0, cc
 
 
+class FullGC:
+    """Counts full (generation-2) garbage collections while active; collects first unless
+    `collect` is False."""
+
+    def __init__(self, collect: bool) -> None:
+        self.collect, self.n = collect, 0
+
+    def _count(self, phase: str, info: dict) -> None:
+        self.n += phase == "start" and info["generation"] == 2
+
+    def __enter__(self) -> Self:
+        if self.collect:
+            gc.collect()
+        gc.callbacks.append(self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._count)
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--widths", type=int, nargs=2, default=(7, 12), metavar=("LO", "HI"),
                     help="log2 of the smallest and largest width (default 7 12)")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--no-collect", action="store_true",
+                    help="no gc.collect() before the timed calls (see the module doc)")
     a = ap.parse_args(argv)
     widths = [2 ** k for k in range(a.widths[0], a.widths[1] + 1)]
     batch = mnist_batch()
     load0 = os.getloadavg()
     run_mup(widths[:2], 1, 1, batch)                      # warm-up: imports, first calls
     run_gammakit(widths[:2], 2, 1, batch)
-    mup_s, mup_cpu = run_mup(widths, a.seeds, a.steps, batch)
-    gk_s, gk_cpu, cc = run_gammakit(widths, a.seeds, a.steps, batch)
+    with FullGC(not a.no_collect) as mup_gc:
+        mup_s, mup_cpu = run_mup(widths, a.seeds, a.steps, batch)
+    with FullGC(not a.no_collect) as gk_gc:
+        gk_s, gk_cpu, cc = run_gammakit(widths, a.seeds, a.steps, batch)
     out = {"gammakit_s": round(gk_s, 3), "mup_s": round(mup_s, 3),
            "speedup": round(mup_s / gk_s, 2), "gammakit_cpu_s": round(gk_cpu, 3),
            "mup_cpu_s": round(mup_cpu, 3), "speedup_cpu": round(mup_cpu / gk_cpu, 2),
@@ -102,7 +134,9 @@ def main(argv: list[str] | None = None) -> dict:
            "seeds": a.seeds, "steps": a.steps, "device": "cpu",
            "threads": torch.get_num_threads(), "gammakit_train_s": round(cc.seconds["train"], 3),
            "gammakit_fit_s": round(cc.seconds["fit"], 3), "batched": cc.batched,
-           "verdicts": cc.summary(), "loadavg_before": [round(x, 2) for x in load0],
+           "verdicts": cc.summary(), "collected": not a.no_collect,
+           "full_gc": {"mup": mup_gc.n, "gammakit": gk_gc.n},
+           "loadavg_before": [round(x, 2) for x in load0],
            "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
     print(json.dumps(out))
     return out

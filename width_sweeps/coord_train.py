@@ -191,7 +191,8 @@ def stacked_cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
     """`default_loss` of every run at once: logits `(R, …, C)`, integer targets `(…)` shared by
     the runs → the mean cross-entropy per run, `(R,)`."""
     R, C = logits.shape[0], logits.shape[-1]
-    per = F.cross_entropy(logits.reshape(-1, C), y.reshape(-1).repeat(R), reduction="none")
+    per = F.cross_entropy(logits.reshape(-1, C), y.reshape(1, -1).expand(R, -1).reshape(-1),
+                          reduction="none")
     return per.view(R, -1).mean(1)
 
 
