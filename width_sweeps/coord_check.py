@@ -113,19 +113,24 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _rows(n: int, res: WidthResult) -> pd.DataFrame:
-    """The tidy rows of one width."""
+def _columns(n: int, res: WidthResult) -> dict[str, np.ndarray]:
+    """The tidy rows of one width, column by column."""
     runs, keys = res.runs, list(res.values)
     R, K = len(runs), len(keys)
     col = lambda xs: np.repeat(np.asarray(xs, dtype=object), R)
     tile = lambda xs: np.tile(np.asarray(xs, dtype=object), K)
-    return pd.DataFrame({
+    return {
         "width": np.full(R * K, n), "seed": tile([r.seed for r in runs]).astype(np.int64),
         "scheme": tile([r.scheme for r in runs]),
         "lr_exponent": tile([r.lr_exponent for r in runs]),
         "step": col([k[0] for k in keys]).astype(np.int64), "module": col([k[1] for k in keys]),
         "quantity": col([k[2] for k in keys]),
-        "value": np.concatenate([np.asarray(res.values[k], dtype=np.float64) for k in keys])})
+        "value": np.concatenate([np.asarray(res.values[k], dtype=np.float64) for k in keys])}
+
+
+def _table(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """One frame from every width's columns (built once, not one frame per width)."""
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in COLUMNS})
 
 
 def _geometry(shapes: dict[str, dict[int, tuple[str, int, int, int, float]]]) -> pd.DataFrame:
@@ -147,7 +152,7 @@ def run_widths(model_fn: Callable[[int], nn.Module], data: Batch | Callable[[int
                steps: int, loss_fn: Any, device: torch.device, dtype: torch.dtype,
                batched: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, list[str], bool]:
     """Train every width; (table, geometry, notes, batched) — batched falls back per run."""
-    tables: list[pd.DataFrame] = []
+    tables: list[dict[str, np.ndarray]] = []
     shapes: dict[str, dict[int, tuple[str, int, int, int, float]]] = {}
     notes: list[str] = []
     for n in widths:
@@ -167,11 +172,11 @@ def run_widths(model_fn: Callable[[int], nn.Module], data: Batch | Callable[[int
             notes.append(f"vmap could not batch the model ({str(exc).splitlines()[0][:160]});"
                          " runs trained one after another")
             res = train_width(model_fn(n), runs, data, batched=False, **kw)
-        tables.append(_rows(n, res))
+        tables.append(_columns(n, res))
         for ad in res.adapters:
             shapes.setdefault(ad.name, {})[n] = (ad.kind, ad.in_features, ad.out_features,
                                                  ad.r, ad.scale)
-    return pd.concat(tables, ignore_index=True), _geometry(shapes), notes, batched
+    return _table(tables), _geometry(shapes), notes, batched
 
 
 def coord_check(model_fn: Callable[[int], nn.Module], data: Batch | Callable[[int], Batch], *,
