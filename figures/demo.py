@@ -25,10 +25,15 @@ FIGURES = (
     ("coord_check", "Coordinate check with verdicts"),
     ("theorem1", "Theorem 1: robustness to smaller rates"),
     ("maxlr", "Largest stable rate against width"),
-    ("seed000_fig2", "Beyond Zero Init Figure 2"),
-    ("seed001_inits", "The A×0 ≠ 0×B blog's init sweep on our toy"),
+    ("beyond_zero_fig2", "Beyond Zero Init Figure 2"),
+    ("blog_inits", "The A×0 ≠ 0×B blog's init sweep on our toy"),
     ("loram_fig2", "LoRAM Figure 2"),
     ("spectral_gain", "Spectral gain"),
+    ("inilora_claims", "IniLoRA's claims on the toy"),
+    ("loram_claims", "LoRAM's claims on the toy"),
+    ("mup_pretraining", "μP pretraining of the toy: premise and rate transfer"),
+    ("toy_mup_checks", "Width checks on the μP-pretrained toy"),
+    ("transformer_coord", "Coordinate check inside a transformer"),
 )
 
 

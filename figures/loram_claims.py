@@ -124,7 +124,7 @@ def predicted_k1(cfg: Config, W: Any) -> dict[str, float]:
 def _name(s: str) -> str:
     if s == MEASURED:
         return "Noise & Zeros (PiSSA's 1st step)"
-    return style.short(s, "003")
+    return style.short(s, "loram")
 
 
 def claims(cfg: Config, d: dict[str, Any]) -> list[Claim]:

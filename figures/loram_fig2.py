@@ -321,7 +321,7 @@ def plot_bc(cfg: Config, steps: pd.DataFrame, lin: pd.DataFrame, k1: pd.DataFram
             m = p.groupby("step")[["measured", "exact", "linear"]].mean()
             m = m[m.index >= 1]
             col, alpha = style.color(s), shades[b] if s == "A" else 1.0
-            name = style.name(s, "003") + (f", β = {b:g}" if s == "A" else "")
+            name = style.name(s, "loram") + (f", β = {b:g}" if s == "A" else "")
             ax.plot(m.index, m.measured, color=col, alpha=alpha, lw=2.0, label=name)
             ax.plot(m.index, m.exact, color=col, alpha=alpha, ls="--", lw=1.0)
             ax.plot(m.index, m.linear, color=col, alpha=alpha, ls=":", lw=1.2)
@@ -365,10 +365,10 @@ def details(steps: pd.DataFrame, T: int) -> str:
         for b in bs:
             p = predictions(steps, s, b)
             if not len(p):
-                lines.append(f"| {style.name(s, '003')} | {b:g} | every seed diverged | | | | |")
+                lines.append(f"| {style.name(s, 'loram')} | {b:g} | every seed diverged | | | | |")
                 continue
             m = p[p.step == T].mean(numeric_only=True)
-            lines.append(f"| {style.name(s, '003')} | {b:g} | {m.k1:.4f} | {m.measured:.3e} | "
+            lines.append(f"| {style.name(s, 'loram')} | {b:g} | {m.k1:.4f} | {m.measured:.3e} | "
                          f"{m.exact:.3e} | {m.linear:.3e} | {m.measured / m.exact:.2f} |")
     return f"Prop. 2 at t = {T} (seed means):\n\n" + "\n".join(lines)
 

@@ -143,7 +143,7 @@ def plot(cfg: Config, spec: dict, mags: dict, W, ctx: Context):
               * (m + n) * nu_w,
               "A": rr / m}
         for key, v in k1.items():
-            ax.plot(rr, v, color=style.color(key), marker="o", ms=2.5, label=style.name(key, "003"))
+            ax.plot(rr, v, color=style.color(key), marker="o", ms=2.5, label=style.name(key, "loram"))
         ax.axvline(RANK, **style.REFERENCE)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
@@ -159,7 +159,7 @@ def plot(cfg: Config, spec: dict, mags: dict, W, ctx: Context):
         for i, k in enumerate(keys):
             vals = [mags[k][q] for q, _ in quants]
             ax.bar(x + (i - 1.5) * wdt, [v if v > 0 else np.nan for v in vals], wdt,
-                   color=style.color(k), label=style.name(k, "003"))
+                   color=style.color(k), label=style.name(k, "loram"))
         ax.set_xticks(x, [lab for _, lab in quants])
         ax.set_yscale("log")
         ax.set_ylabel("value at init (log scale; Noise & Zeros has B₀ = 0)")
@@ -178,7 +178,7 @@ def run(ctx: Context) -> FigureResult:
     mags = magnitudes(W, RANK)
     fig = plot(cfg, spec, mags, W, ctx)
     rows = ["| init | ν[A₀] | ν[B₀] | ν[B₀A₀] | k₁ |", "|---|---|---|---|---|"]
-    rows += [f"| {style.name(k, '003')} | {v['nu_A']:.3e} | {v['nu_B']:.3e} | {v['nu_BA']:.3e} "
+    rows += [f"| {style.name(k, 'loram')} | {v['nu_A']:.3e} | {v['nu_B']:.3e} | {v['nu_BA']:.3e} "
              f"| {v['k1']:.3e} |" for k, v in mags.items()]
     res = FigureResult("spectral_gain", "Spectral gain and LoRAM/PiSSA initial magnitudes",
                        "Does LoRAM's logarithmic gain ln r / ln min(n, m) reproduce the spectral "

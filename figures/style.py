@@ -3,7 +3,7 @@
 Colours are fixed per scheme (Okabe–Ito first, for the schemes most figures show), so Init[A]
 is the same blue everywhere.  Legend names come from the one mapping table
 `gamma_calc.schemes.DISPLAY_NAMES`; a figure reproducing a given paper may ask for that paper's
-own name (`name("A", paper="001")` → "Standard (Init[A])").  Figures are built on
+own name (`name("A", paper="blog")` → "Standard (Init[A])").  Figures are built on
 `matplotlib.figure.Figure` (no pyplot state, the caller's backend untouched) inside `rc()`.
 """
 from __future__ import annotations
@@ -24,11 +24,12 @@ COLORS: dict[str, str] = {
     "inilora-alpha": "#9EDAE5", "inilora-beta": "#AEC7E8", "zero": "#000000",
     "linear": "#333333",
 }
-# A paper's own name for a scheme, where it has one (checked against PAPER_NAMES).
+# A paper's own name for a scheme, where it has one (checked against PAPER_NAMES); keys are the
+# papers' short names: "blog" = the A×0 ≠ 0×B blog, "loram" = LoRAM (docs/theory.md §10).
 _PAPER_ALIAS = {
-    "001": {"A": "Standard", "B": "Reversed", "ortho-eye-const": "Ortho (Eye)",
-            "ortho-qr-const": "Ortho QR (Const)", "ortho-qr-match": "Ortho QR (Match)"},
-    "003": {"A": "Noise & Zeros"},
+    "blog": {"A": "Standard", "B": "Reversed", "ortho-eye-const": "Ortho (Eye)",
+             "ortho-qr-const": "Ortho QR (Const)", "ortho-qr-match": "Ortho QR (Match)"},
+    "loram": {"A": "Noise & Zeros"},
 }
 PREDICTION = {"color": "0.25", "ls": "--", "lw": 1.0}      # gamma_calc's predicted lines
 REFERENCE = {"color": "0.55", "ls": ":", "lw": 1.0}        # guides (−ε, −2ε, …)

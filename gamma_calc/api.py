@@ -68,9 +68,10 @@ def check(optimizer: str = "adam", a_entry: str | None = None, a_kind: str = "ra
 
     ``optimizer``: ``"adam"`` (normalised updates) or ``"sgd"`` (raw gradients). The model
     geometry (docs/theory.md §2–3): ``out_width=True`` — B has ``n`` rows (the LoRA layer of
-    Beyond Zero Init §3), ``False`` — a fixed output dimension (its App. C model), ``None`` —
-    the optimiser's default (Adam: width, SGD: fixed); ``grad`` — the exponent ``γ[dZ̄]`` of the
-    backpropagated signal's entries. Rates and init entries are exponent strings (``"-1/2"``,
+    Beyond Zero Init §3), ``False`` — a fixed output dimension (Beyond Zero Init App. C's LoRA+
+    model), ``None`` — the optimiser's default (Adam: width, SGD: fixed); ``grad`` — the exponent
+    ``γ[dZ̄]`` of the backpropagated signal's entries (a finite number; for Adam it only
+    matters through exact zeros). Rates and init entries are exponent strings (``"-1/2"``,
     ``"-0.5"``, ``"-oo"`` for a zero init); ``lr_b`` defaults to ``lr_a``.
     ``cancel_init_product``: ``B₀A₀ = 0`` exactly although neither factor is zero (implied by
     the orthogonal schemes' names). Returns the trajectory of ``Exponent`` objects, the flags

@@ -3,8 +3,9 @@
 The exponents of the unrolled layer are evaluated at the given rationals; the flags follow
 :mod:`gamma_calc.conditions`. Robustness lowers both rates by a symbolic ``ε`` and evaluates the
 *germ* (value and slope at ``ε = 0+``) of every exponent, which is exact for concrete inits: the
-slopes are the "``−ε`` vs ``−2ε``" degradation of ``δ¹, δ²`` (THEORY §2, Table 1). This path is
-independent of the symbolic solver, and the tests use it as the brute-force reference for it.
+slopes are the "``−ε`` vs ``−2ε``" degradation of ``δ¹, δ²`` (docs/theory.md §2.10, Table 1).
+This path is independent of the symbolic solver, and the tests use it as the brute-force
+reference for it.
 """
 from __future__ import annotations
 

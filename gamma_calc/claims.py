@@ -1,10 +1,10 @@
-"""The papers' claims, each *derived* by the toolkit and compared with how THEORY.md states it.
+"""The papers' claims, each *derived* by the toolkit and compared with how the paper states it.
 
 Every claim below is computed from the unrolled recursions (:mod:`gamma_calc.lora`) by the
 solver (:mod:`gamma_calc.feasible`) or the numeric evaluator (:mod:`gamma_calc.check`); the
-stated form (transcribed from ``shared/THEORY.md``) is only used for the comparison, never in
-place of the derivation. A claim whose derivation disagrees with its statement is reported as
-such, with the independent numeric evidence named in ``note``.
+stated form (transcribed from the paper; docs/theory.md §2–3) is only used for the comparison,
+never in place of the derivation. A claim whose derivation disagrees with its statement is
+reported as such, with the independent numeric evidence named in ``note``.
 """
 from __future__ import annotations
 
@@ -46,14 +46,14 @@ def _set_claim(key: str, source: str, statement: str, q: Query, stated: list[Reg
 
 def eq5() -> Claim:
     stated = [_region([eq("c_A + c_B", -1), le("A0", "c_A"), le("B0", "c_B")])]
-    return _set_claim("eq5", "seed 000 Eq. 5 (Adam)",
+    return _set_claim("eq5", "Beyond Zero Init Eq. 5 (Adam)",
                       "c_A + c_B = -1, γ[A_0] <= γ[η_A], γ[B_0] <= γ[η_B] (paper convention), "
                       "A_0 and B_0 not both zero", Query(convention="paper"), stated)
 
 
 def eq6() -> Claim:
     stated = [_region([eq("c", "-1/2"), le("A0", "-1/2"), le("B0", "-1/2")])]
-    return _set_claim("eq6", "seed 000 Eq. 6 (Adam, η_A = η_B)",
+    return _set_claim("eq6", "Beyond Zero Init Eq. 6 (Adam, η_A = η_B)",
                       "c = -1/2, γ[B_0] <= -1/2, γ[A_0 z] <= 1/2 (paper γ[A_0] <= -1/2)",
                       Query(equal_lr=True, convention="paper"), stated)
 
@@ -75,14 +75,14 @@ def table1() -> Claim:
                     f"{_yn(got[2])} (δ¹ ~ {deg['delta1']}ε, δ² ~ {deg['delta2']}ε)")
     practical = data["AB-practical"]["slopes"]
     ok &= practical == {"delta1": "-1", "delta2": "-2"}
-    return Claim("table1", "seed 000 Table 1 (Adam, equal rates c = -1/2)",
+    return Claim("table1", "Beyond Zero Init Table 1 (Adam, equal rates c = -1/2)",
                  "Init[A] ✓✓✗, Init[B] ✗✗✗, Init[AB] ✓✓✓; practical Init[AB] (σ_A = σ_B) is "
                  "robust in δ¹ only", rows, ok, data=data)
 
 
 def theorem1() -> Claim:
     stated = [_region([eq("c_A + c_B", -1), eq("A0", "c_A"), eq("B0", "c_B")], {frozenset()})]
-    c = _set_claim("theorem1", "seed 000 Theorem 1 (Adam)",
+    c = _set_claim("theorem1", "Beyond Zero Init Theorem 1 (Adam)",
                    "optimally robust iff γ[A_0] = γ[η_A] and γ[B_0] = γ[η_B] (Init[AB])",
                    Query(robust=True, convention="paper"), stated)
     eq_rates = feasible_set(Query(robust=True, equal_lr=True))
@@ -103,7 +103,7 @@ def degradation() -> Claim:
         got = (str(deg["delta1"]), str(deg["delta2"]))
         ok &= got == (d1, d2)
         rows.append(f"{name}: γ[δ¹] slope {got[0]}, γ[δ²] slope {got[1]} in ε at c = -1/2 - ε")
-    return Claim("degradation", "seed 000 §3.3 (THEORY §2 robustness)",
+    return Claim("degradation", "Beyond Zero Init §3.3 (docs/theory.md §2.9)",
                  "a zero-initialised factor makes δ shrink like n^-2ε, one at its bound like n^-ε",
                  rows, ok)
 
@@ -120,8 +120,8 @@ def larger_rates() -> Claim:
         zeros = frozenset(v for v, z in (("A0", za), ("B0", zb)) if z)
         cases.append((zeros, atoms))
     regs = regions(cases, [gt("eps", 0)])
-    return Claim("larger-rates", "seed 000 §3.3", "rates above the optimum (ε < 0) are unstable "
-                 "for every init", ["efficient at c and Z_B = O(1) at c + ε, ε > 0: " +
+    return Claim("larger-rates", "Beyond Zero Init §3.3", "rates above the optimum (ε < 0) are "
+                 "unstable for every init", ["efficient at c and Z_B = O(1) at c + ε, ε > 0: " +
                                     ("no solution" if not regs else "; ".join(pretty_regions(regs)))],
                  not regs)
 
@@ -141,7 +141,7 @@ def loraplus() -> Claim:
         pinned.append(vals)
     ratio = [str(Exponent.const(p["c_B"] - p["c_A"])) for p in pinned if len(p) == 2]
     ok = ratio == ["1"]
-    return Claim("loraplus", "seed 000 App. B.2, LoRA+",
+    return Claim("loraplus", "Beyond Zero Init App. B.2, LoRA+",
                  "internal stability (Z_A = O(1)) with Kaiming A_0 forces c_A = -1, c_B = 0: "
                  "η_B/η_A = Θ(n)", pretty_regions(fs.regions) +
                  [f"with A_0 Kaiming (entry -1/2): c_A, c_B = {pinned}; η_B/η_A = n^{ratio}"], ok)
@@ -149,7 +149,8 @@ def loraplus() -> Claim:
 
 def largest_rates() -> Claim:
     got = {name: str(max_lr("adam", get_scheme(name).A, get_scheme(name).B)) for name in ("A", "B")}
-    return Claim("max-lr", "Hayou et al. 2024 via seed 000 footnote 7 (THEORY §2)",
+    return Claim("max-lr",
+                 "Hayou et al. 2024 via Beyond Zero Init footnote 7 (docs/theory.md §2.11)",
                  "largest stable equal rate: Θ(n^-1/2) for Init[A], Θ(n^-1) for Init[B]",
                  [f"Init[{k}]: c_max = {v}" for k, v in got.items()], got == {"A": "-1/2", "B": "-1"})
 
@@ -161,7 +162,7 @@ def sgd() -> Claim:
         _region([eq("c_A + c_B", -1), le("2*A0", "c_A - 1"), eq("2*B0", "c_B")],
                 {frozenset(), frozenset({"A0"})}),
     ]
-    c = _set_claim("sgd", "seed 000 App. C Eq. 30 (SGD, LoRA+ model)",
+    c = _set_claim("sgd", "Beyond Zero Init App. C Eq. 30 (SGD, LoRA+ model)",
                    "c_A + c_B = -1, γ[A_0] <= (γ[η_A] - 1)/2, γ[B_0] <= γ[η_B]/2, at least one "
                    "with equality", Query(optimizer="sgd", convention="paper"), stated)
     equal = {n: check("sgd", get_scheme(n).A, get_scheme(n).B, "-1/2").efficient for n in ("A", "B")}
@@ -177,7 +178,7 @@ def sgd_multi_output() -> Claim:
     want = eq("c_A + c_B", "-2 - 2*g")
     from .polyhedron import implies
     ok = bool(fs.regions) and all(implies(r.constraints, want) for r in fs.regions)
-    return Claim("sgd-multi-output", "THEORY §3 (multi-output layer, aligned rule)",
+    return Claim("sgd-multi-output", "docs/theory.md §3.3 (multi-output layer, aligned rule)",
                  "c_A + c_B = -2 - 2γ[dZ̄] (g = γ[dZ̄], the backpropagated signal's exponent)",
                  pretty_regions(fs.regions), ok)
 
@@ -187,7 +188,7 @@ def step2_transient() -> Claim:
     r = check("adam", s.A, s.B, "-1/2")
     early = r.trajectory.at("delta2", 2)
     literal = check("adam", s.A, s.B, "-1/2", from_step=2).efficient
-    return Claim("step2", "THEORY §2 definitions ('for t >= 2')",
+    return Claim("step2", "Beyond Zero Init's definitions ('for t >= 2'; docs/theory.md §2.6)",
                  "Init[A] at c = -1/2 is efficient with δ¹, δ² = Θ(1) for all t >= 2",
                  [(f"Init[A]: δ²_2 = n^({early}) (A first moves at step 2), δ²_t = n^0 for t >= 3; "
                   f"efficient with the literal window t >= 2: {_yn(literal)}; from t = 3: "

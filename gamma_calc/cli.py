@@ -80,7 +80,7 @@ def _formats(p: argparse.ArgumentParser) -> None:
 
 def _optimizer(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
-                   help="adam (normalised updates) or sgd (seed 000 App. C model)")
+                   help="adam (normalised updates) or sgd (Beyond Zero Init App. C model)")
 
 
 def _init(p: argparse.ArgumentParser, required: bool) -> None:
@@ -109,7 +109,8 @@ def _model_opts(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = UsageParser(prog="gamma-solve", description="Derive LoRA width-scaling conditions with the "
-                 "γ-operator algebra (seed 000, LoRA+, THEORY §1-3).", epilog=EXAMPLES,
+                 "γ-operator algebra (Beyond Zero Init, LoRA+, docs/theory.md §1-3).",
+                 epilog=EXAMPLES,
                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True, parser_class=UsageParser)
 
@@ -135,10 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--internal", action="store_true", help="also internally stable (Z_A = O(1))")
     p.add_argument("--robust", action="store_true", help="also robust to smaller rates (Def. 5)")
     p.add_argument("--convention", choices=("entry", "paper"), default="entry",
-                   help="entry exponents, or seed 000's γ[A_0] := γ[A_0 z] - 1")
+                   help="entry exponents, or Beyond Zero Init's γ[A_0] := γ[A_0 z] - 1")
     _model_opts(p); _formats(p)
 
-    p = add("table", "one row per named scheme (seed 000 Table 1 and more)",
+    p = add("table", "one row per named scheme (Beyond Zero Init Table 1 and more)",
             "gamma-solve table --optimizer adam --lr -1/2")
     _optimizer(p)
     p.add_argument("--lr", default="-1/2", metavar="C", type=finite_exponent,
@@ -163,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one variance and rate exponent per hidden layer (default: per role)")
     _formats(p)
 
-    p = add("claims", "derive every claim of the papers and compare with THEORY.md",
+    p = add("claims", "derive every claim of the papers and compare it with the paper's statement",
             "gamma-solve claims --format json")
     _formats(p)
 

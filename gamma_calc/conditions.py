@@ -1,7 +1,7 @@
 """Stability, efficiency, internal stability and robustness as max-plus conditions.
 
-Definitions (seed 000 Def. 3–5, App. B.2; THEORY §2), imposed on the *settled window*
-``t = from_step … T`` of an unrolled trajectory plus *stationarity* at ``T``:
+Definitions (Beyond Zero Init Def. 3–5, App. B.2; docs/theory.md §2.5), imposed on the *settled
+window* ``t = from_step … T`` of an unrolled trajectory plus *stationarity* at ``T``:
 
 * **stable** — ``γ[Z_B^t] = 0`` (bounded and not vanishing);
 * **efficient** — stable and ``γ[δ¹_t] = γ[δ²_t] = 0``;

@@ -3,8 +3,9 @@
 A region's equalities are put in reduced echelon form pivoting on the init exponents first, so
 rate-only relations (``c_A + c_B = −1``) come out on their own; a rate pinned to a constant is
 substituted everywhere; every constraint on an init exponent is rewritten against that factor's
-own rate (``A0`` with ``c_A``, ``B0`` with ``c_B``, as seed 000 Eq. 5 and App. C Eq. 30 do) and
-solved for it. Nothing here changes the set — the tests compare memberships before and after.
+own rate (``A0`` with ``c_A``, ``B0`` with ``c_B``, as Beyond Zero Init Eq. 5 and App. C Eq. 30
+do) and solved for it. Nothing here changes the set — the tests compare memberships before and
+after.
 """
 from __future__ import annotations
 

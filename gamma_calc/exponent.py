@@ -1,4 +1,4 @@
-"""The exponent domain of the γ-operator (THEORY §1; seed 000 §2.1, App. A.2).
+"""The exponent domain of the γ-operator (docs/theory.md §1; Beyond Zero Init §2.1, App. A.2).
 
 A quantity ``v = Θ(n^γ[v])`` is described by its exponent ``γ[v]``. Exponents here are
 

@@ -1,11 +1,11 @@
 """Symbolic queries on the LoRA layer: the feasible set, the largest stable rate.
 
-``feasible_set`` derives, e.g., seed 000 Eq. 5 (Adam: ``c_A + c_B = −1``, ``B0 ≤ c_B``,
+``feasible_set`` derives, e.g., Beyond Zero Init Eq. 5 (Adam: ``c_A + c_B = −1``, ``B0 ≤ c_B``,
 ``A0 ≤ c_A + 1/2`` in entry exponents), Eq. 6 (equal rates), App. B.2 (internal stability) and
 App. C Eq. 30 (SGD, "at least one equality") from the unrolled recursion; ``max_lr`` the largest
-equal-rate exponent for which ``Z_B`` never blows up (THEORY §2: ``−1/2`` for Init[A], ``−1`` for
-Init[B]). Parameters: rates ``c_A, c_B`` (or ``c``), inits ``A0, B0`` in the chosen convention,
-``eps`` for robustness.
+equal-rate exponent for which ``Z_B`` never blows up (docs/theory.md §2.11: ``−1/2`` for Init[A],
+``−1`` for Init[B]). Parameters: rates ``c_A, c_B`` (or ``c``), inits ``A0, B0`` in the chosen
+convention, ``eps`` for robustness.
 """
 from __future__ import annotations
 

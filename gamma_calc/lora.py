@@ -1,22 +1,22 @@
-"""One LoRA layer unrolled step by step in the γ-algebra (THEORY §2–3).
+"""One LoRA layer unrolled step by step in the γ-algebra (docs/theory.md §2–3).
 
 Layer ``Z̄ = W z + s·B A z`` (``A: r × n``, ``B: out × r``, ``s = α/r = Θ(1)``), one data point
 ``z`` with ``Θ(1)`` entries, backpropagated signal ``dZ̄`` with entries ``Θ(n^g)``, only ``A, B``
-trained. Raw gradients (seed 000 App. C Eq. 23–24 for the scalar case):
+trained. Raw gradients (Beyond Zero Init App. C Eq. 23–24 for the scalar case):
 ``∇_A = s (Bᵀ dZ̄) zᵀ`` and ``∇_B = s dZ̄ (A z)ᵀ``. Updates ``A_t = A_{t−1} − η_A g_A``,
 ``B_t = B_{t−1} − η_B g_B`` with
 
 * Adam: ``g`` = the normalised gradient (``sign`` at step 1), ``Θ(1)`` entries, zero where the
-  raw gradient is zero (seed 000 §3.2; so Init[A]'s ``A`` and Init[B]'s ``B`` first move at
+  raw gradient is zero (Beyond Zero Init §3.2; so Init[A]'s ``A`` and Init[B]'s ``B`` first move at
   step 2);
-* SGD: ``g`` = the raw gradient (seed 000 App. C).
+* SGD: ``g`` = the raw gradient (Beyond Zero Init App. C).
 
 Recorded per step ``t``: ``Z_A = A_t z``, its update part ``dZ_A = (A_t − A_0) z`` (the sum of
 the updates; ``Z_A``'s γ is the max of ``γ[A_0 z]`` and ``γ[dZ_A]``, and a sweep that measures
 both sees which term dominates at finite width), ``Z_B = s B_t A_t z`` and the decomposition of
-seed 000 Eq. 2, ``δ¹_t = s B_{t−1} ΔA_t z``, ``δ²_t = s ΔB_t A_{t−1} z``, ``δ³_t = s ΔB_t ΔA_t z``, plus
-the entry exponents of ``A_t`` and ``B_t``. Nothing here assumes Eq. 3–4: they come out of the
-typed contractions (:mod:`gamma_calc.quantity`).
+Beyond Zero Init Eq. 2, ``δ¹_t = s B_{t−1} ΔA_t z``, ``δ²_t = s ΔB_t A_{t−1} z``,
+``δ³_t = s ΔB_t ΔA_t z``, plus the entry exponents of ``A_t`` and ``B_t``. Nothing here assumes
+Eq. 3–4: they come out of the typed contractions (:mod:`gamma_calc.quantity`).
 """
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ OPTIMIZERS = ("adam", "sgd")
 class LoRAModel:
     """Everything the unrolled recursion depends on.
 
-    ``out_width=True`` is the LoRA layer of seed 000 §3 (``B: n × r``); ``out_width=False`` is
-    the LoRA+ model of seed 000 App. C (``f = b aᵀx``, scalar output). ``grad`` is ``γ[dZ̄]``
-    (irrelevant for Adam except through zeros).
+    ``out_width=True`` is the LoRA layer of Beyond Zero Init §3 (``B: n × r``);
+    ``out_width=False`` is the LoRA+ model of Beyond Zero Init App. C (``f = b aᵀx``, scalar
+    output). ``grad`` is ``γ[dZ̄]`` (irrelevant for Adam except through zeros).
     """
 
     optimizer: str
@@ -129,8 +129,8 @@ def _split(T: Tensor, tags: tuple) -> tuple[Tensor, Tensor]:
 def _record_cancelled(traj: Trajectory, A: Tensor, B: Tensor, z: Tensor, s: Exponent,
                       deltas: tuple[Tensor, Tensor, Tensor] | None, moved: Tensor) -> None:
     """As :func:`_record`, with the exact cancellation ``B_0 A_0 = 0`` marked by the user:
-    ``B_t A_t z = B_0 (A_t − A_0) z + (B_t − B_0) A_t z`` (THEORY §1: sums are max-plus unless
-    the terms cancel exactly). Needs random factors, whose tags identify the init parts."""
+    ``B_t A_t z = B_0 (A_t − A_0) z + (B_t − B_0) A_t z`` (docs/theory.md §1.3: sums are max-plus
+    unless the terms cancel exactly). Needs random factors, whose tags identify the init parts."""
     _record(traj, A, B, z, s, deltas, moved)
     _A0, dA = _split(A, (None, ("A0", 1)))
     B0, dB = _split(B, (("B0", 0), None))
@@ -140,8 +140,8 @@ def _record_cancelled(traj: Trajectory, A: Tensor, B: Tensor, z: Tensor, s: Expo
 def model_for(optimizer: str, A0: FactorInit, B0: FactorInit, lr_A: Exponent | str,
               lr_B: Exponent | str | None = None, *, out_width: bool | None = None,
               grad: Exponent | str = "0", cancel_init_product: bool = False) -> LoRAModel:
-    """Convenience constructor. SGD defaults to seed 000 App. C's LoRA+ model (scalar output,
-    ``dZ̄ = f − y = Θ(1)``); Adam to the LoRA layer of §3 (for Adam the two coincide)."""
+    """Convenience constructor. SGD defaults to Beyond Zero Init App. C's LoRA+ model (scalar
+    output, ``dZ̄ = f − y = Θ(1)``); Adam to the LoRA layer of §3 (for Adam the two coincide)."""
     lr_A = Exponent.parse(lr_A)
     lr_B = lr_A if lr_B is None else Exponent.parse(lr_B)
     if out_width is None:

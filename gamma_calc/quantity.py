@@ -1,6 +1,6 @@
 """Typed asymptotic quantities: tensors described by the exponents of their entries.
 
-docs/theory.md §1 (seed 000 Lemmas 1–2, LoRA+ Assumption 1; Tensor Programs IV, Yang & Hu
+docs/theory.md §1 (Beyond Zero Init Lemmas 1–2, LoRA+ Assumption 1; Tensor Programs IV, Yang & Hu
 2021, arXiv 2011.14522, Thm 4.1). A vector or matrix is a sum of *factors*; each factor has an
 entry exponent (an :class:`~gamma_calc.exponent.Exponent`) and, along every axis that scales
 with the width ``n``, a *direction tag*. Contractions apply the rule of the summed dimension:

@@ -108,7 +108,8 @@ def solve_json(fs: FeasibleSet) -> dict:
 
 
 VAR_DOC = {"entry": "A0, B0 = entry exponents of A_0, B_0 (entries Θ(n^A0)); -oo = zero",
-           "paper": "A0 := γ[A_0 z] - 1 and B0 := γ[B_0] (seed 000's convention); -oo = zero"}
+           "paper": "A0 := γ[A_0 z] - 1 and B0 := γ[B_0] (Beyond Zero Init's convention); "
+                    "-oo = zero"}
 
 
 def solve_text(fs: FeasibleSet) -> str:
@@ -167,7 +168,7 @@ def _slope(v: str | None) -> str:
 
 def table_text(rows: list[dict], optimizer: str, lr: str) -> str:
     head = (f"{optimizer}, equal rates γ[η] = {lr} (robustness: both rates lowered to "
-            f"{lr} - ε); γ[A_0], γ[B_0] in seed 000's convention\n")
+            f"{lr} - ε); γ[A_0], γ[B_0] in Beyond Zero Init's convention\n")
     cols = ["scheme", "paper", "γ[A_0]", "γ[B_0]", "stable", "efficient", "int.stable", "robust",
             "δ¹~", "δ²~", "max-lr"]
     data = [[r["scheme"], r["paper_name"], r["A_0"], r["B_0"], _yn(r["stable"]),

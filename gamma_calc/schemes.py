@@ -1,16 +1,17 @@
 """Init schemes as *entry scale + kind*, and the paper's convention derived from them.
 
-THEORY §1 "convention trap" and §5. A factor's initialisation is given by the exponent of its
-typical entry (``A_0`` entries ``Θ(n^e)``) and a kind:
+docs/theory.md §1.6 "convention trap" and §5. A factor's initialisation is given by the exponent
+of its typical entry (``A_0`` entries ``Θ(n^e)``) and a kind:
 
 * ``random``  — i.i.d. zero-mean, independent of the data (Gaussian, Kaiming…);
 * ``aligned`` — deterministic and correlated with the data direction (``A_0``'s rows with the
   input ``z``; ``B_0``'s columns with the backpropagated signal);
 * ``zero``    — exactly zero (entry exponent ``−∞``).
 
-Seed 000 writes its conditions on "``γ[A_0]``" but means ``γ[A_0 z] − 1``; :func:`paper_exponent`
-computes that from the typed contraction ``A_0 z`` instead of assuming it (random Kaiming
-``A_0``: entries ``n^{−1/2}``, ``A_0 z = Θ(1)`` by the CLT, paper ``γ[A_0] = −1``).
+Beyond Zero Init writes its conditions on "``γ[A_0]``" but means ``γ[A_0 z] − 1``;
+:func:`paper_exponent` computes that from the typed contraction ``A_0 z`` instead of assuming it
+(random Kaiming ``A_0``: entries ``n^{−1/2}``, ``A_0 z = Θ(1)`` by the CLT, paper
+``γ[A_0] = −1``).
 """
 from __future__ import annotations
 
@@ -74,13 +75,13 @@ def _z() -> Tensor:
 
 
 def product_exponent(A0: FactorInit) -> Exponent:
-    """``γ[A_0 z]`` for an input ``z`` with ``Θ(1)`` entries (THEORY's ``a``)."""
+    """``γ[A_0 z]`` for an input ``z`` with ``Θ(1)`` entries (the ``a`` of docs/theory.md §1.6)."""
     return (A0.tensor("A0", (RANK, WIDTH), (None, "z")) @ _z()).exponent
 
 
 def paper_exponent(factor: FactorInit, which: str) -> Exponent:
-    """Seed 000's ``γ[A_0]`` (``= γ[A_0 z] − 1``) or ``γ[B_0]`` (the entry exponent: ``B Z_A``
-    sums over the fixed rank)."""
+    """Beyond Zero Init's ``γ[A_0]`` (``= γ[A_0 z] − 1``) or ``γ[B_0]`` (the entry exponent:
+    ``B Z_A`` sums over the fixed rank)."""
     if which == "B":
         return factor.entry
     return NEG_INF if factor.is_zero else product_exponent(factor) - 1

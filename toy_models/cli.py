@@ -1,4 +1,5 @@
-"""`toy-model`: pretrain seed 000's toy on MNIST, fine-tune it on Fashion-MNIST with any scheme.
+"""`toy-model`: pretrain Beyond Zero Init's toy on MNIST, fine-tune it on Fashion-MNIST with any
+scheme.
 
     toy-model pretrain [--width N] [--parametrization sp|mup] [--pretrain-lr η]
                        [--pretrain-steps T] [--force]
@@ -59,7 +60,8 @@ def _nonnegative(kind):
 
 
 def _parser() -> _Parser:
-    p = _Parser(prog=PROG, description="Seed 000's toy: MNIST pretraining → Fashion-MNIST LoRA")
+    p = _Parser(prog=PROG,
+                description="Beyond Zero Init's toy: MNIST pretraining → Fashion-MNIST LoRA")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text")
@@ -178,9 +180,11 @@ def _schemes() -> dict:
 
 def _text(out: dict) -> str:
     if out["command"] == "schemes":
-        return "\n".join(f"{r['name']:16s} {r['display']:22s} A {r['A'][0]:>5s} {r['A'][1]:8s}"
-                         f" B {r['B'][0]:>5s} {r['B'][1]:8s} {r['summary']}"
-                         for r in out["schemes"])
+        rows = out["schemes"]
+        wn, wd = (max(len(r[k]) for r in rows) for k in ("name", "display"))
+        return "\n".join(f"{r['name']:{wn}s}  {r['display']:{wd}s}  A {r['A'][0]:>5s} "
+                         f"{r['A'][1]:8s} B {r['B'][0]:>5s} {r['B'][1]:8s} {r['summary']}"
+                         for r in rows)
     par = "" if out["parametrization"] == "sp" else ", μP"
     head = (f"pretrained toy (n={out['width']}{par}): MNIST test accuracy "
             f"{out['mnist_test_acc']:.4f}")

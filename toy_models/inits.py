@@ -4,9 +4,9 @@
     ini = scheme.init(W, r, generator=g, init_scale=1.0, runs=None, alpha=None, rslora=False)
     ini.A (r × in | runs × r × in), ini.B (out × r | runs × out × r), ini.W_residual, ini.scale
 
-Conventions (INTERFACES.md, THEORY §1, §5): W is out × in; "Kaiming" for a LoRA factor means
+Conventions (INTERFACES.md, docs/theory.md §1, §5): W is out × in; "Kaiming" for a LoRA factor means
 N(0, 1/fan_in) (fan-in `in` for A, `r` for B); `init_scale` β multiplies the *variance* of every
-random factor (seed 000 D.2: "β × Kaiming"); the subtracting schemes use the scaled product,
+random factor (Beyond Zero Init D.2: "β × Kaiming"); the subtracting schemes use the scaled product,
 W_residual = W − s·B₀A₀, so the model starts from W exactly.  All draws are made in float64
 from the given generator on its device, then cast to W's dtype/device — so a seed gives the
 same init on every device and dtype (up to rounding).
@@ -14,7 +14,7 @@ same init on every device and dtype (up to rounding).
 `asymptotics()` gives, per factor, the *entry* exponent in n for a square n × n layer with a
 Kaiming W (entries N(0, 1/n)) and fixed r, as an exact-rational string, and the factor's kind
 for the contraction rule: "random" (zero-mean, incoherent with the data: CLT +1/2), "aligned"
-(built from W's spectrum or QR: +1), "zero".  This is the entry exponent, NOT seed 000's
+(built from W's spectrum or QR: +1), "zero".  This is the entry exponent, NOT Beyond Zero Init's
 γ[A₀] (which is γ[A₀ z] − 1: Kaiming A is entry −1/2 here, "−1" in the paper).
 """
 from __future__ import annotations
@@ -189,7 +189,7 @@ def _gauss(sa: Callable[[int, int, int], float], sb: Callable[[int, int, int], f
 
 
 def _ortho(eye: bool, match: bool) -> Draw:
-    """Blog seed 001 / PEFT `orthogonal` (datta0): Q = I_r or QR of randn(r, r); A = (G_A
+    """The A×0 ≠ 0×B blog / PEFT `orthogonal` (datta0): Q = I_r or QR of randn(r, r); A = (G_A
     Q[0::2])ᵀ, B = G_Bᵀ Q[1::2] with G_A: in × r/2, G_B: r/2 × out standard Gaussians, so
     B A = G_Bᵀ (Q[1::2] Q[0::2]ᵀ) G_A ᵀ = 0 exactly.  "const": both × 1/10 (PEFT);
     "match": A × √(1/in), B × √(1/r) (the Kaiming stds; since each factor gets half of Q's

@@ -26,7 +26,8 @@ def _svd_split(W: Tensor, idx: slice) -> tuple[Tensor, Tensor]:
 
 
 def pissa(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
-    """PiSSA (Meng et al. 2024; THEORY §4): A0 = √S_r V_rᵀ, B0 = U_r √S_r, top-r triplets."""
+    """PiSSA (Meng et al. 2024; docs/theory.md §5.2): A0 = √S_r V_rᵀ, B0 = U_r √S_r, top-r
+    triplets."""
     return _svd_split(W, slice(0, r))
 
 
@@ -44,7 +45,7 @@ def olora(W: Tensor, r: int) -> tuple[Tensor, Tensor]:
 
 def loram_beta(W: Tensor, r: int) -> float:
     """LoRAM magnitude β = (Q ν[W] / ν[Φ_n Φ_mᵀ])^{1/4} with ν[Φ_nΦ_mᵀ] = r/(mn) and
-    Q ≈ ln r / ln min(n, m) (seed 003 Eq. 11; THEORY §4).  Then ν[β² Φ_n Φ_mᵀ] = Q ν[W]."""
+    Q ≈ ln r / ln min(n, m) (LoRAM Eq. 11; docs/theory.md §4).  Then ν[β² Φ_n Φ_mᵀ] = Q ν[W]."""
     n, m = W.shape
     q = loram_gain_log(r, n, m)
     return (q * float(nu(W)) * m * n / r) ** 0.25
@@ -103,7 +104,7 @@ def noise_zeros_std(k1_target: float, r: int, m: int) -> float:
     return (k1_target / (r * m)) ** 0.25
 
 
-# IniLoRA's fit (seed 002 Eq. 3).  The paper: Adam, lr 5e-4, StepLR, 20 000 steps on LLM
+# IniLoRA's fit (IniLoRA Eq. 3).  The paper: Adam, lr 5e-4, StepLR, 20 000 steps on LLM
 # weights of std ≈ 0.02.  Our choice, scale-free: Adam with lr = INILORA_LR_REL·σ̄ (σ̄ = std of
 # W; the paper's ratio is 5e-4/0.02 = 0.025), INILORA_STEPS steps, the rate halved every
 # steps/4 (StepLR, γ = 0.5).  The frozen residual absorbs any misfit exactly.

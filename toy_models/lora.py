@@ -1,6 +1,6 @@
 """The LoRA layer: frozen W (out × in) plus trainable A (r × in), B (out × r).
 
-Forward (THEORY §2, seed 003 Eq. 1 with the init offset of LoRAM):
+Forward (docs/theory.md §2, LoRAM Eq. 1 with the init offset of LoRAM):
 
     Z̄ = W z + s·B A z − s·B₀' A₀' z,        s = α/r   (rsLoRA: s = α/√r)
 

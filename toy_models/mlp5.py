@@ -1,4 +1,4 @@
-"""LoRAM's 5-layer LoRA MLP (seed 003 §2, Figure 2; THEORY §4).
+"""LoRAM's 5-layer LoRA MLP (LoRAM §2, Figure 2; docs/theory.md §4).
 
 Five bias-free linear layers d_in → n → n → n → n → d_out with ReLU between them (width
 n = 400, rank r = 25, α = 16 by default, s = α/r).  The paper's data, depth details, step
@@ -120,7 +120,7 @@ class MLP5:
 def layer_magnitudes(model: MLP5, params: dict[str, Tensor],
                      init: dict[str, Tensor]) -> dict[str, dict[str, float]]:
     """Per LoRA layer: ν[A_t], ν[B_t], ν[W_LoRA^t] = ν[s(B_tA_t − B₀A₀)] (Linear mode:
-    ν[V_t − V₀]) from single-run parameter dicts (LoRAM Prop. 2's magnitudes; THEORY §4)."""
+    ν[V_t − V₀]) from single-run parameter dicts (LoRAM Prop. 2's magnitudes; docs/theory.md §4)."""
     out = {}
     for k in sorted(model.lora_layers):
         name = f"L{k}"

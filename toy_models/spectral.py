@@ -60,7 +60,8 @@ def first_step_nu(A: Tensor, B: Tensor, G: Tensor, optimizer: str = "sgd",
 
 
 def nu(M: Tensor) -> Tensor:
-    """ν[M] = ‖M‖_F² / (rows·cols) (THEORY §4), over the last two dims (a run dim is kept)."""
+    """ν[M] = ‖M‖_F² / (rows·cols) (docs/theory.md §4), over the last two dims (a run dim is
+    kept)."""
     return M.pow(2).mean(dim=(-2, -1))
 
 
@@ -76,7 +77,7 @@ def gain(s: Tensor, r: int) -> Tensor:
 
 
 def loram_gain_log(r: int, n: int, m: int) -> float:
-    """LoRAM's logarithmic approximation Q ≈ ln r / ln min(n, m) (seed 003 §3.2)."""
+    """LoRAM's logarithmic approximation Q ≈ ln r / ln min(n, m) (LoRAM §3.2)."""
     if r < 1 or min(n, m) < 2:
         raise ValueError(f"need r ≥ 1 and min(n, m) ≥ 2, got r={r}, n={n}, m={m}")
     return math.log(r) / math.log(min(n, m))

@@ -1,10 +1,10 @@
-"""The single-LoRA-layer theory model of THEORY §2–3 (seed 000 §3.1; LoRA+ §4).
+"""The single-LoRA-layer theory model of docs/theory.md §2–3 (Beyond Zero Init §3.1; LoRA+ §4).
 
     Z̄ = W z + s·(B A − B₀A₀) z,     z ∈ Rⁿ with Θ(1) entries,     only A, B trained,
     L = ½ ‖Z̄ − y‖²  summed over the n outputs (mean over a small batch of data points).
 
 Summing (not averaging) over the outputs makes the backpropagated signal dZ̄ = Z̄ − y a
-Θ(1) vector per entry, i.e. γ[dZ̄] = 0 — the setting of THEORY §3's SGD recursions.
+Θ(1) vector per entry, i.e. γ[dZ̄] = 0 — the setting of docs/theory.md §3's SGD recursions.
 Data: z ~ N(0, 1) (so ‖z‖² ≈ n), targets y ~ N(0, 1) per entry, both from `data_seed`.
 W is zero (LoRA+ App. C's pretrained-weight-zero model) or Kaiming N(0, 1/n) (fan-in, no
 ReLU gain), drawn from `frozen_seed`; the layer is square, n × n.

@@ -1,4 +1,5 @@
-"""Seed 000's toy model (§3.4, App. D.1; THEORY §6): MNIST pretraining → Fashion-MNIST LoRA.
+"""Beyond Zero Init's toy model (§3.4, App. D.1; docs/theory.md §8.2): MNIST pretraining →
+Fashion-MNIST LoRA.
 
     f(x) = W_out φ((W + s·(BA − B₀A₀)) φ(W_in x)),   φ = ReLU, no biases,
     W_in: n × d, W: n × n (the LoRA layer), W_out: classes × n;  d = 784, n = 4096, r = 32.
@@ -167,9 +168,9 @@ def test_losses(frozen: ToyFrozen, X: Tensor, y: Tensor, chunk: int = 2000
 def pretrain(model: ToyModel, train: tuple[Tensor, Tensor], *, device: str = "cpu",
              dtype: torch.dtype = torch.float32, log_every: int = 0,
              info: dict | None = None) -> ToyFrozen:
-    """Pretrain W_in, W, W_out (seed 000 App. D.1) in `model.parametrization` and return them
-    as a frozen state.  `info` (optional dict) receives the mean batch loss of the last tenth of
-    the steps (`train_loss_last`)."""
+    """Pretrain W_in, W, W_out (Beyond Zero Init App. D.1) in `model.parametrization` and return
+    them as a frozen state.  `info` (optional dict) receives the mean batch loss of the last tenth
+    of the steps (`train_loss_last`)."""
     g = seeded("pretrain", model.pretrain_seed)
     n, d, c = model.width, model.d, model.classes
     par = model.parametrized()

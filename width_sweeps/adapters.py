@@ -6,7 +6,7 @@ prefix is shareable), a fixed probe batch (the first `probe_batch` training exam
 reference loop's default) and the test set where the model has one.  Spec `model_options` are
 passed through (documented per factory below).
 
-Deviation (told to the lead): `TheoryLayer.build_frozen` materialises the n × n W, which cannot
+Large widths: `TheoryLayer.build_frozen` materialises the n × n W, which cannot
 exist at n = 2^16 (34 GB in float64).  Above `dense_max_width` (default 4096) the adapter uses an
 *implicit* W: only `W z` enters the model, and for W ~ N(0, 1/n) independent of z its law is
 N(0, ‖z‖²/n) per entry, drawn directly (w_init "zero": W z = 0).  Init schemes then see a
@@ -198,7 +198,7 @@ def theory_layer(width: int, spec: SweepSpec, device: torch.device, dtype: torch
 
 
 def toy(width: int, spec: SweepSpec, device: torch.device, dtype: torch.dtype) -> Bound:
-    """`toy`: seed 000's MNIST-pretrained MLP fine-tuned on Fashion-MNIST (toy_models.toy).
+    """`toy`: Beyond Zero Init's MNIST-pretrained MLP fine-tuned on Fashion-MNIST (toy_models.toy).
 
     model_options: `finetune_data` ("fashion-mnist"), `n_train`, `n_test` (subsets; default
     all), and any ToyModel field (`pretrain_steps`, `pretrain_lr`, `pretrain_data`, `d`, ...).

@@ -1,4 +1,4 @@
-"""The batched engine: all runs of one shard train together as one computation (issue 4 §2).
+"""The batched engine: all runs of one shard train together as one computation.
 
 Runs are stacked on a leading run dimension `R`; frozen state lives once per width (inside the
 model), the frozen prefix is computed once per batch and shared by every run (and cached across

@@ -133,8 +133,8 @@ def gamma_calc_max_lr(optimizer: str, scheme: str, model: str = "theory-layer") 
 
 
 def table_predict(path: str) -> PredictFn:
-    """Predictions from a JSON file (hand derivations, or before gamma_calc lands): a list of
-    {scheme, lr_exponent, quantity, step, predicted} with optional optimizer ("adam"),
+    """Predictions from a JSON file (hand derivations, or a model gamma_calc does not cover): a
+    list of {scheme, lr_exponent, quantity, step, predicted} with optional optimizer ("adam"),
     lr_exponent_b (= lr_exponent) and eps ("0")."""
     import json
     from pathlib import Path

@@ -1,4 +1,4 @@
-"""Per-step probes of the probed LoRA layer on a fixed probe batch (THEORY §2 Eq. 2, §4).
+"""Per-step probes of the probed LoRA layer on a fixed probe batch (docs/theory.md §2 Eq. 2, §4).
 
 Definitions are those of the reference loop (`toy_models.train`), batched over runs.  With
 `z_t` the layer's input on the probe batch under θ_t, `s` its scale, and parameters before

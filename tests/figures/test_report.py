@@ -61,8 +61,8 @@ def test_claim_from_synthetic_fits_reports_each_exponent_and_fails_on_one_wrong(
 
 
 def test_claims_table_is_one_markdown_row_per_claim() -> None:
-    claims = [Claim("f", "a | b", "seed 000", "1/2", "+0.49", "[+0.4, +0.6]", "pass"),
-              Claim("f", "second", "seed 001", "< 0", "+0.1", "", "fail", "note")]
+    claims = [Claim("f", "a | b", "Beyond Zero Init", "1/2", "+0.49", "[+0.4, +0.6]", "pass"),
+              Claim("f", "second", "A×0 ≠ 0×B blog", "< 0", "+0.1", "", "fail", "note")]
     md = report.claims_table(claims).splitlines()
     assert len(md) == 2 + len(claims)
     assert md[2].count(" | ") == len(report.COLUMNS) - 1     # the '|' in the claim is escaped
@@ -164,7 +164,7 @@ def test_style_has_a_colour_and_the_papers_name(scheme) -> None:
 
 def test_style_uses_the_blogs_names() -> None:
     from figures import style
-    assert style.name("A", "001") == "Standard (Init[A])"
-    assert style.short("ortho-qr-match", "001") == "Ortho QR (Match)"
-    assert style.name("A", "003") == "Noise & Zeros (Init[A])"
+    assert style.name("A", "blog") == "Standard (Init[A])"
+    assert style.short("ortho-qr-match", "blog") == "Ortho QR (Match)"
+    assert style.name("A", "loram") == "Noise & Zeros (Init[A])"
     assert len(set(style.COLORS.values())) == len(style.COLORS)     # no two schemes alike

@@ -29,7 +29,7 @@ def test_predict_takes_the_geometry_for_both_optimizers(optimizer, out_width, gr
 
 
 def test_sgd_fixed_output_matches_app_c_recursion():
-    """Seed 000 App. C (scalar output, dZ̄ = Θ(1)): X_t = max(X, c_A + Y + 1),
+    """Beyond Zero Init App. C (scalar output, dZ̄ = Θ(1)): X_t = max(X, c_A + Y + 1),
     Y_t = max(Y, c_B + X), δ¹ = c_A + 2Y + 1, δ² = c_B + 2X (X = γ[A z], Y = γ[B])."""
     ca, cb = Fraction(-3, 4), Fraction(-1, 4)
     p = predict("sgd", a_entry="-1/2", b_entry="-1/4", lr_a=str(ca), lr_b=str(cb), steps=5,

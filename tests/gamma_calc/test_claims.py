@@ -1,4 +1,4 @@
-"""Issue 2 point 5: every claim is derived and compared with THEORY's statement."""
+"""Every claim is derived and compared with the paper's statement (docs/theory.md §2–3)."""
 from __future__ import annotations
 
 import pytest

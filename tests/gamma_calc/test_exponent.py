@@ -1,4 +1,4 @@
-"""Properties of the tropical (max-plus) exponent algebra, THEORY §1."""
+"""Properties of the tropical (max-plus) exponent algebra, docs/theory.md §1."""
 from __future__ import annotations
 
 from fractions import Fraction

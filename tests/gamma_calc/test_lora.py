@@ -1,4 +1,5 @@
-"""The unrolled layer against THEORY's closed-form recursions, evaluated at random points."""
+"""The unrolled layer against the closed-form recursions of docs/theory.md §2.4 and §3.2, evaluated
+at random points."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -15,8 +16,8 @@ q = st.fractions(-2, 1, max_denominator=4)
 
 @settings(max_examples=60, deadline=None)
 @given(q, q, q, q)
-def test_adam_matches_seed000_eq3_4(a_e, b_e, c_a, c_b):
-    """THEORY §2 (nonzero inits, t >= 2): γ[B_t] = max(b, c_B), γ[A_t z] = max(a, c_A + 1),
+def test_adam_matches_beyond_zero_eq3_4(a_e, b_e, c_a, c_b):
+    """docs/theory.md §2 (nonzero inits, t >= 2): γ[B_t] = max(b, c_B), γ[A_t z] = max(a, c_A + 1),
     δ¹_t = c_A + 1 + γ[B_{t-1}], δ²_t = c_B + γ[A_{t-1} z], δ³ = c_A + c_B + 1."""
     tr = unroll(model_for("adam", FactorInit.parse(str(a_e)), FactorInit.parse(str(b_e)),
                           str(c_a), str(c_b)), 4)
@@ -32,8 +33,8 @@ def test_adam_matches_seed000_eq3_4(a_e, b_e, c_a, c_b):
 
 @settings(max_examples=60, deadline=None)
 @given(q, q, q, q)
-def test_sgd_matches_seed000_app_c_recursion(a_e, b_e, c_a, c_b):
-    """THEORY §3 (LoRA+ model): X_t = max(X_{t-1}, c_a + Y_{t-1} + 1),
+def test_sgd_matches_beyond_zero_app_c_recursion(a_e, b_e, c_a, c_b):
+    """docs/theory.md §3 (LoRA+ model): X_t = max(X_{t-1}, c_a + Y_{t-1} + 1),
     Y_t = max(Y_{t-1}, c_b + X_{t-1}), δ¹ = c_a + 2Y + 1, δ² = c_b + 2X."""
     tr = unroll(model_for("sgd", FactorInit.parse(str(a_e)), FactorInit.parse(str(b_e)),
                           str(c_a), str(c_b)), 5)
@@ -58,7 +59,7 @@ def test_zeros_propagate_and_init_b_moves_late():
 
 def test_paper_convention_is_derived_from_the_contraction():
     kaiming = FactorInit.parse("-1/2")
-    assert paper_exponent(kaiming, "A") == Exponent.const(-1)       # seed 000: Kaiming A is -1
+    assert paper_exponent(kaiming, "A") == Exponent.const(-1)   # Beyond Zero Init: Kaiming A is -1
     assert paper_exponent(FactorInit.parse("-1/2", "aligned"), "A") == Exponent.parse("-1/2")
     assert paper_exponent(FactorInit.parse("0"), "B") == Exponent.const(0)
 

@@ -64,8 +64,8 @@ SIM_STEPS, SIM_SEEDS, SIM_RANK, SIM_OUT, BOUNDED_TOL = 6, 4, 5, 3, 0.1
 def _z_b_sizes(optimizer: str, a: float | None, b: float | None, c: float, n: int,
                seed: int) -> np.ndarray:
     """|Z_B^t| (RMS) for t = 0..SIM_STEPS: one LoRA layer, equal rates 0.5 n^c, linear loss.
-    Adam: B is n × r, dZ̄ ~ N(0, 1) (seed 000 §3); SGD: raw gradients, B is SIM_OUT × r,
-    dZ̄ = ±1 (seed 000 App. C's fixed output, the default model of ``max_lr``)."""
+    Adam: B is n × r, dZ̄ ~ N(0, 1) (Beyond Zero Init §3); SGD: raw gradients, B is SIM_OUT × r,
+    dZ̄ = ±1 (Beyond Zero Init App. C's fixed output, the default model of ``max_lr``)."""
     rng = np.random.default_rng([seed, n])
     out = n if optimizer == "adam" else SIM_OUT
     z = rng.standard_normal(n)

@@ -26,8 +26,8 @@ def simulate(n: int, a_entry: float | None, b_entry: float | None, c: float, ada
              seed: int, *, rule: str | None = None, c_b: float | None = None,
              out: int | None = None, g: float = 0.0) -> dict[str, list[float]]:
     """One run at width ``n``. ``rule``: ``"adam"``, ``"signsgd"`` or ``"sgd"`` (raw gradients,
-    seed 000 App. C; default from ``adam``); rates ``ETA0·n^c`` for A and ``ETA0·n^c_b`` for B;
-    ``out`` rows of B (``None``: ``n``, the layer of §3; a number: a fixed output dimension);
+    Beyond Zero Init App. C; default from ``adam``); rates ``ETA0·n^c`` for A and ``ETA0·n^c_b``
+    for B; ``out`` rows of B (``None``: ``n``, the layer of §3; a number: a fixed output dimension);
     backpropagated signal ``dZ̄ = n^g u`` with ``u ~ N(0, 1)`` (a linear loss ``⟨dZ̄, Z̄⟩``)."""
     rule = rule or ("adam" if adam else "signsgd")
     rows = n if out is None else out
@@ -110,13 +110,14 @@ def test_measured_slopes_match_check(scheme, lr, adam):
 
 
 def test_init_a_step_two_transient_is_real():
-    """The finding that differs from THEORY's 't >= 2' reading: δ²_2 = Θ(n^-1/2) for Init[A]."""
+    """The finding that differs from the literal 't >= 2' reading (docs/theory.md §2.6):
+    δ²_2 = Θ(n^-1/2) for Init[A]."""
     meas = fitted_slopes(-0.5, None, -0.5, adam=False)
     assert meas["delta2"][1] == pytest.approx(-0.5, abs=0.1)
     assert meas["delta2"][2] == pytest.approx(0.0, abs=0.1)
 
 
-# SGD (raw gradients, seed 000 App. C): scheme, rates (c_A, c_B), B's output rows (a fixed
+# SGD (raw gradients, Beyond Zero Init App. C): scheme, rates (c_A, c_B), B's output rows (a fixed
 # number, or None for the width) and the backpropagated signal's exponent γ[dZ̄]
 SGD_CASES = [
     ("A", "-1", "0", 3, "0"),                 # LoRA+ rates, fixed output: efficient

@@ -66,3 +66,17 @@ def test_table_entries_equal_the_scheme_they_draw():
         if p.scheme is not None:
             s = SCHEMES[p.scheme]
             assert (p.A, p.B, p.subtract) == (s.A, s.B, s.subtract)
+
+
+def test_docs_peft_table_matches_the_cli(capsys):
+    """docs/coord_check.md shows `gamma-solve table --peft` verbatim: regenerate it when a scheme
+    or a derivation changes (the rows, not the notes)."""
+    from pathlib import Path
+    doc = (Path(__file__).parents[2] / "docs" / "coord_check.md").read_text()
+    block = doc[doc.index("```\npeft  ") + 4:]
+    documented = block[:block.index("```")].strip().splitlines()
+    code, out, _ = run(capsys, "table", "--peft")
+    assert code == 0
+    printed = [line.rstrip() for line in out.splitlines()]
+    printed = printed[1:printed.index("notes:")]
+    assert documented == printed

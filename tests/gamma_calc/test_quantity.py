@@ -25,7 +25,7 @@ def predicted(t: Tensor) -> float:
 
 @pytest.mark.parametrize("entry", ["-1/2", "0", "1/4"])
 def test_random_matrix_times_data_is_a_clt_sum(entry):
-    """A_0 z with i.i.d. entries n^e: Θ(n^(e + 1/2)) (seed 000 Lemma 1)."""
+    """A_0 z with i.i.d. entries n^e: Θ(n^(e + 1/2)) (Beyond Zero Init Lemma 1)."""
     e = float(Exponent.parse(entry).value())
     rng = np.random.default_rng(0)
     meas = []

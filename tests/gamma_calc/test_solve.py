@@ -103,10 +103,10 @@ EPS = Fraction(1, 1000)  # below every gap between breakpoints at quarter-intege
 
 
 def _closed_form_deltas(optimizer: str, a, b, ca, cb, t_max: int = 30):
-    """``(Z_A, Z_B, δ¹, δ²)`` exponents for ``t = 3..t_max`` from the closed forms: Adam, seed
-    000 Eq. 3–4 (``γ[B_t] = max(b, c_B)``, ``γ[A_t z] = max(a, c_A + 1)`` once both factors
-    move); SGD, App. C (``X_t = max(X, c_A + Y + 1)``, ``Y_t = max(Y, c_B + X)``, ``δ¹ = c_A + 2Y
-    + 1``, ``δ² = c_B + 2X``). ``a = γ[A_0 z]``, ``b = γ[B_0]`` (``-inf`` for a zero factor)."""
+    """``(Z_A, Z_B, δ¹, δ²)`` exponents for ``t = 3..t_max`` from the closed forms: Adam,
+    Beyond Zero Init Eq. 3–4 (``γ[B_t] = max(b, c_B)``, ``γ[A_t z] = max(a, c_A + 1)`` once both
+    factors move); SGD, App. C (``X_t = max(X, c_A + Y + 1)``, ``Y_t = max(Y, c_B + X)``,
+    ``δ¹ = c_A + 2Y + 1``, ``δ² = c_B + 2X``). ``a = γ[A_0 z]``, ``b = γ[B_0]`` (``-inf`` for a zero factor)."""
     if optimizer == "adam":
         B, Az = max(b, cb), max(a, ca + 1)
         return [(Az, B + Az, ca + 1 + B, cb + Az)] * (t_max - 2)

@@ -1,4 +1,4 @@
-"""Init schemes against independent facts (THEORY §5; INTERFACES scheme table)."""
+"""Init schemes against independent facts (docs/theory.md §5; INTERFACES scheme table)."""
 import math
 
 import pytest
@@ -88,7 +88,7 @@ def test_loram_matches_dst_basis_and_gain():
     r = 6
     ini = get_init("loram").init(W, r, generator=_g())
     Q = loram_gain_log(r, 48, 40)
-    # ν[B₀A₀] = Q ν[W] (seed 003 Eq. 11), using only orthonormality of the DST columns
+    # ν[B₀A₀] = Q ν[W] (LoRAM Eq. 11), using only orthonormality of the DST columns
     assert math.isclose(float(nu(ini.B @ ini.A)), Q * float(nu(W)), rel_tol=1e-10)
     beta = (Q * float(nu(W)) * 48 * 40 / r) ** 0.25
     torch.testing.assert_close(ini.A, beta * dst_basis(40)[:, :r].T, rtol=0, atol=1e-14)

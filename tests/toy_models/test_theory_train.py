@@ -1,4 +1,4 @@
-"""The theory layer and the reference loop against hand-derived gradients (THEORY §2–3)."""
+"""The theory layer and the reference loop against hand-derived gradients (docs/theory.md §2–3)."""
 import math
 
 import pytest
@@ -76,7 +76,7 @@ def test_deterministic_and_seed_semantics():
 
 
 def test_init_a_first_step_has_no_delta1():
-    """Init[A]: B₀ = 0 ⇒ ∇_A = 0 at step 1 ⇒ δ¹₁ = δ³₁ = 0 (THEORY §2)."""
+    """Init[A]: B₀ = 0 ⇒ ∇_A = 0 at step 1 ⇒ δ¹₁ = δ³₁ = 0 (docs/theory.md §2)."""
     m, fr, data = _setup()
     h = train_reference(m, fr, data, TrainConfig(scheme="A", lr=0.01, steps=2,
                                                  batch_size=1)).history

@@ -1,4 +1,4 @@
-"""Seed 000's toy: pretraining beats chance on a real-format fixture; cache; fine-tuning."""
+"""Beyond Zero Init's toy: pretraining beats chance on a real-format fixture; cache; fine-tuning."""
 import json
 
 import pytest

@@ -212,9 +212,10 @@ def test_two_writers_with_the_same_spec_compute_once(tmp_path) -> None:
     time.sleep(0.5)
     procs.append(_start(tmp_path, "a", 0.01, out))
     res = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
-    assert res[0][0] == 0, res
-    # the second either found the directory locked (refused) or every shard done (merge only)
-    assert res[1][0] == 0 or (res[1][0] == 2 and "being written by" in res[1][1]), res
+    # whichever takes the lock first computes (under load the later start may win); the other
+    # either found the directory locked (refused, one line) or every shard done (merge only)
+    assert any(code == 0 for code, _ in res), res
+    assert all(code == 0 or (code == 2 and "being written by" in err) for code, err in res), res
     runs = pd.read_parquet(out / "runs.parquet")
     assert runs.run_id.is_unique and len(runs) == from_dict(
         json.loads((out / "spec.json").read_text())).n_runs()

@@ -1,10 +1,10 @@
-"""The theory layer under Adam reproduces THEORY §2's exponents (issue 4, Correctness).
+"""The theory layer under Adam reproduces docs/theory.md §2's exponents (§2.4, §2.6).
 
 Init[A] at c = −1/2: Z_A ≈ +1/2 and Z_B, δ¹ ≈ 0 from step 2, δ² ≈ 0 from step 3 (B₀ = 0 ⇒ A
 first moves at step 2, so δ²₂ = Θ(n^{−1/2})); Init[B] at its largest stable rate c = −1:
 δ² ≈ −1 from step 2.  η = n^c (η₀ = 1, n₀ = 1): the update term ηn of A z beats A₀z = Θ(1) by
 √n ≥ 16 over the fitted range, so finite-width drift stays below the 0.05 tolerance.
-Predictions come from gamma_calc when it is importable, else from THEORY §2 (injected).
+Predictions come from gamma_calc when it is importable, else from docs/theory.md §2 (injected).
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ Conventions:
 * A teacher is ``y = W_L φ(… φ(W_1 x))`` (no biases, linear read-out) plus optional
   N(0, ``noise_std``²) label noise; weights are ``(out, in)`` like ``torch.nn.Linear``.
 
-``mlp5_regression`` is the LoRAM Figure-2 setting (5-layer MLP, width 400; THEORY §4) whose
+``mlp5_regression`` is the LoRAM Figure-2 setting (5-layer MLP, width 400; docs/theory.md §4) whose
 data generator was lost; our choice: inputs N(0, 1) of dimension ``width``, a random 5-layer
 tanh teacher of the student's own shape (hidden widths ``width``), 10 outputs, no noise.
 """

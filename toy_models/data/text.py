@@ -9,8 +9,8 @@ overrides it), tokens = bytes (vocabulary 256, no tokenizer):
   crosses the split.
 * ``"python-docs"`` — ``pydoc_data/topics.py``, the text of ``help()``'s topics (0.76 MB of
   English prose inside one string literal): the *fine-tuning* corpus, a shift from code to
-  prose (as seed 000's MNIST → Fashion-MNIST).  Split: the first 90 % of the bytes train, the
-  rest validation.
+  prose (as Beyond Zero Init's MNIST → Fashion-MNIST).  Split: the first 90 % of the bytes
+  train, the rest validation.
 
 The corpus differs between Python versions, so every corpus carries a ``fingerprint`` (SHA-256
 of its bytes) that keys cached checkpoints.  Missing or empty corpora raise the data

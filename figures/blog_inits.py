@@ -49,10 +49,11 @@ class Config:
             opts["pretrain_steps"] = self.pretrain_steps
         if self.n_test:
             opts["n_test"] = self.n_test
-        return {"name": "seed001", "model": "toy", "widths": [self.width], "schemes": list(SCHEMES),
-                    "optimizer": "adam", "eta0": self.rates, "n0": self.width, "seeds": self.seeds,
-                    "steps": 100, "batch_size": 64, "probe_batch": 16, "rank": 32, "dtype": "float32",
-                    "runs_per_shard": 256, "test_eval": True, "model_options": opts}
+        return {"name": "blog_inits", "model": "toy", "widths": [self.width],
+                "schemes": list(SCHEMES), "optimizer": "adam", "eta0": self.rates,
+                "n0": self.width, "seeds": self.seeds, "steps": 100, "batch_size": 64,
+                "probe_batch": 16, "rank": 32, "dtype": "float32", "runs_per_shard": 256,
+                "test_eval": True, "model_options": opts}
 
     def label(self) -> str:
         pre = "" if self.pretrain_steps == 2000 else f", pretrained {self.pretrain_steps} steps"
@@ -69,7 +70,7 @@ def config(mode: str) -> Config:
 
 def measure(cfg: Config, ctx: Context) -> pd.DataFrame:
     from width_sweeps.results import load
-    _, runs = load(common.sweep(cfg.spec(), ctx, "seed001_inits"))
+    _, runs = load(common.sweep(cfg.spec(), ctx, "blog_inits"))
     runs = runs.copy()
     runs["blown_up"] = (runs.status != "ok") | ~(runs.final_test_loss <= BLOWUP)
     return runs
@@ -117,29 +118,29 @@ def claims(runs: pd.DataFrame) -> list[Claim]:
     best = {s: (t[s].min(), t[s].idxmin()) for s in SCHEMES if t[s].notna().any()}
     runner = min((s for s in best if s != "A"), key=lambda s: best[s][0])
     out.append(Claim(
-        "seed001_inits", "Standard reaches the lowest eval loss of the five inits (best rate "
+        "blog_inits", "Standard reaches the lowest eval loss of the five inits (best rate "
         "each): Standard − best other", SOURCE, "< 0",
         f"{b.estimate:+.3f} (Standard {best['A'][0]:.3f} at η = {best['A'][1]:g}; best other "
-        f"{style.short(runner, '001')} {best[runner][0]:.3f})", f"[{b.low:+.3f}, {b.high:+.3f}]",
+        f"{style.short(runner, 'blog')} {best[runner][0]:.3f})", f"[{b.low:+.3f}, {b.high:+.3f}]",
         v.verdict, f"{b.min_seeds} seeds" + ("" if v.verdict == "pass" else f" — {v.reason}"),
-        common.claim_id("seed001_inits", "lowest-loss"), "toy", b.low, b.high))
+        common.claim_id("blog_inits", "lowest-loss"), "toy", b.low, b.high))
     smax = stable_max(runs)
     grid = np.sort(runs.eta0.unique())
-    listing = "; ".join(f"{style.short(s, '001')} {smax[s]:g}" for s in SCHEMES)
+    listing = "; ".join(f"{style.short(s, 'blog')} {smax[s]:g}" for s in SCHEMES)
     parts = [compare_on_grid(smax[s], smax["A"], grid) for s in SCHEMES if s != "A"]
-    same = [style.short(s, "001") for s, p in zip(SCHEMES[1:], parts) if p.verdict != "pass"]
-    out.append(Claim("seed001_inits", "Standard tolerates the highest rate (largest rate "
+    same = [style.short(s, "blog") for s, p in zip(SCHEMES[1:], parts) if p.verdict != "pass"]
+    out.append(Claim("blog_inits", "Standard tolerates the highest rate (largest rate "
                      "with no blow-up in any seed)", SOURCE, "Standard above every other",
                      listing, "grid ratio 2–2.5", combine(parts),
                      f"not separated from: {', '.join(same)}" if same else "",
-                     common.claim_id("seed001_inits", "highest-rate"), "toy"))
+                     common.claim_id("blog_inits", "highest-rate"), "toy"))
     for s in ("B", "ortho-qr-match"):
         v = compare_on_grid(smax[s], smax["A"], grid)
-        out.append(Claim("seed001_inits", f"{style.name(s, '001')} blows up at a lower rate "
+        out.append(Claim("blog_inits", f"{style.name(s, 'blog')} blows up at a lower rate "
                          "than Standard", SOURCE, f"η_max({s}) < η_max(Standard)",
                          f"{smax[s]:g} vs {smax['A']:g}", "grid ratio 2–2.5", v.verdict,
                          "" if v.verdict == "pass" else v.reason,
-                         common.claim_id("seed001_inits", "lower-rate", s), "toy"))
+                         common.claim_id("blog_inits", "lower-rate", s), "toy"))
     return out
 
 
@@ -147,14 +148,14 @@ def plot(cfg: Config, runs: pd.DataFrame, ctx: Context):
     t, b = table(runs), blown(runs)
     with style.rc():
         fig, axes = style.figure(1, 2, size=(11, 4.4),
-                                 footer=common.footer("seed001_inits", ctx, cfg.label()),
+                                 footer=common.footer("blog_inits", ctx, cfg.label()),
                                  title="The A×0 ≠ 0×B blog's sweep on our toy: Fashion-MNIST eval loss after 100 "
                                        "steps against learning rate (mean over seeds; × blow-up)")
         for k, ax in enumerate(axes[0]):
             for i, s in enumerate(SCHEMES):
                 y = t[s]
                 x = y.index.to_numpy(float) * (1 + 0.03 * (i - 2))     # dodge
-                ax.plot(x, y, color=style.color(s), marker="o", label=style.name(s, "001"))
+                ax.plot(x, y, color=style.color(s), marker="o", label=style.name(s, "blog"))
                 bad = b[s].to_numpy()
                 ax.plot(x[bad], np.where(np.isfinite(y[bad]), y[bad], BLOWUP), ls="none",
                         marker="X", ms=9, mec="black", mew=0.6, color=style.color(s))
@@ -176,7 +177,7 @@ def plot(cfg: Config, runs: pd.DataFrame, ctx: Context):
 def details(runs: pd.DataFrame) -> str:
     """The blog's two tables: mean eval loss († blow-up) and relative to Standard."""
     t, b = table(runs), blown(runs)
-    names = [style.name(s, "001") for s in SCHEMES]
+    names = [style.name(s, "blog") for s in SCHEMES]
     head = "| η | " + " | ".join(names) + " |\n|---" + "|---" * len(SCHEMES) + "|"
     rows, rel = [], []
     for e in t.index:
@@ -195,10 +196,10 @@ def run(ctx: Context) -> FigureResult:
     cfg = config(ctx.mode)
     runs = measure(cfg, ctx)
     fig = plot(cfg, runs, ctx)
-    res = FigureResult("seed001_inits", "The A×0 ≠ 0×B blog's init sweep on our toy",
+    res = FigureResult("blog_inits", "The A×0 ≠ 0×B blog's init sweep on our toy",
                        "Is Standard (Init[A]) the best and most rate-tolerant of the five inits "
                        "the blog compared, with Reversed and Ortho-QR (match) blowing up first?",
-                       claims(runs), [common.save(fig, "seed001_inits", ctx)], cfg.label(),
+                       claims(runs), [common.save(fig, "blog_inits", ctx)], cfg.label(),
                        common.device_label(ctx.device), time.perf_counter() - t0,
                        details(runs))
     res.rule = ("the verdict rule (docs/theory.md §9.6). Lowest-loss row: pass when the 95 % "

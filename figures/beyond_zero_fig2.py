@@ -74,7 +74,7 @@ def config(mode: str) -> Config:
 def measure(cfg: Config, ctx: Context) -> pd.DataFrame:
     """Runs table: one row per run with final_test_acc / final_test_loss (NaN if diverged)."""
     from width_sweeps.results import load
-    _, runs = load(common.sweep(cfg.spec(), ctx, "seed000_fig2"))
+    _, runs = load(common.sweep(cfg.spec(), ctx, "beyond_zero_fig2"))
     return runs
 
 
@@ -110,10 +110,11 @@ def claims(runs: pd.DataFrame) -> tuple[list[Claim], float]:
         def small_gap(m: dict) -> np.ndarray:
             return np.mean(np.stack([m[("AB+", e, b)] - m[("A", e, b)]
                                      for e in small for b in scales]), 0)
-        cid = common.claim_id("seed000_fig2", "small-rates", what)
+        cid = common.claim_id("beyond_zero_fig2", "small-rates", what)
         if not small:
-            out.append(Claim("seed000_fig2", f"Init[AB+] − Init[A] test {what} at small rates",
-                             SOURCE, "", "no rate below η*", verdict="inconclusive",
+            out.append(Claim("beyond_zero_fig2",
+                             f"Init[AB+] − Init[A] test {what} at small rates", SOURCE, "",
+                             "no rate below η*", verdict="inconclusive",
                              note="the grid has no rate below η*", id=cid, model="toy"))
             continue
         b = stratified(c, small_gap)
@@ -122,7 +123,7 @@ def claims(runs: pd.DataFrame) -> tuple[list[Claim], float]:
         scale = 100 if metric == "final_test_acc" else 1
         unit = " points" if scale == 100 else ""
         out.append(Claim(
-            "seed000_fig2",
+            "beyond_zero_fig2",
             f"zero init degrades at small rates, non-zero does not: test {what} of Init[AB+] − "
             f"Init[A], mean over β and η < η* = {eta_star:g}",
             SOURCE, "> 0" if sign > 0 else "< 0", f"{b.estimate * scale:+.2f}{unit}",
@@ -137,12 +138,12 @@ def claims(runs: pd.DataFrame) -> tuple[list[Claim], float]:
         return best["AB+"] - best["A"]
     b = stratified(c, best_gap)
     v = judge_effect(b.low, b.high, low=-0.01, n_seeds=b.min_seeds)
-    out.append(Claim("seed000_fig2", "at the best (η, β), the non-zero init costs no accuracy: "
-                     "best Init[AB+] − best Init[A]", SOURCE_BEST, "≥ −1 point",
+    out.append(Claim("beyond_zero_fig2", "at the best (η, β), the non-zero init costs no "
+                     "accuracy: best Init[AB+] − best Init[A]", SOURCE_BEST, "≥ −1 point",
                      f"{b.estimate * 100:+.2f} points", f"[{b.low * 100:+.2f}, "
                      f"{b.high * 100:+.2f}]", v.verdict,
                      f"{b.min_seeds} seeds" + ("" if v.verdict == "pass" else f" — {v.reason}"),
-                     common.claim_id("seed000_fig2", "best-rate", "accuracy"), "toy",
+                     common.claim_id("beyond_zero_fig2", "best-rate", "accuracy"), "toy",
                      b.low * 100, b.high * 100))
     return out, eta_star
 
@@ -151,7 +152,7 @@ def plot(cfg: Config, runs: pd.DataFrame, eta_star: float, ctx: Context):
     from matplotlib.colors import LogNorm, TwoSlopeNorm
     with style.rc():
         fig, axes = style.figure(2, 3, size=(13, 7.6),
-                                 footer=common.footer("seed000_fig2", ctx, cfg.label()),
+                                 footer=common.footer("beyond_zero_fig2", ctx, cfg.label()),
                                  title="Beyond Zero Init Figure 2 on our toy: Fashion-MNIST "
                                        "test accuracy and loss after 100 steps (seed mean); "
                                        "dashed: Init[A]'s "
@@ -230,11 +231,11 @@ def run(ctx: Context) -> FigureResult:
     runs = measure(cfg, ctx)
     cl, eta_star = claims(runs)
     fig = plot(cfg, runs, eta_star, ctx)
-    res = FigureResult("seed000_fig2",
+    res = FigureResult("beyond_zero_fig2",
                        "Beyond Zero Init Figure 2: zero vs non-zero init over rate × σ",
                        "Does zero init (Init[A]) lose accuracy at small rates where the "
                        "non-zero Init[AB+] does not, without costing accuracy at the best rate?",
-                       cl, [common.save(fig, "seed000_fig2", ctx)], cfg.label(),
+                       cl, [common.save(fig, "beyond_zero_fig2", ctx)], cfg.label(),
                        common.device_label(ctx.device), time.perf_counter() - t0,
                        details(runs))
     res.rule = ("the verdict rule (docs/theory.md §9.6) on a bootstrap interval (seeds resampled "
