@@ -117,7 +117,7 @@ def predictions(optimizer: str, scheme: str, c_a: str, c_b: str, in_dim: str, ou
     return out, None
 
 
-def _fit_frame(table: pd.DataFrame, optimizer: str) -> pd.DataFrame:
+def fit_frame(table: pd.DataFrame, optimizer: str) -> pd.DataFrame:
     """The table in `fit_table`'s layout (the module is the `model` key of a fit)."""
     df = table.rename(columns={"module": "model"}).copy()
     df["init_scale"] = 1.0
@@ -172,7 +172,7 @@ def _one_series(w: np.ndarray, v: np.ndarray, opts: FitOptions,
 
 
 def fit_rows(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> pd.DataFrame:
-    """`fit.fit_table(_fit_frame(table), None, opts)` with the module as key, computed with one
+    """`fit.fit_table(fit_frame(table), None, opts)` with the module as key, computed with one
     sort instead of a pandas group per series (same rules, same series order, same draws)."""
     codes = table.groupby(KEYS, sort=True, observed=True).ngroup().to_numpy()
     width, value = table.width.to_numpy(), table.value.to_numpy(dtype=float)
