@@ -89,6 +89,10 @@ _Q = (
 QUANTITIES: dict[str, Quantity] = {q.key: q for q in _Q}
 # predicted by gamma_calc for every step (the γ-recursion's outputs)
 PREDICTED = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3")
+# the unrolled recursion's state: the predicted probes and the factors' entries (§2.3)
+UNROLLED = PREDICTED + ("A", "B")
+# the probes the conditions of docs/theory.md §2.5 speak about (tables and reports show these)
+CORE = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
 # recorded by the sweep engine and the reference loop at every probed step, in this order
 PROBES = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "dZ_B", "nu_A", "nu_B", "nu_W",
           "grad_nu", "loss")

@@ -28,14 +28,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gamma_calc.vocab import NEG_INF_TEXT
+from gamma_calc.vocab import NEG_INF_TEXT, UNROLLED
 
 from .fit import COLUMNS, CONFIG, FitOptions, fit_series
 from .verdict import add_verdicts
 
 PREMISE = "z"
 PREMISE_TOL = 0.25
-PREDICTED_Q = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "A", "B")
+PREDICTED_Q = UNROLLED
 # Entry standard deviation of each Gaussian / orthogonal scheme as powers of the adapter's
 # dimensions (toy_models.inits; r is fixed): None = an exact-zero factor.
 _FANS: dict[str, tuple[dict[str, str] | None, dict[str, str] | None]] = {
