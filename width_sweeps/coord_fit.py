@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gamma_calc.vocab import NEG_INF_TEXT, UNROLLED
+from gamma_calc.vocab import NEG_INF_TEXT, QUANTITIES, UNROLLED
 
 from .fit import COLUMNS, CONFIG, FitOptions, fit_series
 from .verdict import add_verdicts
 
-PREMISE = "z"
+PREMISE = QUANTITIES["z"].key
 PREMISE_TOL = 0.25
 PREDICTED_Q = UNROLLED
 # Entry standard deviation of each Gaussian / orthogonal scheme as powers of the adapter's
