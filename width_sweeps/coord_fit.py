@@ -30,7 +30,7 @@ import pandas as pd
 
 from gamma_calc.vocab import NEG_INF_TEXT, QUANTITIES, UNROLLED
 
-from .fit import COLUMNS, CONFIG, FitOptions, fit_series
+from .fit import COLUMNS, CONFIG, FitOptions, fit_series, log_series
 from .verdict import add_verdicts
 
 PREMISE = QUANTITIES["z"].key
@@ -139,22 +139,7 @@ def _one_series(w: np.ndarray, v: np.ndarray, opts: FitOptions,
     fin = np.isfinite(v)
     if not fin.any():
         return None
-    zero = bool((v[fin] == 0).all())
-    widths, logs, dropped = [], [], []
-    for n in np.unique(w):
-        x = v[w == n]
-        ok = np.isfinite(x) & (x > 0)
-        if zero and np.isfinite(x).any():
-            widths.append(n)
-            continue
-        if not ok.any():
-            dropped.append(f"{n} (no positive finite value)")
-            continue
-        if not ok.all():
-            dropped.append(f"{n} ({int((~ok).sum())} of {len(x)} values ≤ 0 or non-finite "
-                           "left out)")
-        widths.append(n)
-        logs.append(np.log(x[ok]))
+    widths, logs, zero, dropped = log_series(w, v)
     row: dict[str, Any] = {"status": "ok", "n_widths": len(widths),
                            "runs_used": int(np.isin(w, widths).sum()), "runs_diverged": 0,
                            "widths_used": ",".join(str(int(n)) for n in widths),
