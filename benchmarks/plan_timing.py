@@ -33,7 +33,7 @@ def stages(n_widths: int) -> dict[str, tuple[float, float]]:
     plan.check(pl)
     plan.describe(pl)
     lap("check + describe")
-    executor._jobs(s, sweepdir.shard_names(s))
+    executor.jobs_for(s, sweepdir.shard_names(s))
     lap("pending jobs")
     return out
 

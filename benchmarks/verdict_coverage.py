@@ -15,7 +15,7 @@ import argparse
 
 import numpy as np
 
-from width_sweeps import fit
+from width_sweeps.fit import FitOptions, fit_series
 from width_sweeps.verdict import judge_exponent
 
 SCENARIOS = [  # (label, widths, seeds, D, sigma)
@@ -39,12 +39,12 @@ def scenario(widths: np.ndarray, seeds: int, D: float, sigma: float, reps: int,
     clean = np.log(3.0) + 0.5 * x + np.log1p(D * widths ** -0.5)
     xc = x - x.mean()
     range_slope = float((clean * xc).sum() / (xc * xc).sum())
-    opts = fit.FitOptions(n_boot=500)
+    opts = FitOptions(n_boot=500)
     n = {"range": 0, "gamma": 0, "seeds_only": 0, "pass": 0, "fail": 0, "wrong_pass": 0,
          "wrong_fail": 0}
     for _ in range(reps):
         logs = [c + sigma * rng.standard_normal(seeds) for c in clean]
-        r = fit.fit_series(widths, logs, opts, rng)
+        r = fit_series(widths, logs, opts, rng)
         n["range"] += r["ci_low"] <= range_slope <= r["ci_high"]
         n["gamma"] += r["ci_low"] <= 0.5 <= r["ci_high"]
         sd = r["seed_se"]

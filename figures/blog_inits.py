@@ -9,7 +9,8 @@ the blog's 1–2–5 spacing over two decades, shifted to where the toy goes fro
 has *blown up* when it diverged or its Fashion-MNIST test loss ends above ln 10 (worse than a
 uniform guess).  Claims tested (blog's conclusions): Standard reaches the lowest loss; Standard
 tolerates the highest rate; Reversed and Ortho-QR (match) blow up at a lower rate than Standard.
-Verdicts (docs/theory.md §9.6): the lowest-loss row judges a bootstrap interval (seeds per cell);
+Verdicts (docs/theory.md §9.6): the lowest-loss row judges a bootstrap interval (seeds per cell,
+over the rates where no seed blew up);
 the rate rows compare largest stable rates that are known only up to their grid cell
 (width_sweeps.verdict.compare_on_grid): two schemes in the same cell are inconclusive.
 """
@@ -104,8 +105,9 @@ def claims(runs: pd.DataFrame) -> list[Claim]:
     from width_sweeps.verdict import combine, compare_on_grid, judge_effect
     out = []
     ok = runs[~runs.blown_up]
+    # a rate counts for a scheme only when every seed stayed finite there (no cell of survivors)
     cells = {k: g.final_test_loss.to_numpy(float) for k, g in
-             ok.groupby(["scheme", "eta0"], observed=True)}
+             runs.groupby(["scheme", "eta0"], observed=True) if not g.blown_up.any()}
 
     def gap(m: dict) -> np.ndarray:
         best = {s: np.min(np.stack([v for k, v in m.items() if k[0] == s]), 0) for s in SCHEMES

@@ -22,8 +22,20 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-FIGURES_DIR = ROOT / "figures"
+
+def _checkout() -> Path | None:
+    """The source checkout `figures/` lives in (an editable install), or None when it is an
+    installed package (site-packages has no pyproject.toml beside it)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+# A checkout: reports, sweeps and the committed full-mode images live in the repository.
+# An installed package: defaults go under the working directory, full-mode images under --out
+# only, and FIGURES_DIR is the package itself (its verdicts_full.json ships as package data).
+CHECKOUT = _checkout()
+ROOT = CHECKOUT or Path.cwd()
+FIGURES_DIR = CHECKOUT / "figures" if CHECKOUT else Path(__file__).resolve().parent
 MODES = ("quick", "full")
 
 
@@ -126,8 +138,15 @@ def device_label(name: str = "auto") -> str:
 
 
 def git_revision() -> str:
+    """The checkout's short git revision; an installed package's version."""
+    if CHECKOUT is None:
+        from importlib import metadata
+        try:
+            return "v" + metadata.version("gammakit")
+        except metadata.PackageNotFoundError:
+            return "unknown"
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=CHECKOUT, text=True,
                              capture_output=True, timeout=10, check=False).stdout.strip()
         return out or "unknown"
     except (OSError, subprocess.SubprocessError):
@@ -244,19 +263,6 @@ def claim_from_fits(fits, *, figure: str, claim: str, source: str,
                  float(one.ci_high) if one is not None else None)
 
 
-# ---- bootstrap of derived statistics -------------------------------------------------------
-
-def bootstrap(cells: dict[Any, np.ndarray], stat: Callable[[dict[Any, np.ndarray]], np.ndarray],
-              *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
-              ) -> tuple[float, float, float]:
-    """(estimate, lo, hi): `width_sweeps.bootstrap.stratified` (the project's one bootstrap),
-    kept under this name for figure scripts; new code uses `stratified` for its draws and
-    smallest seed count (`Boot.min_seeds`, which the verdict rule needs)."""
-    from width_sweeps.bootstrap import stratified
-    b = stratified(cells, stat, n_boot=n_boot, level=level, seed=seed)
-    return b.estimate, b.low, b.high
-
-
 # ---- sweeps --------------------------------------------------------------------------------
 
 def sweep(spec_dict: dict[str, Any], ctx: Context, name: str) -> Path:
@@ -285,11 +291,11 @@ MAX_PNG_BYTES = 500_000
 def save(fig, name: str, ctx: Context, *, dpi: int = 110) -> Path:
     """Write `name.png` into every output directory; returns the first PNG.
 
-    Full mode also writes `name.pdf` (vector, for papers) and the committed PNG next to the
-    scripts (figures/); quick mode (CI, `make demo`) skips the PDF, which doubles the time of a
-    save of the many-panel figures."""
+    Full mode also writes `name.pdf` (vector, for papers) and, in a source checkout, the
+    committed PNG next to the scripts (figures/); quick mode (CI, `make demo`) skips the PDF,
+    which doubles the time of a save of the many-panel figures."""
     dirs = list(ctx.out_dirs)
-    if ctx.mode == "full" and FIGURES_DIR not in dirs:
+    if ctx.mode == "full" and CHECKOUT is not None and FIGURES_DIR not in dirs:
         dirs.append(FIGURES_DIR)
     first: Path | None = None
     for d in dirs:
@@ -313,13 +319,15 @@ def main(run: Callable[[Context], FigureResult], argv: list[str] | None = None) 
     p = argparse.ArgumentParser(description=(run.__module__ or "").rsplit(".", 1)[-1])
     p.add_argument("--quick", action="store_true", help="the quick (CPU minutes) configuration")
     p.add_argument("--out", default=None,
-                   help="where images go (default: report/ when --quick, figures/ in full mode)")
+                   help="where images go (default: report/ when --quick or installed, figures/ "
+                        "of the checkout in full mode)")
     p.add_argument("--runs", default=None, help="sweep directories (default: runs/figures/MODE)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:k]")
     p.add_argument("--progress", action="store_true")
     a = p.parse_args(argv)
     mode = "quick" if a.quick else "full"
-    out = Path(a.out) if a.out else (ROOT / "report" if a.quick else FIGURES_DIR)
+    out = Path(a.out) if a.out else (FIGURES_DIR if mode == "full" and CHECKOUT else
+                                     ROOT / "report")
     runs = Path(a.runs) if a.runs else ROOT / "runs" / "figures" / mode
     ctx = Context(mode, (out,), runs, a.device, a.progress)
     t0 = time.perf_counter()

@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nverdicts: {report.summary(claims)} ({seconds:.0f} s)")
     print(f"report: {path}")
     full_json = common.FIGURES_DIR / "verdicts_full.json"
-    if a.mode == "full" and not a.only:
-        shutil.copyfile(out / "verdicts.json", full_json)
+    if a.mode == "full" and not a.only and common.CHECKOUT is not None:
+        shutil.copyfile(out / "verdicts.json", full_json)   # a checkout keeps the full verdicts
     elif a.mode == "quick" and full_json.exists():
         broken = report.write_quick_vs_full(out / "verdicts.json", full_json,
                                             out / "quick_vs_full.md")

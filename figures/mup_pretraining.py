@@ -11,8 +11,9 @@ figures/coord_check.py uses.  Fitted exponent with the t-interval of the least-s
 with the lowest MNIST test loss, against width, in μP (base rate η_base, η_l = η_base·(n/n₀)^c_l)
 and in SP (one rate).  Base rates on the grid 2^k, searched from the base-width optimum until
 the minimum is bracketed by two rates on each side (figures.rate_transfer); the optimum is the
-parabola vertex in log₂ η; interval: paired bootstrap over the test examples.  At n = n₀ the
-two parametrisations are the same network, so the curves share their base-width point.
+parabola vertex in log₂ η; interval: the seed bootstrap within (width, rate) cells
+(width_sweeps.bootstrap).  At n = n₀ the two parametrisations are the same network, so the
+curves share their base-width point.
 """
 from __future__ import annotations
 

@@ -27,15 +27,15 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from gamma_calc.vocab import PREDICTED, label
 from toy_models.transformer import TransformerConfig
 
 from . import common
 from .common import Claim, Context, FigureResult
 from .transformer_diagnostics import exponent_fits, premise_fits, ratio_fits, signal_fits
 
-QUANTITIES = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3")
-LABELS = {"Z_A": "Z_A", "dZ_A": "(A−A₀)z", "Z_B": "Z_B", "delta1": "δ¹", "delta2": "δ²",
-          "delta3": "δ³"}
+QUANTITIES = PREDICTED
+LABELS = {q: label(q) for q in PREDICTED}
 CONFIGS = (("A", "-1/2"), ("B", "-1"))
 NAMES = {"A": "Init[A]", "B": "Init[B]"}
 HEADLINE = 3

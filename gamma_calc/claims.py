@@ -15,7 +15,7 @@ from . import conditions as C
 from .check import check
 from .display import pretty_regions
 from .exponent import Exponent, Lin
-from .feasible import Query, _model, feasible_set, max_lr
+from .feasible import Query, feasible_set, max_lr, query_model
 from .lora import unroll
 from .polyhedron import Constraint, Region, eq, gt, le, same_union
 from .schemes import get_scheme
@@ -114,8 +114,8 @@ def larger_rates() -> Claim:
     q = Query()
     cases = []
     for za, zb in ((False, False), (True, False), (False, True)):
-        base_traj = unroll(_model(q, za, zb), q.steps)
-        up = unroll(_model(q, za, zb, -Lin.var("eps")), q.steps)
+        base_traj = unroll(query_model(q, za, zb), q.steps)
+        up = unroll(query_model(q, za, zb, -Lin.var("eps")), q.steps)
         atoms = C.efficient(base_traj) + C.stationary(base_traj) + [
             C.Atom(a.lhs, C.LE, a.rhs) for a in C.stable(up)]
         zeros = frozenset(v for v, z in (("A0", za), ("B0", zb)) if z)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from . import render
+from .api import table
 from .check import check
 from .claims import derive_all
 from .conditions import DEFAULT_FROM
@@ -77,34 +78,16 @@ def cmd_solve(args: argparse.Namespace) -> str:
                    lambda: render.regions_latex(fs.regions))
 
 
-def table_rows(optimizer: str, lr: str) -> list[dict]:
-    rows = []
-    for s in SCHEMES.values():
-        r = check(optimizer, s.A, s.B, lr, cancel_init_product=s.cancel_init_product)
-        rows.append({
-            "scheme": s.name, "paper_name": s.paper_name,
-            "A_0": str(paper_exponent(s.A, "A")), "B_0": str(paper_exponent(s.B, "B")),
-            "A_entry": str(s.A.entry), "B_entry": str(s.B.entry),
-            "stable": r.stable, "efficient": r.efficient,
-            "internally_stable": r.internally_stable, "robust": r.robust,
-            "degradation": {q: None if v is None else str(Exponent.const(v))
-                            for q, v in r.degradation.items()},
-            "max_lr": str(max_lr(optimizer, s.A, s.B, cancel_init_product=s.cancel_init_product)),
-        })
-    return rows
-
-
 def cmd_table(args: argparse.Namespace) -> str:
     lr = str(Exponent.parse(args.lr))
-    if getattr(args, "peft", False):
-        from . import peft
-        prow = peft.table_rows(args.optimizer, lr)
-        text = lambda: peft.table_text(prow, args.optimizer, lr)
-        return _render(args.format, {"optimizer": args.optimizer, "lr": lr, "rows": prow},
-                       text, text)
-    rows = table_rows(args.optimizer, lr)
-    return _render(args.format, {"optimizer": args.optimizer, "lr": lr, "rows": rows},
-                   lambda: render.table_text(rows, args.optimizer, lr),
+    peft = getattr(args, "peft", False)
+    rows = table(args.optimizer, lr, peft=peft)
+    obj = {"optimizer": args.optimizer, "lr": lr, "rows": rows}
+    if peft:
+        from .peft import table_text
+        text = lambda: table_text(rows, args.optimizer, lr)
+        return _render(args.format, obj, text, text)
+    return _render(args.format, obj, lambda: render.table_text(rows, args.optimizer, lr),
                    lambda: render.table_latex(rows, args.optimizer, lr))
 
 

@@ -58,9 +58,9 @@ class FeasibleSet:
         return any(r.contains(point) for r in self.regions)
 
     def __str__(self) -> str:
-        if not self.regions:
-            return "(empty)"
-        return "\n".join(f"  {r}" for r in self.regions)
+        """One line per region, as `gamma-solve solve` prints it (rates pinned first)."""
+        from .display import pretty_regions
+        return "\n".join(pretty_regions(self.regions))
 
 
 def _factor(var: str, zero: bool, offset: Lin, kind: str) -> FactorInit:
@@ -69,7 +69,9 @@ def _factor(var: str, zero: bool, offset: Lin, kind: str) -> FactorInit:
     return FactorInit(Exponent.lin(Lin.var(var) + offset), kind)
 
 
-def _model(q: Query, zero_a: bool, zero_b: bool, shift: Lin | None = None) -> LoRAModel:
+def query_model(q: Query, zero_a: bool, zero_b: bool, shift: Lin | None = None) -> LoRAModel:
+    """The symbolic layer of a query (rates ``c_A, c_B`` or ``c``, inits ``A0, B0`` as
+    variables, ``zero_*`` a factor set to exactly zero), its rates lowered by ``shift``."""
     offset = paper_offset(q.kind) if q.convention == "paper" else Lin(0)
     A0 = _factor("A0", zero_a, offset, q.kind)
     B0 = _factor("B0", zero_b, Lin(0), q.kind)
@@ -82,12 +84,12 @@ def _model(q: Query, zero_a: bool, zero_b: bool, shift: Lin | None = None) -> Lo
 
 
 def _atoms(q: Query, zero_a: bool, zero_b: bool) -> list[C.Atom]:
-    traj = unroll(_model(q, zero_a, zero_b), q.steps)
+    traj = unroll(query_model(q, zero_a, zero_b), q.steps)
     atoms = C.efficient(traj, q.from_step) + C.stationary(traj)
     if q.internal:
         atoms += C.internal(traj, q.from_step)
     if q.robust:
-        shifted = unroll(_model(q, zero_a, zero_b, Lin.var("eps")), q.steps)
+        shifted = unroll(query_model(q, zero_a, zero_b, Lin.var("eps")), q.steps)
         atoms += C.robust(shifted, "eps", q.from_step) + C.stationary(shifted)
     return atoms
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from .exponent import ZERO, Exponent
 from .quantity import Dim, Tensor, outer, sign
 from .schemes import RANK, WIDTH, FactorInit
+from .vocab import UNROLLED as QUANTITIES
 
-QUANTITIES = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "A", "B")
 OPTIMIZERS = ("adam", "sgd")
 
 

@@ -14,8 +14,9 @@ from .feasible import FeasibleSet, MaxLR
 from .lora import QUANTITIES
 from .mlp import MLPResult
 from .polyhedron import Region
+from .vocab import CORE
 
-SHOWN = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
+SHOWN = CORE
 TEX_NAMES = {"Z_A": "Z_A", "dZ_A": r"\Delta Z_A", "Z_B": "Z_B", "delta1": r"\delta^1",
              "delta2": r"\delta^2", "delta3": r"\delta^3", "A": "A", "B": "B"}
 

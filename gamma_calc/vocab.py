@@ -76,6 +76,8 @@ _Q = (
     Quantity("delta2", "δ²", "RMS entry of s·ΔB_t A_{t−1} z_{t−1}"),
     Quantity("delta3", "δ³", "RMS entry of s·ΔB_t ΔA_t z_{t−1}"),
     Quantity("dZ_B", "ΔZ_B", "RMS entry of δ¹ + δ² + δ³, the step's feature update"),
+    Quantity("z", "A₀z", "RMS entry of A₀ z at t = 0: the premise that the adapter's input z "
+             "has Θ(1) entries (docs/theory.md §2.1), measured by coord_check"),
     Quantity("A", "A", "RMS entry of A_t"),
     Quantity("B", "B", "RMS entry of B_t"),
     Quantity("nu_A", "ν[A]", "mean square entry of A_t"),
@@ -89,6 +91,10 @@ _Q = (
 QUANTITIES: dict[str, Quantity] = {q.key: q for q in _Q}
 # predicted by gamma_calc for every step (the γ-recursion's outputs)
 PREDICTED = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3")
+# the unrolled recursion's state: the predicted probes and the factors' entries (§2.3)
+UNROLLED = PREDICTED + ("A", "B")
+# the probes the conditions of docs/theory.md §2.5 speak about (tables and reports show these)
+CORE = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
 # recorded by the sweep engine and the reference loop at every probed step, in this order
 PROBES = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "dZ_B", "nu_A", "nu_B", "nu_W",
           "grad_nu", "loss")

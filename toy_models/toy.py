@@ -207,9 +207,6 @@ def data_fingerprint(X: Tensor, y: Tensor) -> str:
     return h.hexdigest()[:16]
 
 
-_fingerprint = data_fingerprint   # the older name, kept for its callers
-
-
 def checkpoint_path(model: ToyModel, fingerprint: str, root: Path | None = None) -> Path:
     key = json.dumps({**model.pretrain_key(), "data": fingerprint}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]

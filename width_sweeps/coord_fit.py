@@ -28,14 +28,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gamma_calc.vocab import NEG_INF_TEXT
+from gamma_calc.vocab import NEG_INF_TEXT, QUANTITIES, UNROLLED
 
-from .fit import COLUMNS, CONFIG, FitOptions, fit_series
+from .fit import COLUMNS, CONFIG, FitOptions, fit_series, log_series
 from .verdict import row_verdict
 
-PREMISE = "z"
+PREMISE = QUANTITIES["z"].key
 PREMISE_TOL = 0.25
-PREDICTED_Q = ("Z_A", "dZ_A", "Z_B", "delta1", "delta2", "delta3", "A", "B")
+PREDICTED_Q = UNROLLED
 # Entry standard deviation of each Gaussian / orthogonal scheme as powers of the adapter's
 # dimensions (toy_models.inits; r is fixed): None = an exact-zero factor.
 _FANS: dict[str, tuple[dict[str, str] | None, dict[str, str] | None]] = {
@@ -117,7 +117,7 @@ def predictions(optimizer: str, scheme: str, c_a: str, c_b: str, in_dim: str, ou
     return out, None
 
 
-def _fit_frame(table: pd.DataFrame, optimizer: str) -> pd.DataFrame:
+def fit_frame(table: pd.DataFrame, optimizer: str) -> pd.DataFrame:
     """The table in `fit_table`'s layout (the module is the `model` key of a fit)."""
     df = table.rename(columns={"module": "model"}).copy()
     df["init_scale"] = 1.0
@@ -139,22 +139,7 @@ def _one_series(w: np.ndarray, v: np.ndarray, opts: FitOptions,
     fin = np.isfinite(v)
     if not fin.any():
         return None
-    zero = bool((v[fin] == 0).all())
-    widths, logs, dropped = [], [], []
-    for n in np.unique(w):
-        x = v[w == n]
-        ok = np.isfinite(x) & (x > 0)
-        if zero and np.isfinite(x).any():
-            widths.append(n)
-            continue
-        if not ok.any():
-            dropped.append(f"{n} (no positive finite value)")
-            continue
-        if not ok.all():
-            dropped.append(f"{n} ({int((~ok).sum())} of {len(x)} values ≤ 0 or non-finite "
-                           "left out)")
-        widths.append(n)
-        logs.append(np.log(x[ok]))
+    widths, logs, zero, dropped = log_series(w, v)
     row: dict[str, Any] = {"status": "ok", "n_widths": len(widths),
                            "runs_used": int(np.isin(w, widths).sum()), "runs_diverged": 0,
                            "widths_used": ",".join(str(int(n)) for n in widths),
@@ -196,7 +181,7 @@ FIT_COLUMNS = ["module"] + CONFIG[1:] + ["step", "quantity"] + COLUMNS
 
 
 def fit_rows(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> pd.DataFrame:
-    """`fit.fit_table(_fit_frame(table), None, opts)` with the module as key, computed with one
+    """`fit.fit_table(fit_frame(table), None, opts)` with the module as key, computed with one
     sort instead of a pandas group per series (same rules, same series order, same draws)."""
     return pd.DataFrame(_fit_dicts(table, optimizer, opts), columns=FIT_COLUMNS)
 

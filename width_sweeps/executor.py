@@ -45,10 +45,11 @@ class SubmititOptions:
 def plan(spec: SweepSpec, out: Path) -> list[Job]:
     """Jobs for the shards not yet finished under `out` (one directory listing)."""
     done = results.finished_shards(Path(out))
-    return _jobs(spec, [n for n in sweepdir.shard_names(spec) if n not in done])
+    return jobs_for(spec, [n for n in sweepdir.shard_names(spec) if n not in done])
 
 
-def _jobs(spec: SweepSpec, todo: list[str]) -> list[Job]:
+def jobs_for(spec: SweepSpec, todo: list[str]) -> list[Job]:
+    """The shards named in `todo` grouped into jobs (one per width, its chunks together)."""
     with planning.no_cycle_collection():
         return _group(spec, todo)
 
@@ -143,7 +144,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: str = "local",
     local = executor == "local"
     with sweepdir.locked(out):
         todo = sweepdir.prepare(spec, out, pl.numerics if local else None)
-        jobs = _jobs(spec, todo)
+        jobs = jobs_for(spec, todo)
         expect = _existing_numerics(out) if jobs else None
         if local:
             infos = [run_job(spec.to_dict(), str(out), j, device, progress, expect)

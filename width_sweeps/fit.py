@@ -159,12 +159,22 @@ def _series(g: pd.DataFrame, bad_widths: dict[int, str]) -> tuple[np.ndarray, li
     """(widths used, per-width log values, all-exactly-zero flag, dropped [width (why)])."""
     dropped = [f"{w} ({why})" for w, why in sorted(bad_widths.items())]
     g = g[~g.width.isin(list(bad_widths))]
-    v = g["value"].to_numpy()
+    widths, logs, zero, more = log_series(g["width"].to_numpy(), g["value"].to_numpy())
+    return np.array(widths), logs, zero, dropped + more
+
+
+def log_series(w: np.ndarray, v: np.ndarray) -> tuple[list, list, bool, list[str]]:
+    """Values `v` at widths `w` → (widths used, per-width logs of the positive finite values,
+    all-exactly-zero flag, dropped widths as "width (why)").  A width keeps its positive finite
+    values and says how many it left out; a width with none is dropped; when every finite value
+    is exactly 0 (a `−∞` exponent) each width with a finite value is kept and no log is taken."""
     fin = np.isfinite(v)
     zero = bool(fin.any() and (v[fin] == 0).all())
-    widths, logs = [], []
-    for n, gw in g.groupby("width", sort=True):
-        x = gw["value"].to_numpy()
+    widths: list = []
+    logs: list = []
+    dropped: list[str] = []
+    for n in np.unique(w):
+        x = v[w == n]
         ok = np.isfinite(x) & (x > 0)
         if zero and np.isfinite(x).any():
             widths.append(n)
@@ -174,10 +184,10 @@ def _series(g: pd.DataFrame, bad_widths: dict[int, str]) -> tuple[np.ndarray, li
             continue
         if not ok.all():
             dropped.append(f"{n} ({int((~ok).sum())} of {len(x)} values ≤ 0 or non-finite "
-                           f"left out)")
+                           "left out)")
         widths.append(n)
         logs.append(np.log(x[ok]))
-    return np.array(widths), logs, zero, dropped
+    return widths, logs, zero, dropped
 
 
 def _accounting(runs: pd.DataFrame | None, df: pd.DataFrame) -> pd.DataFrame:

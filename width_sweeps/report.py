@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gamma_calc.vocab import CORE
+
 from .analyze import Analysis, analyze, empty_sweep_text, exclusions
 from .fit import CONFIG, FitOptions
 from .plots import quantity_figure
@@ -17,7 +19,6 @@ from .predict import PredictFn, gamma_calc_predict
 from .results import load
 from .verdict import ALL
 
-CORE = ("Z_A", "Z_B", "delta1", "delta2", "delta3")
 SHOW = ["quantity", "step", "scheme", "lr_exponent", "eps", "predicted", "fitted", "ci_low",
         "ci_high", "local", "drift", "n_widths", "n_seeds", "verdict"]
 VARYING = ["module", "model", "optimizer", "init_scale", "eta0", "lr_exponent_b"]

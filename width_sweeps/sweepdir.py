@@ -39,7 +39,7 @@ class SweepLocked(UserError):
     """Another process is writing the sweep directory."""
 
 
-def _start_time(pid: int) -> str | None:
+def start_time(pid: int) -> str | None:
     """The kernel's start time of `pid` (Linux; None elsewhere or when it has gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -55,7 +55,7 @@ def _alive(pid: int, started: str | None) -> bool:
         return False
     except PermissionError:
         pass                                   # someone else's process: it exists
-    now = _start_time(pid)
+    now = start_time(pid)
     return started is None or now is None or now == started   # a reused pid is not the holder
 
 
@@ -118,7 +118,7 @@ def locked(out: Path) -> Iterator[dict[str, Any]]:
     """Hold `out/.lock` for the duration (creating `out`); a live holder is a `SweepLocked`."""
     ensure_dir(out)
     path = out / LOCK
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "start": _start_time(os.getpid()),
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "start": start_time(os.getpid()),
           "started": datetime.now(UTC).isoformat(timespec="seconds"),
           "token": secrets.token_hex(8)}
     with _guard(out):

@@ -404,11 +404,12 @@ def _toy_model_cases() -> list[Case]:
 
 def _bad_checkpoint(c: Ctx) -> None:
     """A checkpoint cache whose entry for the requested toy is garbage."""
-    from toy_models.toy import ToyModel, _fingerprint, checkpoint_path, load_data
+    from toy_models.toy import ToyModel, checkpoint_path, data_fingerprint, load_data
     cache = c.tmp / "ckpt"
     c.env["GAMMAKIT_CACHE"] = str(cache)
     model = ToyModel(width=16, pretrain_steps=2)
-    path = checkpoint_path(model, _fingerprint(*load_data(model.pretrain_data, "train")), cache)
+    train = load_data(model.pretrain_data, "train")
+    path = checkpoint_path(model, data_fingerprint(*train), cache)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a torch checkpoint")
 

@@ -154,13 +154,6 @@ def test_one_line_error_names_type_and_place() -> None:
     assert "\n" not in line
 
 
-def test_bootstrap_interval_covers_a_known_difference() -> None:
-    rng = np.random.default_rng(1)
-    cells = {"a": 1.0 + 0.1 * rng.standard_normal(20), "b": 0.5 + 0.1 * rng.standard_normal(20)}
-    est, lo, hi = common.bootstrap(cells, lambda m: m["a"] - m["b"])
-    assert lo < est < hi and lo < 0.5 < hi and hi - lo < 0.2
-
-
 @pytest.mark.parametrize("scheme", ["A", "B", "AB", "AB-practical", "AB+", "pissa", "loram"])
 def test_style_has_a_colour_and_the_papers_name(scheme) -> None:
     from figures import style

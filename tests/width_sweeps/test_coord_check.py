@@ -229,7 +229,7 @@ def test_fit_rows_equal_fit_table():
     bootstrap draws): noisy power laws, exact zeros, a non-finite value, undefined rows."""
     import pandas as pd
 
-    from width_sweeps.coord_fit import _fit_frame, fit_rows
+    from width_sweeps.coord_fit import fit_frame, fit_rows
     from width_sweeps.fit import FitOptions, fit_table
     rng = np.random.default_rng(0)
     rows = []
@@ -244,7 +244,7 @@ def test_fit_rows_equal_fit_table():
     table = pd.DataFrame(rows, columns=["width", "seed", "step", "module", "quantity", "value"])
     table["scheme"], table["lr_exponent"] = "A", "-1/2"
     mine = fit_rows(table, "adam", FitOptions()).rename(columns={"module": "model"})
-    ref = fit_table(_fit_frame(table, "adam"), None, FitOptions())
+    ref = fit_table(fit_frame(table, "adam"), None, FitOptions())
     assert len(mine) == len(ref) == 2 * (2 * 3 + 1)
     pd.testing.assert_frame_equal(mine.reset_index(drop=True), ref.reset_index(drop=True),
                                   check_dtype=False)

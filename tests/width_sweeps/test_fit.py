@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 
 from gamma_calc.vocab import exponent_text
-from width_sweeps import fit, maxlr, predict, theorem1, verdict
+from width_sweeps import maxlr, predict, theorem1, verdict
+from width_sweeps.fit import FitOptions, fit_series, fit_table
 from width_sweeps.predict import attach_predictions
 
 WIDTHS = 2 ** np.arange(6, 13)
@@ -29,7 +30,7 @@ def synthetic(gamma: dict, seeds: int = 10, sigma: float = 0.1, rng=None, eps="0
 
 def test_recovers_known_exponents() -> None:
     df = synthetic({"Z_A": 0.5, "Z_B": 0.0, "delta2": -1.0, "delta3": "zero"})
-    f = fit.fit_table(df).set_index("quantity")
+    f = fit_table(df).set_index("quantity")
     for q, g in {"Z_A": 0.5, "Z_B": 0.0, "delta2": -1.0}.items():
         assert abs(f.loc[q, "fitted"] - g) < 0.03
         assert f.loc[q, "ci_low"] <= g <= f.loc[q, "ci_high"]
@@ -40,11 +41,11 @@ def test_recovers_known_exponents() -> None:
 
 def test_interval_covers_truth_at_nominal_rate() -> None:
     rng = np.random.default_rng(7)
-    opts = fit.FitOptions(level=0.9, n_boot=400)
+    opts = FitOptions(level=0.9, n_boot=400)
     hits, reps = 0, 300
     for _ in range(reps):
         logs = [np.log(2.0) + 0.3 * np.log(n) + 0.2 * rng.standard_normal(8) for n in WIDTHS]
-        r = fit.fit_series(WIDTHS, logs, opts, rng)
+        r = fit_series(WIDTHS, logs, opts, rng)
         hits += r["ci_low"] <= 0.3 <= r["ci_high"]
     # nominal 0.90 (the √(k/(k−1)) scaling removes the plain bootstrap's under-coverage)
     assert 0.85 <= hits / reps <= 0.96
@@ -58,7 +59,7 @@ def fake_predict(**kw):
 
 def test_verdicts_pass_fail_na() -> None:
     df = synthetic({"Z_A": 0.5, "Z_B": 0.2, "delta2": -1.0, "delta3": "zero", "nu_A": 1.0})
-    f, notes = attach_predictions(fit.fit_table(df), fake_predict)
+    f, notes = attach_predictions(fit_table(df), fake_predict)
     v = verdict.add_verdicts(f, verdict.Rule()).set_index("quantity")["verdict"].to_dict()
     assert v == {"Z_A": "pass", "Z_B": "fail", "delta2": "pass", "delta3": "pass", "nu_A": "n/a"}
     assert notes == []
@@ -91,7 +92,7 @@ def test_nothing_is_dropped_silently() -> None:
     top = int(WIDTHS[-1])
     runs = run_frame(steps, {("A", top): 4, ("A", int(WIDTHS[-2])): 1}
                      | {("B", int(n)): 4 for n in WIDTHS})
-    f = fit.fit_table(steps, runs).set_index("scheme")
+    f = fit_table(steps, runs).set_index("scheme")
     a, b = f.loc["A"], f.loc["B"]
     assert a.status == "ok" and a.n_widths == len(WIDTHS) - 2
     assert a.runs_diverged == 5 and a.runs_used == 4 * (len(WIDTHS) - 2)
@@ -119,7 +120,7 @@ def test_theorem1_slope_against_eps() -> None:
     def pred(**kw):
         eps = predict.Fraction(kw["eps"])
         return {("delta1", 2): exponent_text(-2 * eps), ("delta2", 2): exponent_text(-eps)}
-    f, _ = attach_predictions(fit.fit_table(df, keep_boot=True), pred)
+    f, _ = attach_predictions(fit_table(df, keep_boot=True), pred)
     t1 = theorem1.theorem1(f).set_index("quantity")
     assert t1.loc["delta1", "predicted"] == "-2" and t1.loc["delta2", "predicted"] == "-1"
     assert abs(t1.loc["delta1", "fitted"] + 2) < 0.1 and abs(t1.loc["delta2", "fitted"] + 1) < 0.1

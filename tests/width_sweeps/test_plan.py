@@ -83,7 +83,7 @@ def test_planning_scales_linearly() -> None:
         t0 = time.perf_counter()
         s = spec(widths=list(range(8, 8 + k)), seeds=1)
         plan.check(plan.make_plan(s))
-        executor._jobs(s, executor.sweepdir.shard_names(s))
+        executor.jobs_for(s, executor.sweepdir.shard_names(s))
         return time.perf_counter() - t0
     cost(1000)
     small = min(cost(5_000) for _ in range(2))

@@ -21,7 +21,8 @@ def test_fit_text_of_an_all_diverged_sweep_shows_the_rows_and_says_why() -> None
     the exclusions say so; the rule is printed."""
     import numpy as np
 
-    from width_sweeps import fit, verdict
+    from width_sweeps import verdict
+    from width_sweeps.fit import FitOptions, fit_table
     from width_sweeps.predict import attach_predictions
     from width_sweeps.report import fits_text
     rows, runs = [], []
@@ -34,11 +35,11 @@ def test_fit_text_of_an_all_diverged_sweep_shows_the_rows_and_says_why() -> None
             runs.append(keys | {"status": "diverged"})
             rows += [keys | {"step": t, "quantity": "Z_B", "value": np.nan} for t in (0, 1)]
     steps, runs_df = pd.DataFrame(rows), pd.DataFrame(runs)
-    f = fit.fit_table(steps, runs_df)
+    f = fit_table(steps, runs_df)
     f, _ = attach_predictions(f, lambda **_: {("Z_B", 1): "1/2"})
     f = verdict.add_verdicts(f, verdict.Rule())
     assert len(f) == 2 and set(f.verdict) == {"diverged"} and set(f.runs_diverged) == {12}
-    text = fits_text(f, pd.DataFrame(), fit.FitOptions(), [], runs_df)
+    text = fits_text(f, pd.DataFrame(), FitOptions(), [], runs_df)
     assert "Verdict rule" in text and "diverged: 2" in text
     assert "every run diverged (12 runs)" in text
 

@@ -42,7 +42,7 @@ def test_a_live_holder_is_refused_and_named(tmp_path) -> None:
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
         _write_lock(tmp_path, pid=sleeper.pid, host=socket.gethostname(),
-                    start=sweepdir._start_time(sleeper.pid), started="then")
+                    start=sweepdir.start_time(sleeper.pid), started="then")
         with pytest.raises(sweepdir.SweepLocked, match=f"pid {sleeper.pid} on this host"):
             executor.run_sweep(spec(), tmp_path, progress=False)
         assert not (tmp_path / "spec.json").exists()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from width_sweeps import executor, fit, predict, verdict
+from width_sweeps import executor, predict, verdict
+from width_sweeps.fit import FitOptions, fit_table
 from width_sweeps.spec import from_dict
 
 THEORY = {("A", "-1/2"): {("Z_A", 2): "1/2", ("Z_B", 2): "0", ("delta1", 2): "0",
@@ -40,7 +41,7 @@ def test_theory_layer_exponents(tmp_path, capsys) -> None:
                       "seeds": 10, "steps": 3, "dtype": "float64", "rank": 4,
                       "runs_per_shard": 64})
     steps, runs = executor.run_sweep(spec, tmp_path, progress=False)
-    fits = fit.fit_table(steps, runs, fit.FitOptions(n_boot=500))
+    fits = fit_table(steps, runs, FitOptions(n_boot=500))
     fits, _ = predict.attach_predictions(fits, _predict_fn())
     fits = verdict.add_verdicts(fits, verdict.Rule())
     rows = pd.concat([fits[(fits.scheme == s) & (fits.lr_exponent == c) & (fits.quantity == q)
@@ -64,7 +65,7 @@ def test_sgd_theory_layer_delta1_is_order_one(tmp_path) -> None:
                       "lr_exponents": ["-2,0"], "seeds": 20, "steps": 3, "dtype": "float64",
                       "rank": 4, "runs_per_shard": 128})
     steps, runs = executor.run_sweep(spec, tmp_path, progress=False)
-    fits = fit.fit_table(steps, runs, fit.FitOptions(n_boot=500))
+    fits = fit_table(steps, runs, FitOptions(n_boot=500))
     fits, _ = predict.attach_predictions(fits, predict.gamma_calc_predict)
     fits = verdict.add_verdicts(fits, verdict.Rule())
     r = fits[(fits.quantity == "delta1") & (fits.step == 3)].iloc[0]

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from width_sweeps import fit, verdict
+from width_sweeps import verdict
+from width_sweeps.fit import FitOptions, fit_series, fit_table
 from width_sweeps.predict import attach_predictions
 from width_sweeps.verdict import Rule, compare_on_grid, decide, judge_exponent
 
@@ -71,10 +72,10 @@ def test_combine() -> None:
 @pytest.mark.parametrize("widths,seeds", [(2, 2), (3, 10), (2, 1), (9, 2)])
 def test_wrong_predictions_on_thin_data_never_pass(widths, seeds) -> None:
     rng = np.random.default_rng(5)
-    opts = fit.FitOptions(n_boot=300)
+    opts = FitOptions(n_boot=300)
     ws = WIDE[:widths]
     for _ in range(40):
-        r = fit.fit_series(ws, draw(ws, seeds, gamma=0.0, sigma=0.3, rng=rng), opts, rng)
+        r = fit_series(ws, draw(ws, seeds, gamma=0.0, sigma=0.3, rng=rng), opts, rng)
         for wrong in ("-1", "1/2", "-1/2", "1"):
             assert judged(r, wrong, seeds) != "pass"
 
@@ -92,7 +93,7 @@ def test_the_reported_thin_sweep_is_inconclusive() -> None:
                              "lr_exponent_b": "-1/2", "eta0": 1.0, "eps": "0", "width": n,
                              "seed": s, "step": 2, "quantity": q,
                              "value": n ** g * np.exp(0.5 * rng.standard_normal())})
-    fits = fit.fit_table(pd.DataFrame(rows), None, fit.FitOptions(n_boot=200))
+    fits = fit_table(pd.DataFrame(rows), None, FitOptions(n_boot=200))
     fits, _ = attach_predictions(fits, lambda **_: {("Z_A", 2): "-1", ("delta2", 2): "1/2"})
     out = verdict.add_verdicts(fits, Rule())
     assert set(out.verdict) == {"inconclusive"}
@@ -102,7 +103,7 @@ def test_the_reported_thin_sweep_is_inconclusive() -> None:
 def test_one_seed_gives_a_real_interval_and_a_correct_prediction_does_not_fail() -> None:
     rng = np.random.default_rng(2)
     ws = 2.0 ** np.arange(9, 15)
-    r = fit.fit_series(ws, draw(ws, 1, sigma=0.05, rng=rng), fit.FitOptions(), rng)
+    r = fit_series(ws, draw(ws, 1, sigma=0.05, rng=rng), FitOptions(), rng)
     assert r["interval"] == "widths" and r["ci_high"] - r["ci_low"] > 0.01
     assert judged(r, "1/2", 1) != "fail"
 
@@ -110,7 +111,7 @@ def test_one_seed_gives_a_real_interval_and_a_correct_prediction_does_not_fail()
 def test_deterministic_curvature_widens_the_interval() -> None:
     """No seed noise, a finite-size correction: the interval is not the ~1e−8 of the seeds."""
     rng = np.random.default_rng(0)
-    r = fit.fit_series(WIDE, draw(WIDE, 4, D=10.0, sigma=0.0), fit.FitOptions(), rng)
+    r = fit_series(WIDE, draw(WIDE, 4, D=10.0, sigma=0.0), FitOptions(), rng)
     assert r["seed_se"] < 1e-12 and r["ci_high"] - r["ci_low"] > 0.02
 
 
@@ -118,7 +119,7 @@ def test_deterministic_curvature_widens_the_interval() -> None:
 
 def coverage(D: float, seeds: int, widths=WIDE, reps: int = 150, sigma: float = 0.1) -> dict:
     rng = np.random.default_rng(11)
-    opts = fit.FitOptions(n_boot=300)
+    opts = FitOptions(n_boot=300)
     x = np.log(widths)
     clean = 0.5 * x + np.log1p(D * widths ** -0.5)
     xc = x - x.mean()
@@ -127,7 +128,7 @@ def coverage(D: float, seeds: int, widths=WIDE, reps: int = 150, sigma: float = 
             "no_tol_pass": 0}
     no_tol = Rule(tolerance=1e-6, max_ci_ratio=1e8)     # no tolerance, no width cap
     for _ in range(reps):
-        r = fit.fit_series(widths, draw(widths, seeds, D=D, sigma=sigma, rng=rng), opts, rng)
+        r = fit_series(widths, draw(widths, seeds, D=D, sigma=sigma, rng=rng), opts, rng)
         hits["range"] += r["ci_low"] <= range_slope <= r["ci_high"]
         hits["gamma"] += r["ci_low"] <= 0.5 <= r["ci_high"]
         hits["pass"] += judged(r, "1/2", seeds) == "pass"
@@ -164,7 +165,7 @@ def test_strong_correction_is_inconclusive_not_fail() -> None:
     rng = np.random.default_rng(4)
     fails, drift = 0, []
     for _ in range(50):
-        r = fit.fit_series(WIDE, draw(WIDE, 10, D=30.0, rng=rng), fit.FitOptions(n_boot=300),
+        r = fit_series(WIDE, draw(WIDE, 10, D=30.0, rng=rng), FitOptions(n_boot=300),
                            rng)
         assert r["fitted"] < 0.4
         drift.append(r["drift"])
