@@ -17,9 +17,10 @@ from .display import pretty_regions
 from .exponent import Exponent, Lin
 from .feasible import Query, feasible_set, max_lr, query_model
 from .lora import unroll
-from .polyhedron import Constraint, Region, eq, gt, le, same_union
+from .polyhedron import Constraint, Region, eq, gt, le
 from .schemes import get_scheme
 from .solve import regions
+from .unions import same_union
 
 NONZERO_CASES = frozenset({frozenset(), frozenset({"A0"}), frozenset({"B0"})})
 

@@ -4,7 +4,7 @@ Each condition ``max(ℓ…) rel max(r…)`` is split into the cases of which te
 maximum (:meth:`Atom.alternatives`); a depth-first search conjoins the cases of all conditions,
 pruning every branch whose polyhedron is empty (exact LP); the surviving polyhedra are simplified
 (implicit equalities, redundant constraints) and the union is shortened
-(:func:`~gamma_calc.polyhedron.merge_union`). Zero-initialised factors are separate cases
+(:func:`~gamma_calc.unions.merge_union`). Zero-initialised factors are separate cases
 (``−∞`` is not a linear value) that are folded back when they are the limit of a finite region.
 
 Robustness quantifies over "every small enough ``ε > 0``": :func:`germ_project` turns a
@@ -20,16 +20,8 @@ from fractions import Fraction
 from .conditions import Atom
 from .exponent import Lin
 from .lp import EQ, LE, LT
-from .polyhedron import (
-    Constraint,
-    Region,
-    absorb_zero_cases,
-    feasible,
-    implies,
-    merge_union,
-    simplify,
-    sup,
-)
+from .polyhedron import Constraint, Region, feasible, implies, simplify, sup
+from .unions import absorb_zero_cases, merge_union
 
 
 class Unsatisfiable(Exception):

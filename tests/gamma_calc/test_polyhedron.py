@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 from gamma_calc.exponent import Lin
 from gamma_calc.lp import EQ, LE, LT
-from gamma_calc.polyhedron import Constraint, Region, merge_union, same_union, simplify
+from gamma_calc.polyhedron import Constraint, Region, simplify
+from gamma_calc.unions import merge_union, same_union
 
 VARS = ("x", "y")
 val = st.fractions(-3, 3, max_denominator=2)
