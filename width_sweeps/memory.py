@@ -9,7 +9,7 @@ For one width n, a shard of R runs trained in blocks of B runs, c blocks at a ti
   the toy's pretraining state on a checkpoint-cache miss (AdamW: weights, gradients, two
   moments in float32);
 * **prefix**: the frozen prefix of every training batch (with the probe batch appended) and of
-  the test set, cached per width up to `engine.PrefixCache.max_bytes`;
+  the test set, cached per width up to `prefix.PrefixCache.max_bytes`;
 * **per_run** (e = bytes per entry, P = LoRA parameters per run, b = batch + probe rows):
   `e·(9P + a·b·n)` — the parameters, A₀/B₀ constants, gradients, Adam's two moments, the
   tracker's θ₀ and θ_{t−1} copies, and `a` activation rows of width n (3 with the hand-written
@@ -29,7 +29,7 @@ from typing import Any
 
 ROW_BYTES = 200                 # one tidy-table row while it is built, sorted and written
 TOY_DATA = 2 * 70_000 * 784 * (4 + 1)   # MNIST + Fashion-MNIST float32, plus their uint8 cache
-PREFIX_CAP = 2 << 30            # engine.PrefixCache.max_bytes
+PREFIX_CAP = 2 << 30            # prefix.PrefixCache.max_bytes
 WORKSPACE = 32 << 20            # BLAS buffers, allocator caches: measured peaks exceed the
                                 # tensors by up to ~10 % of a few hundred MiB
 
@@ -43,7 +43,7 @@ class Footprint:
     prefix: float = 0.0
     rows: int = 0
     # test evaluation: (test rows, activation bytes per run and row, budget in bytes of one
-    # runs × rows × width activation chunk) — engine.evaluate / fused.ToyHead.evaluate
+    # runs × rows × width activation chunk) — prefix.evaluate / fused.ToyHead.evaluate
     test: tuple[int, float, float] = (0, 0.0, 0.0)
 
 
