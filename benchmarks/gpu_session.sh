@@ -11,7 +11,7 @@
 # DEVICE=cpu PY=.venv/bin/python SMOKE=1 OUT=/tmp/o bash benchmarks/gpu_session.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/gpu-session}; mkdir -p "$OUT"
+OUT=${OUT:-/tmp/gammakit-gpu}; mkdir -p "$OUT"
 PY=${PY:-python3}; DEVICE=${DEVICE:-cuda}; SMOKE=${SMOKE:-0}
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 GAMMAKIT_OFFLINE=1
 work=$(mktemp -d)
