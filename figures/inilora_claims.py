@@ -51,14 +51,12 @@ class Config:
     steps: int = 100
 
     def spec(self, schemes, rates, rank: int, **kw: Any) -> dict[str, Any]:
-        return self.toy.spec(schemes=list(schemes), eta0=list(rates), rank=rank,
-                             optimizer="adam", steps=self.steps, batch_size=64,
-                             probe_batch=16, probe_every=0, dtype="float32", **kw)
+        return self.toy.adam_spec(schemes, rates, rank, self.steps, probe_batch=16,
+                                  probe_every=0, **kw)
 
     def label(self) -> str:
-        return (f"{self.toy.label()}; Adam, {self.steps} steps, batch 64, s = 1, rank "
-                f"{self.ranks[0]}; rates {', '.join(f'{r:g}' for r in self.rates)} (shared "
-                f"{self.shared:g}); {self.reps} replicates (data order + init seed)")
+        return (self.toy.setup_label(self.steps, self.ranks[0], self.rates, self.shared,
+                                     self.reps) + " (data order + init seed)")
 
 
 def config(mode: str) -> Config:

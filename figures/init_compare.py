@@ -63,6 +63,18 @@ class ToyBed:
         where = f"test[:{test}]" if test else "full test set"
         return f"{self.model} n = {self.width} (pretrained {pre} steps), {where}"
 
+    def adam_spec(self, schemes: Any, rates: Any, rank: int, steps: int,
+                  **fields: Any) -> dict[str, Any]:
+        """The comparisons' fine-tuning sweep: Adam, batch 64, float32, s = 1, plus `fields`."""
+        return self.spec(**{"schemes": list(schemes), "eta0": list(rates), "rank": rank,
+                            "optimizer": "adam", "steps": steps, "batch_size": 64,
+                            "dtype": "float32", **fields})
+
+    def setup_label(self, steps: int, rank: int, rates: Any, shared: float, reps: int) -> str:
+        """One line: the toy, the fine-tuning, the rate grid and the replicates."""
+        return (f"{self.label()}; Adam, {steps} steps, batch 64, s = 1, rank {rank}; rates "
+                f"{', '.join(f'{r:g}' for r in rates)} (shared {shared:g}); {reps} replicates")
+
 
 # The testbed per mode (quick: CPU seconds; full: the documented CPU run).
 TOY = {"quick": ToyBed("toy", 256, {"pretrain_steps": 500, "n_test": 2000}),

@@ -57,15 +57,11 @@ class Config:
     steps: int = 100
 
     def spec(self, schemes, rates, **kw: Any) -> dict[str, Any]:
-        return self.toy.spec(**{"schemes": list(schemes), "eta0": list(rates),
-                                "rank": self.rank, "optimizer": "adam", "steps": self.steps,
-                                "batch_size": 64, "probe_batch": 64, "probe_every": 10,
-                                "dtype": "float32", **kw})
+        return self.toy.adam_spec(schemes, rates, self.rank, self.steps,
+                                  **{"probe_batch": 64, "probe_every": 10, **kw})
 
     def label(self) -> str:
-        return (f"{self.toy.label()}; Adam, {self.steps} steps, batch 64, s = 1, rank "
-                f"{self.rank}; rates {', '.join(f'{r:g}' for r in self.rates)} (shared "
-                f"{self.shared:g}); {self.reps} replicates")
+        return self.toy.setup_label(self.steps, self.rank, self.rates, self.shared, self.reps)
 
 
 def config(mode: str) -> Config:
