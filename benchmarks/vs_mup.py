@@ -23,7 +23,8 @@ collections inside each timed call.
 Prints one JSON object: wall seconds (`*_s`, `speedup`) and process CPU seconds (`*_cpu_s`,
 `speedup_cpu`: the work itself, less sensitive to other processes on a shared machine), the
 load average before and after.
-`python benchmarks/vs_mup.py [--widths 7 12] [--seeds 5] [--steps 3] [--no-collect]`.
+`python benchmarks/vs_mup.py [--widths 7 12] [--seeds 5] [--steps 3] [--device cpu|cuda]
+[--no-collect]` (on CUDA the clocks are read after `torch.cuda.synchronize()`).
 Needs the `bench` extra (mup; install it with `pip install --no-deps mup seaborn` on a CPU-only
 torch so that pip does not pull a CUDA torch through mup's torchvision requirement).
 """
@@ -71,21 +72,31 @@ def mnist_batch(b: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(X[:b]).float(), torch.as_tensor(y[:b]).long()
 
 
-def run_mup(widths: list[int], seeds: int, steps: int, batch) -> tuple[float, float]:
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def run_mup(widths: list[int], seeds: int, steps: int, batch,
+            device: str = "cpu") -> tuple[float, float]:
     from mup.coord_check import get_coord_data
+    _sync(device)
     t0, c0 = time.perf_counter(), time.process_time()
     for w in widths:
         get_coord_data({w: lambda w=w: model_fn(w)}, [batch], optimizer="adam", lr=rate(w),
-                       mup=False, nseeds=seeds, nsteps=steps, cuda=False, show_progress=False,
-                       filter_trainable_by_name=lambda name: "lora_" in name)
+                       mup=False, nseeds=seeds, nsteps=steps, cuda=device == "cuda",
+                       show_progress=False, filter_trainable_by_name=lambda name: "lora_" in name)
+    _sync(device)
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def run_gammakit(widths: list[int], seeds: int, steps: int, batch):
+def run_gammakit(widths: list[int], seeds: int, steps: int, batch, device: str = "cpu"):
     from width_sweeps.coord_check import coord_check
+    _sync(device)
     t0, c0 = time.perf_counter(), time.process_time()
     cc = coord_check(model_fn, batch, widths=widths, schemes=("True",), seeds=seeds,
-                     steps=steps, eta0=ETA0, n0=N0, lr_exponents=(C,), device="cpu")
+                     steps=steps, eta0=ETA0, n0=N0, lr_exponents=(C,), device=device)
+    _sync(device)
     return time.perf_counter() - t0, time.process_time() - c0, cc
 
 
@@ -115,23 +126,26 @@ def main(argv: list[str] | None = None) -> dict:
                     help="log2 of the smallest and largest width (default 7 12)")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                    help="both tools on this device (mup's cuda=True; coord_check's device=)")
     ap.add_argument("--no-collect", action="store_true",
                     help="no gc.collect() before the timed calls (see the module doc)")
     a = ap.parse_args(argv)
     widths = [2 ** k for k in range(a.widths[0], a.widths[1] + 1)]
     batch = mnist_batch()
     load0 = os.getloadavg()
-    run_mup(widths[:2], 1, 1, batch)                      # warm-up: imports, first calls
-    run_gammakit(widths[:2], 2, 1, batch)
+    run_mup(widths[:2], 1, 1, batch, a.device)            # warm-up: imports, first calls
+    run_gammakit(widths[:2], 2, 1, batch, a.device)
     with FullGC(not a.no_collect) as mup_gc:
-        mup_s, mup_cpu = run_mup(widths, a.seeds, a.steps, batch)
+        mup_s, mup_cpu = run_mup(widths, a.seeds, a.steps, batch, a.device)
     with FullGC(not a.no_collect) as gk_gc:
-        gk_s, gk_cpu, cc = run_gammakit(widths, a.seeds, a.steps, batch)
+        gk_s, gk_cpu, cc = run_gammakit(widths, a.seeds, a.steps, batch, a.device)
     out = {"gammakit_s": round(gk_s, 3), "mup_s": round(mup_s, 3),
            "speedup": round(mup_s / gk_s, 2), "gammakit_cpu_s": round(gk_cpu, 3),
            "mup_cpu_s": round(mup_cpu, 3), "speedup_cpu": round(mup_cpu / gk_cpu, 2),
            "runs": len(widths) * a.seeds, "widths": widths,
-           "seeds": a.seeds, "steps": a.steps, "device": "cpu",
+           "seeds": a.seeds, "steps": a.steps,
+           "device": torch.cuda.get_device_name() if a.device == "cuda" else "cpu",
            "threads": torch.get_num_threads(), "gammakit_train_s": round(cc.seconds["train"], 3),
            "gammakit_fit_s": round(cc.seconds["fit"], 3), "batched": cc.batched,
            "verdicts": cc.summary(), "collected": not a.no_collect,

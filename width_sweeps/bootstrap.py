@@ -50,6 +50,17 @@ def _clean(cells: Mapping[Key, Any]) -> dict[Key, np.ndarray]:
     return out
 
 
+def resampled_means(cells: list[np.ndarray], n_boot: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """`(n_boot, len(cells))`: each cell's mean over `n_boot` resamples with replacement, cell
+    after cell — scipy's draws (module doc); each value equals `cell[idx].mean(-1)`."""
+    out = np.empty((n_boot, len(cells)))
+    for i, v in enumerate(cells):
+        k = len(v)
+        out[:, i] = np.add.reduce(v.take(rng.integers(0, k, (n_boot, k))), axis=1) / k
+    return out
+
+
 def cell_means(cells: Mapping[Key, Any], stat: Stat, n_boot: int = 1000,
                seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray, int]:
     """(estimate, draws of shape (n_boot, ...)) of `stat` over stratified resamples of the cell
@@ -67,8 +78,8 @@ def cell_means(cells: Mapping[Key, Any], stat: Stat, n_boot: int = 1000,
         draws = np.asarray(stat({k: np.full(n_boot, v) for k, v in fixed.items()}), float)
         return est, np.broadcast_to(draws.T, (n_boot,) + est.shape).copy(), min_seeds
 
-    means = {k: c[k][rng.integers(0, len(c[k]), (n_boot, len(c[k])))].mean(-1)
-             for k in varying}                 # scipy's draws, cell by cell (module doc)
+    draws_v = resampled_means([c[k] for k in varying], n_boot, rng)
+    means = {k: draws_v[:, i] for i, k in enumerate(varying)}
     means.update({k: np.full(n_boot, v) for k, v in fixed.items()})
     draws = np.asarray(stat(means), float)
     return est, np.moveaxis(draws, -1, 0).copy(), min_seeds

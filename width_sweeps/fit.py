@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .bootstrap import cell_means
+from .bootstrap import resampled_means
 from .verdict import Rule
 
 CONFIG = ["model", "scheme", "init_scale", "optimizer", "lr_exponent", "lr_exponent_b", "eta0",
@@ -124,11 +124,11 @@ def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
     sxx_local = float(((x[-kl:] - x[-kl:].mean()) ** 2).sum()) if kl else 1.0
     res["local"] = float(slopes(x[-kl:], means[-kl:])) if kl else math.nan
     if n_seeds >= opts.min_seeds:
-        def stat(m: dict) -> np.ndarray:
-            y = np.stack([m[w] for w in range(W)], -1)
-            out = [slopes(x, y)] + ([slopes(x[-kl:], y[..., -kl:])] if kl else [])
-            return np.stack(out)
-        est, draws, _ = cell_means(dict(enumerate(logq)), stat, opts.n_boot, rng)
+        def stat(y: np.ndarray) -> np.ndarray:         # y (..., W) → (..., 1 or 2) slopes
+            return np.stack([slopes(x, y)] + ([slopes(x[-kl:], y[..., -kl:])] if kl else []),
+                            -1)
+        est = stat(means)                               # every cell has ≥ 2 seeds here
+        draws = stat(resampled_means(logq, opts.n_boot, rng))
         draws = est + (draws - est) * math.sqrt(n_seeds / (n_seeds - 1))
         seed_se = float(draws[:, 0].std())
         tdraw = _t_draws(rng, opts.n_boot, W, seed_se, lof_se)
@@ -142,10 +142,13 @@ def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
         boot = res["fitted"] + scatter * tdraw
         local = np.full(opts.n_boot, res["local"]) if kl else None
         res.update(interval="widths" if W > 2 else "none", seed_se=math.nan, lof_se=ols_se)
-    res["ci_low"], res["ci_high"] = (float(q) for q in np.quantile(boot, [a, 1 - a]))
-    if local is not None:
+    if local is None:
+        res["ci_low"], res["ci_high"] = (float(q) for q in np.quantile(boot, [a, 1 - a]))
+    else:
         local = local + scatter * math.sqrt(sxx / sxx_local) * tdraw
-        res["local_low"], res["local_high"] = (float(q) for q in np.quantile(local, [a, 1 - a]))
+        q = np.quantile(np.stack([boot, local]), [a, 1 - a], axis=-1)
+        res["ci_low"], res["ci_high"], res["local_low"], res["local_high"] = (
+            float(q[0, 0]), float(q[1, 0]), float(q[0, 1]), float(q[1, 1]))
         res["drift"] = res["local"] - res["fitted"]
     res["boot"] = boot
     return res

@@ -104,3 +104,19 @@ def test_scalar_stat_and_int_seed_match_scipy():
 def test_all_cells_single_value_is_a_point():
     b = stratified({1: [2.0], 2: [3.0]}, lambda m: m[2] - m[1], n_boot=50)
     assert b.estimate == b.low == b.high == 1.0 and b.draws.shape == (50,)
+
+
+def test_fit_series_seed_draws_are_scipys():
+    """`fit.fit_series` resamples the width means through `resampled_means`: with two widths
+    (no lack-of-fit term) its draws are scipy's bootstrap of the slope, widened by √(k/(k−1))."""
+    from width_sweeps.fit import FitOptions, fit_series
+    g = np.random.default_rng(5)
+    widths = np.array([64, 256])
+    logq = [g.normal(0.5 * np.log(n), 0.2, size=4) for n in widths]
+    res = fit_series(widths, logq, FitOptions(n_boot=400), np.random.default_rng(11))
+    x = np.log(widths.astype(float))
+    slope = lambda m: (m[1] - m[0]) / (x[1] - x[0])
+    ref = _scipy_draws(dict(enumerate(logq)), slope, 400, np.random.default_rng(11))
+    est = slope({i: v.mean() for i, v in enumerate(logq)})
+    np.testing.assert_allclose(res["boot"], est + (ref - est) * np.sqrt(4 / 3), rtol=1e-12)
+    assert res["fitted"] == pytest.approx(est)
