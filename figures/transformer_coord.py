@@ -14,7 +14,7 @@ gamma_calc, and the theory's recursion given its measured inputs
 (figures/transformer_diagnostics.py) — which says *why* a marginal exponent fails.
 Quick mode skips the figure (pretraining five widths up to 1024 costs CPU-hours on a shared
 2-core machine) with an explicit inconclusive row.  The pretraining runs on the figure's
-device: on one H200 the whole figure takes 35 s.
+device: on one H100 or H200 the whole figure takes 35–42 s.
 """
 from __future__ import annotations
 
