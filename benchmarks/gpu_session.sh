@@ -13,7 +13,7 @@
 # STEPS picks steps (default "tests bench theory vs_mup transformer"; add "profile").
 # Prepare with benchmarks/gpu_bundle.sh, copy the working tree with .gpu/ to the CUDA machine,
 # run `bash benchmarks/gpu_session.sh` there.  Plumbing check on a CPU:
-# DEVICE=cpu PY=.venv/bin/python SMOKE=1 OUT=/tmp/o bash benchmarks/gpu_session.sh
+# DEVICE=cpu PY=.venv/bin/python SMOKE=1 OUT=$(mktemp -d) bash benchmarks/gpu_session.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gammakit-gpu}; mkdir -p "$OUT"
