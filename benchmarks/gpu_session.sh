@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CUDA checks and timings in one script (step timeouts ≈ 6 min in all), outputs in $OUT:
 #   env.txt        nvidia-smi, torch/CUDA versions
-#   tests.log      the CUDA tests (-m gpu: engine, toy models, CLI, coord_check), skipped on a CPU
+#   tests.log      the CUDA tests (-m gpu: engine, toy models, CLI, coord_check and its CLI
+#                  spec), skipped on a CPU
 #   bench.json     `width-sweep bench --device cuda --batched-shards 0` (whole Figure-2 grid)
 #   theory.log     `time width-sweep run theory-adam.toml --device cuda` (360 runs to n = 2^16)
 #   vs_mup.json    benchmarks/vs_mup.py --device cuda: coord_check beside mup's get_coord_data
@@ -45,7 +46,7 @@ fi
 if want tests; then step tests
 timeout 80 "$PY" -m pytest -q -rs -m gpu -p no:cacheprovider tests/toy_models/test_device.py \
   tests/width_sweeps/test_engine.py tests/width_sweeps/test_cli.py \
-  tests/width_sweeps/test_coord_check_cuda.py 2>&1 | tee "$OUT/tests.log" | tail -15
+  tests/width_sweeps/test_coord_check_cuda.py tests/width_sweeps/test_coord_sweep.py 2>&1 | tee "$OUT/tests.log" | tail -15
 fi
 
 if want bench; then step "bench (whole grid, shards of the spec)"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+import torch
 
 from width_sweeps import cli
 
@@ -88,3 +90,24 @@ def test_factory_spec_errors_one_line(project, capsys, edit, field):
     assert cli.main(["run", "spec.toml", "--out", "out", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert f"'{field}'" in err and err.count("\n") == 1
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_factory_run_on_cuda_equals_cpu(project, capsys):
+    """The same spec and factory with `--device cuda` gives the CPU's table (float64) and the
+    same fits and verdicts."""
+    from width_sweeps.api import load_results
+    fits = {}
+    for dev in ("cpu", "cuda"):
+        assert cli.main(["run", "spec.toml", "--out", f"out-{dev}", "--no-progress",
+                         "--device", dev]) == 0
+        capsys.readouterr()
+        assert cli.main(["fit", f"out-{dev}", "--format", "json"]) == 0
+        fits[dev] = json.loads(capsys.readouterr().out)
+    keys = ["width", "seed", "scheme", "lr_exponent", "step", "module", "quantity"]
+    a, b = (load_results(project / f"out-{d}")[0].sort_values(keys).reset_index(drop=True)
+            for d in ("cpu", "cuda"))
+    assert (a[keys].to_numpy() == b[keys].to_numpy()).all()
+    np.testing.assert_allclose(b.value.to_numpy(), a.value.to_numpy(), rtol=1e-8, atol=1e-12)
+    assert [r["verdict"] for r in fits["cpu"]] == [r["verdict"] for r in fits["cuda"]]
