@@ -46,11 +46,8 @@ class Config:
         import width_sweeps
         from width_sweeps.spec import load_spec
         base = load_spec(Path(width_sweeps.__file__).parent / "specs" / "fig2.toml").to_dict()
-        opts = dict(base.get("model_options", {}))
-        if self.pretrain_steps != 2000:
-            opts["pretrain_steps"] = self.pretrain_steps
-        if self.n_test:
-            opts["n_test"] = self.n_test
+        opts = dict(base.get("model_options", {})) | common.toy_options(self.pretrain_steps,
+                                                                          self.n_test)
         base.update(widths=[self.width], n0=self.width, seeds=list(range(self.seeds)),
                     eta0=list(self.rates), init_scales=list(self.scales), compile=self.compile,
                     model_options=opts)
@@ -58,10 +55,9 @@ class Config:
         return base
 
     def label(self) -> str:
-        pre = "" if self.pretrain_steps == 2000 else f", pretrained {self.pretrain_steps} steps"
-        test = f"test[:{self.n_test}]" if self.n_test else "10k test images"
-        return (f"toy n = {self.width}, r = 32{pre}, Adam, 100 steps, batch 64, "
-                f"{len(self.rates)} rates × {len(self.scales)} β × {self.seeds} seeds, {test}")
+        return common.toy_label(self.width, self.pretrain_steps, self.n_test,
+                                f"{len(self.rates)} rates × {len(self.scales)} β × "
+                                f"{self.seeds} seeds")
 
 
 def config(mode: str) -> Config:

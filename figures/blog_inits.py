@@ -45,11 +45,7 @@ class Config:
         return [r * self.rate_factor for r in BLOG_RATES]
 
     def spec(self) -> dict:
-        opts: dict = {}
-        if self.pretrain_steps != 2000:
-            opts["pretrain_steps"] = self.pretrain_steps
-        if self.n_test:
-            opts["n_test"] = self.n_test
+        opts = common.toy_options(self.pretrain_steps, self.n_test)
         return {"name": "blog_inits", "model": "toy", "widths": [self.width],
                 "schemes": list(SCHEMES), "optimizer": "adam", "eta0": self.rates,
                 "n0": self.width, "seeds": self.seeds, "steps": 100, "batch_size": 64,
@@ -57,10 +53,8 @@ class Config:
                 "test_eval": True, "model_options": opts}
 
     def label(self) -> str:
-        pre = "" if self.pretrain_steps == 2000 else f", pretrained {self.pretrain_steps} steps"
-        test = f"test[:{self.n_test}]" if self.n_test else "10k test images"
-        return (f"toy n = {self.width}, r = 32{pre}, Adam, 100 steps, batch 64, rates = "
-                f"{self.rate_factor:g} × blog's, {self.seeds} seeds, {test}")
+        return common.toy_label(self.width, self.pretrain_steps, self.n_test,
+                                f"rates = {self.rate_factor:g} × blog's, {self.seeds} seeds")
 
 
 def config(mode: str) -> Config:

@@ -150,10 +150,14 @@ def _per_width(cfg: Config) -> tuple[dict, dict, dict, list[dict]]:
 def _pretrain(cfg: Config, ctx: Context) -> None:
     """Pretrain every width's base on the figure's device (a CUDA machine does it in seconds)
     and cache it; everything after loads the cached weights (toy_models.transformer_pretrain)."""
-    from toy_models.transformer_pretrain import load_or_pretrain
+    from toy_models.data.text import load_text
+    from toy_models.transformer_pretrain import checkpoint_path, load_or_pretrain
     dev = str(common.torch_device(ctx.device))
+    corpus = load_text(cfg.model.corpus)
     for n in cfg.widths:
-        load_or_pretrain(replace(cfg.model, width=n), device=dev)
+        mc = replace(cfg.model, width=n)
+        if not checkpoint_path(mc, corpus.fingerprint).exists():
+            load_or_pretrain(mc, corpus=corpus, device=dev)
 
 
 def measure(cfg: Config, ctx: Context) -> Measured:
