@@ -22,7 +22,9 @@ order, not by either tool's work.  `--no-collect` times without it; `full_gc` co
 collections inside each timed call.
 Prints one JSON object: wall seconds (`*_s`, `speedup`) and process CPU seconds (`*_cpu_s`,
 `speedup_cpu`: the work itself, less sensitive to other processes on a shared machine), the
-load average before and after.
+seconds each tool spent inside the model factory (`*_model_s`, `model_calls`: building the
+user's model, which gammakit asks for once per width and mup once per seed) and the speed-up of
+what remains (`speedup_excl_model`: each tool's own work), the load average before and after.
 `python benchmarks/vs_mup.py [--widths 7 12] [--seeds 5] [--steps 3] [--device cpu|cuda]
 [--no-collect]` (on CUDA the clocks are read after `torch.cuda.synchronize()`).
 Needs the `bench` extra (mup; install it with `pip install --no-deps mup seaborn` on a CPU-only
@@ -35,6 +37,7 @@ import gc
 import json
 import os
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Self
 
@@ -62,6 +65,22 @@ def model_fn(w: int) -> nn.Module:
     return peft.get_peft_model(base, peft.LoraConfig(r=4, lora_alpha=4, target_modules=["fc2"]))
 
 
+class Factory:
+    """`model_fn` that adds the seconds spent inside it to `seconds`: the model construction
+    either tool asks for (gammakit once per width, mup once per seed and width)."""
+
+    def __init__(self) -> None:
+        self.seconds, self.calls = 0.0, 0
+
+    def __call__(self, w: int) -> nn.Module:
+        t0 = time.perf_counter()
+        try:
+            return model_fn(w)
+        finally:
+            self.seconds += time.perf_counter() - t0
+            self.calls += 1
+
+
 def rate(w: int) -> float:
     return ETA0 * (w / N0) ** float(Fraction(C))
 
@@ -77,24 +96,25 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def run_mup(widths: list[int], seeds: int, steps: int, batch,
-            device: str = "cpu") -> tuple[float, float]:
+def run_mup(widths: list[int], seeds: int, steps: int, batch, device: str = "cpu",
+            factory: Callable[[int], nn.Module] = model_fn) -> tuple[float, float]:
     from mup.coord_check import get_coord_data
     _sync(device)
     t0, c0 = time.perf_counter(), time.process_time()
     for w in widths:
-        get_coord_data({w: lambda w=w: model_fn(w)}, [batch], optimizer="adam", lr=rate(w),
+        get_coord_data({w: lambda w=w: factory(w)}, [batch], optimizer="adam", lr=rate(w),
                        mup=False, nseeds=seeds, nsteps=steps, cuda=device == "cuda",
                        show_progress=False, filter_trainable_by_name=lambda name: "lora_" in name)
     _sync(device)
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def run_gammakit(widths: list[int], seeds: int, steps: int, batch, device: str = "cpu"):
+def run_gammakit(widths: list[int], seeds: int, steps: int, batch, device: str = "cpu",
+                 factory: Callable[[int], nn.Module] = model_fn):
     from width_sweeps.coord_check import coord_check
     _sync(device)
     t0, c0 = time.perf_counter(), time.process_time()
-    cc = coord_check(model_fn, batch, widths=widths, schemes=("True",), seeds=seeds,
+    cc = coord_check(factory, batch, widths=widths, schemes=("True",), seeds=seeds,
                      steps=steps, eta0=ETA0, n0=N0, lr_exponents=(C,), device=device)
     _sync(device)
     return time.perf_counter() - t0, time.process_time() - c0, cc
@@ -136,13 +156,17 @@ def main(argv: list[str] | None = None) -> dict:
     load0 = os.getloadavg()
     run_mup(widths[:2], 1, 1, batch, a.device)            # warm-up: imports, first calls
     run_gammakit(widths[:2], 2, 1, batch, a.device)
+    mup_f, gk_f = Factory(), Factory()
     with FullGC(not a.no_collect) as mup_gc:
-        mup_s, mup_cpu = run_mup(widths, a.seeds, a.steps, batch, a.device)
+        mup_s, mup_cpu = run_mup(widths, a.seeds, a.steps, batch, a.device, mup_f)
     with FullGC(not a.no_collect) as gk_gc:
-        gk_s, gk_cpu, cc = run_gammakit(widths, a.seeds, a.steps, batch, a.device)
+        gk_s, gk_cpu, cc = run_gammakit(widths, a.seeds, a.steps, batch, a.device, gk_f)
     out = {"gammakit_s": round(gk_s, 3), "mup_s": round(mup_s, 3),
            "speedup": round(mup_s / gk_s, 2), "gammakit_cpu_s": round(gk_cpu, 3),
            "mup_cpu_s": round(mup_cpu, 3), "speedup_cpu": round(mup_cpu / gk_cpu, 2),
+           "gammakit_model_s": round(gk_f.seconds, 3), "mup_model_s": round(mup_f.seconds, 3),
+           "model_calls": {"gammakit": gk_f.calls, "mup": mup_f.calls},
+           "speedup_excl_model": round((mup_s - mup_f.seconds) / (gk_s - gk_f.seconds), 2),
            "runs": len(widths) * a.seeds, "widths": widths,
            "seeds": a.seeds, "steps": a.steps,
            "device": torch.cuda.get_device_name() if a.device == "cuda" else "cpu",
