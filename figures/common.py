@@ -265,19 +265,22 @@ def claim_from_fits(fits, *, figure: str, claim: str, source: str,
 
 # ---- sweeps --------------------------------------------------------------------------------
 
-TOY_PRETRAIN_STEPS = 2000       # the toy's default pretraining (toy_models.toy)
+def toy_pretrain_steps() -> int:
+    """The toy's default pretraining length (`toy_models.toy.ToyModel.pretrain_steps`)."""
+    from toy_models.toy import ToyModel
+    return ToyModel.pretrain_steps
 
 
 def toy_options(pretrain_steps: int, n_test: int | None) -> dict[str, int]:
-    """The toy's `model_options` that differ from its defaults (2000 pretraining steps, the
+    """The toy's `model_options` that differ from its defaults (its pretraining length, the
     whole 10k-image test set)."""
-    opts = {"pretrain_steps": pretrain_steps} if pretrain_steps != TOY_PRETRAIN_STEPS else {}
+    opts = {"pretrain_steps": pretrain_steps} if pretrain_steps != toy_pretrain_steps() else {}
     return opts | ({"n_test": n_test} if n_test else {})
 
 
 def toy_label(width: int, pretrain_steps: int, n_test: int | None, grid: str) -> str:
     """One line for a rank-32 Adam fine-tuning sweep of the toy: its setup, `grid`, test set."""
-    pre = "" if pretrain_steps == TOY_PRETRAIN_STEPS else f", pretrained {pretrain_steps} steps"
+    pre = "" if pretrain_steps == toy_pretrain_steps() else f", pretrained {pretrain_steps} steps"
     test = f"test[:{n_test}]" if n_test else "10k test images"
     return f"toy n = {width}, r = 32{pre}, Adam, 100 steps, batch 64, {grid}, {test}"
 

@@ -58,7 +58,7 @@ class ToyBed:
                 "model_options": opts, **fields}
 
     def label(self) -> str:
-        pre = self.options.get("pretrain_steps", 2000)
+        pre = self.options.get("pretrain_steps", common.toy_pretrain_steps())
         test = self.options.get("n_test")
         where = f"test[:{test}]" if test else "full test set"
         return f"{self.model} n = {self.width} (pretrained {pre} steps), {where}"
