@@ -191,23 +191,25 @@ class ProbedAdapter(nn.Module):
 
 class _Memo:
     """A frozen leaf's forward, its output reused while a run-independent input (not batched
-    by vmap, not requiring grad) repeats exactly (`torch.equal`: bit for bit)."""
+    by vmap, not requiring grad) repeats exactly: the very tensor it was computed from, not
+    modified since (same object, same version counter), or equal values bit for bit
+    (`torch.equal` against a copy)."""
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
-        self.last: tuple[Tensor, Tensor] | None = None
+        self.last: tuple[Tensor, int, Tensor, Tensor] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         x = args[0] if len(args) == 1 and not kwargs else None
         if not isinstance(x, Tensor) or x.requires_grad or _is_batched(x):
             return self.fn(*args, **kwargs)
         c = self.last
-        if (c is not None and c[0].shape == x.shape and c[0].dtype == x.dtype
-                and torch.equal(c[0], x)):
-            return c[1]
+        if c is not None and ((c[0] is x and c[1] == x._version) or (
+                c[2].shape == x.shape and c[2].dtype == x.dtype and torch.equal(c[2], x))):
+            return c[3]
         out = self.fn(x)
         if isinstance(out, Tensor) and not out.requires_grad and not _is_batched(out):
-            self.last = (x.detach().clone(), out)
+            self.last = (x, x._version, x.detach().clone(), out)
         return out
 
 

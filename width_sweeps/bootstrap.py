@@ -54,10 +54,15 @@ def resampled_means(cells: list[np.ndarray], n_boot: int,
                     rng: np.random.Generator) -> np.ndarray:
     """`(n_boot, len(cells))`: each cell's mean over `n_boot` resamples with replacement, cell
     after cell — scipy's draws (module doc); each value equals `cell[idx].mean(-1)`."""
+    idx = [rng.integers(0, len(v), (n_boot, len(v))) for v in cells]
+    sizes = {len(v) for v in cells}
+    if len(sizes) == 1:                          # equal cells: one gather and one sum for all
+        k = sizes.pop()
+        flat = np.concatenate(cells).take(np.stack(idx) + k * np.arange(len(cells))[:, None, None])
+        return (np.add.reduce(flat, axis=2) / k).T
     out = np.empty((n_boot, len(cells)))
-    for i, v in enumerate(cells):
-        k = len(v)
-        out[:, i] = np.add.reduce(v.take(rng.integers(0, k, (n_boot, k))), axis=1) / k
+    for i, (v, ix) in enumerate(zip(cells, idx)):
+        out[:, i] = np.add.reduce(v.take(ix), axis=1) / len(v)
     return out
 
 

@@ -141,7 +141,8 @@ def _one_series(w: np.ndarray, v: np.ndarray, opts: FitOptions,
         return None
     widths, logs, zero, dropped = log_series(w, v)
     row: dict[str, Any] = {"status": "ok", "n_widths": len(widths),
-                           "runs_used": int(np.isin(w, widths).sum()), "runs_diverged": 0,
+                           "runs_used": int(np.isin(w, widths).sum()) if dropped else len(w),
+                           "runs_diverged": 0,
                            "widths_used": ",".join(str(int(n)) for n in widths),
                            "widths_dropped": "; ".join(dropped), "note": ""}
     if zero:
@@ -156,14 +157,21 @@ def _one_series(w: np.ndarray, v: np.ndarray, opts: FitOptions,
     return row
 
 
+def _series_order(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row order, series cuts in it, each series' first row): the rows sorted by `KEYS` as
+    `groupby(KEYS, sort=True)` sorts its groups, then by width."""
+    codes = [pd.factorize(table[k], sort=True) for k in KEYS]
+    series = np.ravel_multi_index([c for c, _ in codes], [max(len(u), 1) for _, u in codes])
+    order = np.lexsort((table.width.to_numpy(), series))
+    cuts = np.flatnonzero(np.diff(series[order])) + 1
+    return order, cuts, order[np.r_[0, cuts]] if len(order) else order
+
+
 def _fit_dicts(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> list[dict[str, Any]]:
     """`fit_rows`' rows as dicts."""
-    codes = table.groupby(KEYS, sort=True, observed=True).ngroup().to_numpy()
-    width, value = table.width.to_numpy(), table.value.to_numpy(dtype=float)
-    order = np.lexsort((width, codes))
-    codes, width, value = codes[order], width[order], value[order]
-    cuts = np.flatnonzero(np.diff(codes)) + 1
-    first = table.iloc[order[np.r_[0, cuts]]][KEYS].to_numpy()
+    order, cuts, heads = _series_order(table)
+    width, value = table.width.to_numpy()[order], table.value.to_numpy(dtype=float)[order]
+    first = zip(*(table[k].to_numpy()[heads] for k in KEYS))
     rng = np.random.default_rng(opts.seed)
     rows = []
     for key, w, v in zip(first, np.split(width, cuts), np.split(value, cuts)):

@@ -265,7 +265,10 @@ def train_width(model: nn.Module, runs: list[Run], data: Batch | Callable[[int],
                 steps: int, optimizer: str, loss_fn: Callable[[Any, Any], Tensor] | None,
                 device: torch.device, dtype: torch.dtype, batched: bool = True) -> WidthResult:
     """Train `runs` on `model` (built at one width) for `steps` steps, probing every adapter."""
-    model = model.to(device=device, dtype=dtype).eval()
+    if any(t.device != device or (t.is_floating_point() and t.dtype != dtype)
+           for t in itertools.chain(model.parameters(), model.buffers())):
+        model = model.to(device=device, dtype=dtype)
+    model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     adapters = find_adapters(model)

@@ -73,9 +73,33 @@ class FitOptions:
 
 
 def slopes(logn: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Least-squares slopes of `y[..., w]` against `logn[w]` (vectorised over leading dims)."""
+    """Least-squares slopes of `y[..., w]` against `logn[w]` (vectorised over leading dims):
+    `Σ_w y_w x_w / Σ_w x_w²` with `x` the centred `logn` (so `y` needs no centring)."""
     x = logn - logn.mean()
-    return ((y - y.mean(-1, keepdims=True)) * x).sum(-1) / (x * x).sum()
+    return (np.asarray(y) @ x) / (x @ x)
+
+
+def _cells(logq: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per width: the mean of the log values and the variance of that mean (0 for one value)."""
+    ks = {len(v) for v in logq}
+    if len(ks) == 1:                          # the usual case: as many seeds at every width
+        k, L = ks.pop(), np.stack(logq)
+        return L.mean(1), (L.var(1, ddof=1) / k if k > 1 else np.zeros(len(logq)))
+    return (np.array([v.mean() for v in logq]),
+            np.array([v.var(ddof=1) / len(v) if len(v) > 1 else 0.0 for v in logq]))
+
+
+def _quantiles(draws: np.ndarray, a: float) -> np.ndarray:
+    """`np.quantile(draws, [a, 1 − a], axis=-1)` (linear interpolation) from a partial sort."""
+    n = draws.shape[-1]
+    pos = np.array([a, 1 - a]) * (n - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    part = np.partition(draws, sorted({*lo.tolist(), *hi.tolist()}), axis=-1)
+    g = pos - lo
+    below, above = part[..., lo], part[..., hi]
+    d = above - below
+    return np.moveaxis(np.where(g >= 0.5, above - d * (1 - g), below + d * g), -1, 0)
 
 
 def _lack_of_fit(x: np.ndarray, means: np.ndarray, seed_var: np.ndarray) -> tuple[float, float]:
@@ -113,20 +137,25 @@ def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
     of fit, `s_lof / √Sxx_local` (the scatter measured over all widths)."""
     x = np.log(np.asarray(widths, float))
     W = len(x)
-    means = np.array([v.mean() for v in logq])
+    means, seed_var = _cells(logq)
     n_seeds = int(min(len(v) for v in logq))
     a = (1 - opts.level) / 2
     kl = opts.local_widths if W > opts.local_widths else 0
     res: dict[str, Any] = {"fitted": float(slopes(x, means)), "n_widths": W, "n_seeds": n_seeds}
-    seed_var = np.array([v.var(ddof=1) / len(v) if len(v) > 1 else 0.0 for v in logq])
     lof_se, ols_se = _lack_of_fit(x, means, seed_var)
     sxx = float(((x - x.mean()) ** 2).sum())
     sxx_local = float(((x[-kl:] - x[-kl:].mean()) ** 2).sum()) if kl else 1.0
     res["local"] = float(slopes(x[-kl:], means[-kl:])) if kl else math.nan
     if n_seeds >= opts.min_seeds:
-        def stat(y: np.ndarray) -> np.ndarray:         # y (..., W) → (..., 1 or 2) slopes
-            return np.stack([slopes(x, y)] + ([slopes(x[-kl:], y[..., -kl:])] if kl else []),
-                            -1)
+        # the slope over all widths and the local slope as one linear map: y (..., W) @ (W, 1|2)
+        weights = [(x - x.mean()) / sxx]
+        if kl:
+            weights.append(np.concatenate([np.zeros(W - kl),
+                                           (x[-kl:] - x[-kl:].mean()) / sxx_local]))
+        lin = np.stack(weights, 1)
+
+        def stat(y: np.ndarray) -> np.ndarray:
+            return y @ lin
         est = stat(means)                               # every cell has ≥ 2 seeds here
         draws = stat(resampled_means(logq, opts.n_boot, rng))
         draws = est + (draws - est) * math.sqrt(n_seeds / (n_seeds - 1))
@@ -143,10 +172,10 @@ def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
         local = np.full(opts.n_boot, res["local"]) if kl else None
         res.update(interval="widths" if W > 2 else "none", seed_se=math.nan, lof_se=ols_se)
     if local is None:
-        res["ci_low"], res["ci_high"] = (float(q) for q in np.quantile(boot, [a, 1 - a]))
+        res["ci_low"], res["ci_high"] = (float(q) for q in _quantiles(boot, a))
     else:
         local = local + scatter * math.sqrt(sxx / sxx_local) * tdraw
-        q = np.quantile(np.stack([boot, local]), [a, 1 - a], axis=-1)
+        q = _quantiles(np.stack([boot, local]), a)
         res["ci_low"], res["ci_high"], res["local_low"], res["local_high"] = (
             float(q[0, 0]), float(q[1, 0]), float(q[0, 1]), float(q[1, 1]))
         res["drift"] = res["local"] - res["fitted"]
@@ -172,6 +201,10 @@ def log_series(w: np.ndarray, v: np.ndarray) -> tuple[list, list, bool, list[str
     values and says how many it left out; a width with none is dropped; when every finite value
     is exactly 0 (a `−∞` exponent) each width with a finite value is kept and no log is taken."""
     fin = np.isfinite(v)
+    if fin.all() and (v > 0).all():           # the usual case, without a loop over widths
+        o = np.argsort(w, kind="stable")
+        ws, starts = np.unique(w[o], return_index=True)
+        return list(ws), np.split(np.log(v[o]), starts[1:]), False, []
     zero = bool(fin.any() and (v[fin] == 0).all())
     widths: list = []
     logs: list = []

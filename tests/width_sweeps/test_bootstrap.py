@@ -90,6 +90,18 @@ def test_draws_equal_scipy_bootstrap(seed):
     assert est == pytest.approx(stat({c: np.mean(v) for c, v in cells.items()}))
 
 
+def test_equal_cells_draws_equal_scipy_bootstrap():
+    """Cells of one size take the one-gather path: still scipy's draws, bit for bit."""
+    g = np.random.default_rng(9)
+    cells = {n: g.normal(np.log(n), 0.3, size=5) for n in (64, 128, 256, 512)}
+    keys = list(cells)
+    stat = lambda m: np.stack([m[k] for k in keys])
+    _, draws, k = cell_means(cells, stat, 400, np.random.default_rng(2))
+    ref = _scipy_draws(cells, stat, 400, np.random.default_rng(2))
+    assert draws.shape == ref.shape == (400, 4) and k == 5
+    np.testing.assert_array_equal(draws, ref)
+
+
 def test_scalar_stat_and_int_seed_match_scipy():
     cells = {"a": [1.0, 2.0, 4.0], "b": [0.5, 0.7], "c": [3.0, np.nan, 5.0, 2.0]}
     gap = lambda m: m["a"] - np.minimum(m["b"], m["c"])

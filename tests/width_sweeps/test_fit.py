@@ -152,3 +152,41 @@ def test_maxlr_finds_exponent() -> None:
     x = np.log(WIDTHS)
     floor = 2 * 1.96 * np.log(2 ** 0.25) / np.sqrt(12) / np.sqrt(((x - x.mean()) ** 2).sum())
     assert row.ci_high - row.ci_low >= floor * 0.999 and row.grid_ratio == 2 ** 0.25
+
+
+def test_quantiles_equal_numpys() -> None:
+    """The partial-sort percentile pair is `np.quantile`'s linear interpolation, bit for bit."""
+    from width_sweeps.fit import _quantiles
+    g = np.random.default_rng(4)
+    for n in (1, 2, 3, 10, 999, 1000):
+        for a in (0.005, 0.025, 0.05, 0.25, 0.5):
+            d = g.standard_t(3, size=(2, n))
+            np.testing.assert_array_equal(_quantiles(d, a), np.quantile(d, [a, 1 - a], axis=-1))
+            np.testing.assert_array_equal(_quantiles(d[0], a), np.quantile(d[0], [a, 1 - a]))
+
+
+def _log_series_by_width(w: np.ndarray, v: np.ndarray) -> tuple[list, list]:
+    """Reference: each width's positive values in their original order, logged."""
+    ws = sorted(set(w.tolist()))
+    return ws, [np.log(v[w == n]) for n in ws]
+
+
+def test_log_series_any_order() -> None:
+    """Widths in any order (the usual all-positive case and the case that drops values) give
+    each width's values in their own order."""
+    from width_sweeps.fit import log_series
+    g = np.random.default_rng(2)
+    w = g.permutation(np.repeat([64, 128, 256, 512], 3))
+    v = g.uniform(0.5, 2.0, size=w.size)
+    widths, logs, zero, dropped = log_series(w, v)
+    ref_w, ref_logs = _log_series_by_width(w, v)
+    assert widths == ref_w and not zero and dropped == []
+    for a, b in zip(logs, ref_logs):
+        np.testing.assert_array_equal(a, b)
+    v[w == 128] = np.nan
+    v[np.flatnonzero(w == 256)[0]] = -1.0
+    widths, logs, zero, dropped = log_series(w, v)
+    assert widths == [64, 256, 512] and not zero
+    assert dropped == ["128 (no positive finite value)",
+                       "256 (1 of 3 values ≤ 0 or non-finite left out)"]
+    np.testing.assert_array_equal(logs[1], np.log(v[(w == 256) & (v > 0)]))
