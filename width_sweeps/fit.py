@@ -90,7 +90,10 @@ def _cells(logq: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _quantiles(draws: np.ndarray, a: float) -> np.ndarray:
-    """`np.quantile(draws, [a, 1 − a], axis=-1)` (linear interpolation) from a partial sort."""
+    """`np.quantile(draws, [a, 1 − a], axis=-1)` (linear interpolation) from a partial sort
+    (non-finite draws: numpy's own)."""
+    if not np.isfinite(draws).all():
+        return np.quantile(draws, [a, 1 - a], axis=-1)
     n = draws.shape[-1]
     pos = np.array([a, 1 - a]) * (n - 1)
     lo = np.floor(pos).astype(int)

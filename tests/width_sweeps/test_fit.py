@@ -163,6 +163,8 @@ def test_quantiles_equal_numpys() -> None:
             d = g.standard_t(3, size=(2, n))
             np.testing.assert_array_equal(_quantiles(d, a), np.quantile(d, [a, 1 - a], axis=-1))
             np.testing.assert_array_equal(_quantiles(d[0], a), np.quantile(d[0], [a, 1 - a]))
+    d[0, 3] = np.nan
+    np.testing.assert_array_equal(_quantiles(d, 0.025), np.quantile(d, [0.025, 0.975], axis=-1))
 
 
 def _log_series_by_width(w: np.ndarray, v: np.ndarray) -> tuple[list, list]:
