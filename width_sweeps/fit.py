@@ -72,13 +72,6 @@ class FitOptions:
                     self.level)
 
 
-def slopes(logn: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Least-squares slopes of `y[..., w]` against `logn[w]` (vectorised over leading dims):
-    `Σ_w y_w x_w / Σ_w x_w²` with `x` the centred `logn` (so `y` needs no centring)."""
-    x = logn - logn.mean()
-    return (np.asarray(y) @ x) / (x @ x)
-
-
 def _cells(logq: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Per width: the mean of the log values and the variance of that mean (0 for one value)."""
     ks = {len(v) for v in logq}
@@ -105,14 +98,28 @@ def _quantiles(draws: np.ndarray, a: float) -> np.ndarray:
     return np.moveaxis(np.where(g >= 0.5, above - d * (1 - g), below + d * g), -1, 0)
 
 
-def _lack_of_fit(x: np.ndarray, means: np.ndarray, seed_var: np.ndarray) -> tuple[float, float]:
+def _slope_map(x: np.ndarray, kl: int) -> tuple[np.ndarray, float, float]:
+    """The least-squares slope over all widths and over the `kl` largest (when `kl`) as one
+    linear map of the width means, `(W, 1 or 2)`, with the two `Sxx` (1.0 without `kl`)."""
+    xc = x - x.mean()
+    sxx = float(xc @ xc)
+    if not kl:
+        return (xc / sxx)[:, None], sxx, 1.0
+    xl = x[-kl:] - x[-kl:].mean()
+    sxx_local = float(xl @ xl)
+    local = np.concatenate([np.zeros(len(x) - kl), xl / sxx_local])
+    return np.stack([xc / sxx, local], 1), sxx, sxx_local
+
+
+def _lack_of_fit(x: np.ndarray, means: np.ndarray, slope: float,
+                 seed_var: np.ndarray) -> tuple[float, float]:
     """(slope SE from the residual scatter beyond seed noise, plain OLS slope SE)."""
     W = len(x)
     xc = x - x.mean()
     sxx = float((xc * xc).sum())
     if W <= 2:
         return 0.0, math.nan
-    e = means - means.mean() - slopes(x, means) * xc
+    e = means - means.mean() - slope * xc
     h = 1 / W + xc * xc / sxx
     rss = float((e * e).sum())
     lof = max(0.0, rss - float(((1 - h) * seed_var).sum())) / (W - 2)
@@ -144,23 +151,13 @@ def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
     n_seeds = int(min(len(v) for v in logq))
     a = (1 - opts.level) / 2
     kl = opts.local_widths if W > opts.local_widths else 0
-    res: dict[str, Any] = {"fitted": float(slopes(x, means)), "n_widths": W, "n_seeds": n_seeds}
-    lof_se, ols_se = _lack_of_fit(x, means, seed_var)
-    sxx = float(((x - x.mean()) ** 2).sum())
-    sxx_local = float(((x[-kl:] - x[-kl:].mean()) ** 2).sum()) if kl else 1.0
-    res["local"] = float(slopes(x[-kl:], means[-kl:])) if kl else math.nan
-    if n_seeds >= opts.min_seeds:
-        # the slope over all widths and the local slope as one linear map: y (..., W) @ (W, 1|2)
-        weights = [(x - x.mean()) / sxx]
-        if kl:
-            weights.append(np.concatenate([np.zeros(W - kl),
-                                           (x[-kl:] - x[-kl:].mean()) / sxx_local]))
-        lin = np.stack(weights, 1)
-
-        def stat(y: np.ndarray) -> np.ndarray:
-            return y @ lin
-        est = stat(means)                               # every cell has ≥ 2 seeds here
-        draws = stat(resampled_means(logq, opts.n_boot, rng))
+    lin, sxx, sxx_local = _slope_map(x, kl)
+    est = means @ lin                                   # the fitted (and local) slope
+    res: dict[str, Any] = {"fitted": float(est[0]), "n_widths": W, "n_seeds": n_seeds,
+                           "local": float(est[1]) if kl else math.nan}
+    lof_se, ols_se = _lack_of_fit(x, means, res["fitted"], seed_var)
+    if n_seeds >= opts.min_seeds:                       # every cell has ≥ 2 seeds here
+        draws = resampled_means(logq, opts.n_boot, rng) @ lin
         draws = est + (draws - est) * math.sqrt(n_seeds / (n_seeds - 1))
         seed_se = float(draws[:, 0].std())
         tdraw = _t_draws(rng, opts.n_boot, W, seed_se, lof_se)
