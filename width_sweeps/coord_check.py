@@ -86,6 +86,8 @@ def _check_args(widths: Sequence[int], lr_exponents: Sequence[str], seeds: int |
         raise CoordCheckError(f"widths: {list(widths)!r} must be positive integers")
     if len(set(widths)) != len(widths):
         raise CoordCheckError("widths: has duplicates")
+    if len(widths) < 2:
+        raise CoordCheckError(f"widths: {list(widths)!r} — a width exponent needs at least 2")
     for c in lr_exponents:
         parts = str(c).split(",")
         try:

@@ -30,7 +30,7 @@ import pandas as pd
 
 from gamma_calc.vocab import NEG_INF_TEXT, QUANTITIES, UNROLLED
 
-from .fit import COLUMNS, CONFIG, FitOptions, fit_series, log_series
+from .fit import COLUMNS, CONFIG, FitOptions, fit_series, log_series, no_slope
 from .verdict import row_verdict
 
 PREMISE = QUANTITIES["z"].key
@@ -152,8 +152,7 @@ def _one_series(w: np.ndarray, v: np.ndarray, opts: FitOptions,
         row.update(fit_series(np.array(widths), logs, opts, rng))
         row.pop("boot")
     else:
-        row.update(n_seeds=int(min((len(x) for x in logs), default=0)), interval="none",
-                   note="fewer than 2 widths: no slope")
+        row.update(no_slope(logs))
     return row
 
 

@@ -84,6 +84,8 @@ def check_spec(spec: SweepSpec) -> None:
         if not ok:
             raise SpecError(f"spec field '{name}': a factory(width) model takes one eta0, "
                             "eps [\"0\"], init_scales [1.0] and lr_ratio 1")
+    if len(spec.widths) < 2:
+        raise SpecError(f"spec field 'widths': {spec.widths} — a width exponent needs at least 2")
 
 
 def _runs(cfgs: list[RunConfig]) -> list[Any]:

@@ -183,6 +183,14 @@ def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
     return res
 
 
+def no_slope(logs: list[np.ndarray]) -> dict[str, Any]:
+    """The fit columns of a series with values at fewer than 2 widths: no slope, no interval
+    (judged `inconclusive` for its widths)."""
+    return {"fitted": math.nan, "ci_low": math.nan, "ci_high": math.nan, "interval": "none",
+            "n_seeds": int(min((len(v) for v in logs), default=0)),
+            "note": "fewer than 2 widths: no slope"}
+
+
 def _widths_text(ws: Any) -> str:
     return ",".join(str(int(w)) for w in ws)
 
@@ -281,8 +289,7 @@ def fit_table(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
                 if not keep_boot:
                     row.pop("boot")
             else:
-                row.update(n_seeds=int(min((len(v) for v in logs), default=0)),
-                           interval="none", note="fewer than 2 widths: no slope")
+                row.update(no_slope(logs))
             rows.append(row)
     cols = CONFIG + ["step", "quantity"] + COLUMNS + (["boot"] if keep_boot else [])
     return pd.DataFrame(rows, columns=cols)

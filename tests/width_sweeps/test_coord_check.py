@@ -136,6 +136,7 @@ def test_premise_flag_when_the_lora_input_shrinks_with_width():
 
 @pytest.mark.parametrize("kw, field", [
     ({"schemes": ("nope",)}, "schemes"), ({"widths": [32, 32]}, "widths"),
+    ({"widths": [32]}, "widths"),
     ({"lr_exponents": ("a/b",)}, "lr_exponents"), ({"optimizer": "rmsprop"}, "optimizer"),
     ({"steps": 0}, "steps")])
 def test_bad_arguments_one_line(kw, field):
@@ -240,14 +241,38 @@ def test_fit_rows_equal_fit_table():
                     z = n ** -0.5 * math.exp(rng.normal(0, 0.1))
                     rows += [(n, s, t, m, "Z_A", z), (n, s, t, m, "Z_B", 0.0),
                              (n, s, t, m, "delta1", math.nan if t == 0 else z),
-                             (n, s, t, m, "delta2", math.inf if (n, s) == (128, 1) else z)]
+                             (n, s, t, m, "delta2", math.inf if (n, s) == (128, 1) else z),
+                             (n, s, t, m, "delta3", z if n == 64 else -z)]   # one width
     table = pd.DataFrame(rows, columns=["width", "seed", "step", "module", "quantity", "value"])
     table["scheme"], table["lr_exponent"] = "A", "-1/2"
     mine = fit_rows(table, "adam", FitOptions()).rename(columns={"module": "model"})
     ref = fit_table(fit_frame(table, "adam"), None, FitOptions())
-    assert len(mine) == len(ref) == 2 * (2 * 3 + 1)
+    assert len(mine) == len(ref) == 2 * (2 * 4 + 1)
+    one = mine[mine.quantity == "delta3"]
+    assert (one.n_widths == 1).all() and one.fitted.isna().all()
+    assert one.note.str.contains("fewer than 2 widths").all()
     pd.testing.assert_frame_equal(mine.reset_index(drop=True), ref.reset_index(drop=True),
                                   check_dtype=False)
+
+
+def test_series_left_with_one_width_is_inconclusive_not_an_error():
+    """A series whose values are positive at one width only has no slope: its row is kept,
+    says so and is judged inconclusive (the other series are fitted as usual)."""
+    import pandas as pd
+
+    from width_sweeps.coord_fit import fit_check
+    from width_sweeps.fit import FitOptions
+    rows = [(n, s, "Z_A", (1 + 0.01 * s) * math.exp(0.01 * math.sin(n + s)))   # Θ(1): pass
+            for n in (64, 128, 256, 512) for s in range(3)]
+    rows += [(n, s, "A", n ** -0.5 * (1 if n == 64 else -1)) for n, s, *_ in rows]
+    table = pd.DataFrame(rows, columns=["width", "seed", "quantity", "value"])
+    table["step"], table["module"], table["scheme"], table["lr_exponent"] = 0, "m", "A", "-1/2"
+    geo = pd.DataFrame([{"module": "m", "in_dim": "width", "out_dim": "width"}])
+    fits, _ = fit_check(table, geo, {"A": "A"}, "adam", 1, FitOptions())
+    one = fits.set_index("quantity").loc["A"]
+    assert one.n_widths == 1 and math.isnan(one.fitted) and one.verdict == "inconclusive"
+    assert "fewer than 2 widths" in one.note
+    assert fits.set_index("quantity").loc["Z_A"].verdict == "pass"
 
 
 def test_rms_lowrank_matches_the_dense_product():

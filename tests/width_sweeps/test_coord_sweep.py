@@ -84,7 +84,8 @@ def test_factory_run_fit_report(project, capsys):
 @pytest.mark.parametrize("edit, field", [
     (('data = "mymodel:batch"', 'data = "mymodel:nothing"'), "data"),
     (('data = "mymodel:batch"', ''), "data"),
-    (('eta0 = 0.5', 'eta0 = [0.5, 1.0]'), "eta0")])
+    (('eta0 = 0.5', 'eta0 = [0.5, 1.0]'), "eta0"),
+    (('widths = [16, 32, 64, 128]', 'widths = [16]'), "widths")])
 def test_factory_spec_errors_one_line(project, capsys, edit, field):
     (project / "spec.toml").write_text(SPEC.replace(*edit))
     assert cli.main(["run", "spec.toml", "--out", "out", "--no-progress"]) == 2
