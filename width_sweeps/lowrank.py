@@ -80,7 +80,9 @@ def _stacked(R: int, base: Tensor, x: Tensor, A: Tensor, B: Tensor, s: float,
         base = base.reshape(P, n_out).expand(R, P, n_out)
     else:
         base = base.movedim(bb, 0).reshape(R, P, n_out)
-    return torch.baddbmm(base, xa, B.mT, alpha=s).view(R, *lead, n_out)
+    # Bᵀ made contiguous (r × out per run, a small copy): the backward's `g B` then reads it
+    # with unit stride along `out` — ~3× faster on CPU than through the (out, r) layout
+    return torch.baddbmm(base, xa, B.mT.contiguous(), alpha=s).view(R, *lead, n_out)
 
 
 _F = torch._C._functorch
