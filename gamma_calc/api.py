@@ -16,6 +16,7 @@ as a named scheme (``scheme="A"``, docs/theory.md §5) or as explicit entry expo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from . import conditions as C
@@ -109,11 +110,23 @@ def exponents(optimizer: str = "adam", a_entry: str | None = None, a_kind: str =
               scheme: str | None = None, out_width: bool | None = None, grad: str = "0",
               cancel_init_product: bool = False) -> dict[str, list[str | None]]:
     """:func:`predict`'s ``exponents`` alone (its arguments but ``from_step``, the same
-    strings), without the flags: one unroll of the layer instead of four."""
+    strings), without the flags: one unroll of the layer instead of four (each distinct
+    question derived once per process; the caller gets its own lists)."""
+    got = _exponents(optimizer, a_entry, a_kind, b_entry, b_kind, lr_a, lr_b, eps, steps,
+                     scheme, out_width, grad, cancel_init_product)
+    return {q: list(vals) for q, vals in got}
+
+
+@lru_cache(maxsize=4096)
+def _exponents(optimizer: str, a_entry: str | None, a_kind: str, b_entry: str | None,
+               b_kind: str, lr_a: str, lr_b: str | None, eps: str, steps: int,
+               scheme: str | None, out_width: bool | None, grad: str,
+               cancel_init_product: bool) -> tuple[tuple[str, tuple[str | None, ...]], ...]:
     A0, B0, cancel = _factors(scheme, a_entry, a_kind, b_entry, b_kind, cancel_init_product)
     traj = trajectory(optimizer, A0, B0, lr_a, lr_b, eps, steps, out_width=out_width, grad=grad,
                       cancel_init_product=cancel)
-    return {q: [None if e is None else str(e) for e in vals] for q, vals in traj.values.items()}
+    return tuple((q, tuple(None if e is None else str(e) for e in vals))
+                 for q, vals in traj.values.items())
 
 
 def max_lr(optimizer: str = "adam", scheme: str | None = None, a_entry: str | None = None,

@@ -101,3 +101,17 @@ def test_exponents_alone_equal_predicts_for_every_scheme():
                             exponents(**kw)
                         continue
                     assert exponents(**kw) == want, kw
+
+
+def test_exponents_repeated_question_gives_fresh_equal_lists():
+    """A question asked again is answered from the first derivation, and what a caller does to
+    its answer does not reach the next caller."""
+    from gamma_calc.api import exponents
+    kw = {"optimizer": "adam", "scheme": "A", "lr_a": "-1/2", "steps": 2}
+    first = exponents(**kw)
+    want = {q: list(v) for q, v in first.items()}
+    first["Z_B"].clear()
+    first.pop("Z_A")
+    again = exponents(**kw)
+    assert again == want and again is not first
+    assert again == predict(**kw).exponents
