@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 Stat = Callable[[dict[Any, np.ndarray]], np.ndarray]
+_CHUNK = 1 << 21                                  # gathered values per chunk of series
 Key = TypeVar("Key", bound=Hashable)            # a cell's key (any hashable: a tuple, a width)
 
 
@@ -52,17 +53,25 @@ def _clean(cells: Mapping[Key, Any]) -> dict[Key, np.ndarray]:
 
 def resampled_means(cells: list[np.ndarray], n_boot: int,
                     rng: np.random.Generator) -> np.ndarray:
-    """`(n_boot, len(cells))`: each cell's mean over `n_boot` resamples with replacement, cell
-    after cell — scipy's draws (module doc); each value equals `cell[idx].mean(-1)`."""
-    idx = [rng.integers(0, len(v), (n_boot, len(v))) for v in cells]
-    sizes = {len(v) for v in cells}
-    if len(sizes) == 1:                          # equal cells: one gather and one sum for all
+    """`(…, n_boot, len(cells))`: each cell's mean over `n_boot` resamples of its last axis (the
+    seeds) with replacement, cell after cell — scipy's draws (module doc); each value equals
+    `cell[..., idx].mean(-1)`.  Cells `(…, k)` with leading axes (several series measured on
+    the same runs) share the draws across those axes."""
+    idx = [rng.integers(0, v.shape[-1], (n_boot, v.shape[-1])) for v in cells]
+    sizes = {v.shape[-1] for v in cells}
+    lead = cells[0].shape[:-1]
+    if len(sizes) == 1:                          # equal cells: one gather and one sum
         k = sizes.pop()
-        flat = np.concatenate(cells).take(np.stack(idx) + k * np.arange(len(cells))[:, None, None])
-        return (np.add.reduce(flat, axis=2) / k).T
-    out = np.empty((n_boot, len(cells)))
+        gi = np.stack(idx) + k * np.arange(len(cells))[:, None, None]
+        L = np.concatenate(cells, -1).reshape(-1, k * len(cells))
+        out = np.empty((len(L), n_boot, len(cells)))
+        step = max(1, _CHUNK // gi.size)         # bounded memory for many series
+        for s in range(0, len(L), step):
+            out[s:s + step] = (np.add.reduce(L[s:s + step, gi], axis=-1) / k).transpose(0, 2, 1)
+        return out.reshape(*lead, n_boot, len(cells))
+    out = np.empty((*lead, n_boot, len(cells)))
     for i, (v, ix) in enumerate(zip(cells, idx)):
-        out[:, i] = np.add.reduce(v.take(ix), axis=1) / len(v)
+        out[..., i] = np.add.reduce(v[..., ix], axis=-1) / v.shape[-1]
     return out
 
 

@@ -15,9 +15,9 @@
   marked `premise fails` instead of being judged.  (z does not depend on the LoRA seeds below
   the first adapter, so its interval over seeds can be a point: the frozen base is one draw per
   width, and the tolerance absorbs its finite-width wobble.)
-Fits are `width_sweeps.fit.fit_table`'s rows (computed by `fit_rows` with one sort and
-`fit.fit_series` per series) and verdicts the rule of `width_sweeps.verdict` (docs/theory.md
-§9.6).
+Fits are `width_sweeps.fit.fit_table`'s rows (computed by `fit_rows` with one sort; the series
+of one adapter, scheme and rate fitted together by `fit.fit_pending`) and verdicts the rule of
+`width_sweeps.verdict` (docs/theory.md §9.6).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ import pandas as pd
 
 from gamma_calc.vocab import NEG_INF_TEXT, QUANTITIES, UNROLLED
 
-from .fit import COLUMNS, CONFIG, FitOptions, fit_series, log_series, no_slope
+from .fit import COLUMNS, CONFIG, FitOptions, fit_pending, log_series, no_slope
 from .verdict import row_verdict
 
 PREMISE = QUANTITIES["z"].key
@@ -132,13 +132,13 @@ def fit_frame(table: pd.DataFrame, optimizer: str) -> pd.DataFrame:
 KEYS = ["module", "scheme", "lr_exponent", "step", "quantity"]
 
 
-def _one_series(w: np.ndarray, v: np.ndarray, opts: FitOptions,
-                rng: np.random.Generator) -> dict[str, Any] | None:
-    """One series by `fit.fit_table`'s rules (no run accounting: coord_check keeps every
-    run): None where no value is finite (δ at t = 0)."""
+def _one_series(w: np.ndarray, v: np.ndarray) -> tuple[dict[str, Any] | None, Any, Any]:
+    """One series by `fit.fit_table`'s rules (no run accounting: coord_check keeps every run):
+    (row, widths, logs) — row None where no value is finite (δ at t = 0); widths None where the
+    row is complete, else the series still to fit."""
     fin = np.isfinite(v)
     if not fin.any():
-        return None
+        return None, None, None
     widths, logs, zero, dropped = log_series(w, v)
     row: dict[str, Any] = {"status": "ok", "n_widths": len(widths),
                            "runs_used": int(np.isin(w, widths).sum()) if dropped else len(w),
@@ -149,11 +149,10 @@ def _one_series(w: np.ndarray, v: np.ndarray, opts: FitOptions,
         row.update(fitted=-np.inf, ci_low=-np.inf, ci_high=-np.inf, interval="exact",
                    n_seeds=int(min(int((w == n).sum()) for n in widths)))
     elif len(widths) >= 2:
-        row.update(fit_series(np.array(widths), logs, opts, rng))
-        row.pop("boot")
+        return row, np.array(widths), logs
     else:
         row.update(no_slope(logs))
-    return row
+    return row, None, None
 
 
 def _series_order(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -171,16 +170,22 @@ def _fit_dicts(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> list[di
     order, cuts, heads = _series_order(table)
     width, value = table.width.to_numpy()[order], table.value.to_numpy(dtype=float)[order]
     first = zip(*(table[k].to_numpy()[heads] for k in KEYS))
-    rng = np.random.default_rng(opts.seed)
-    rows = []
+    rows, pending = [], []
     for key, w, v in zip(first, np.split(width, cuts), np.split(value, cuts)):
-        row = _one_series(w, v, opts, rng)
+        row, widths, logs = _one_series(w, v)
         if row is not None:
             base = dict(zip(KEYS, key))
             rows.append({"module": base["module"], "scheme": base["scheme"], "init_scale": 1.0,
                          "optimizer": optimizer, "lr_exponent": base["lr_exponent"],
                          "lr_exponent_b": base["lr_exponent"], "eta0": 1.0, "eps": "0",
                          "step": base["step"], "quantity": base["quantity"]} | row)
+            if widths is not None:
+                cfg = (base["module"], base["scheme"], base["lr_exponent"])
+                pending.append((rows[-1], (cfg, widths, logs)))
+    fits = fit_pending([p for _, p in pending], opts, np.random.default_rng(opts.seed))
+    for (row, _), res in zip(pending, fits):
+        res.pop("boot")
+        row.update(res)
     return rows
 
 

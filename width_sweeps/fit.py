@@ -8,7 +8,8 @@ local − fitted (how the slope still moves at the largest widths).
 The interval combines two sources of error (the design, justified in docs/theory.md §9.6):
 
 * **seeds** — the stratified seed bootstrap (`width_sweeps.bootstrap`): seeds resampled within
-  every width, independently across widths, the slope recomputed; the draws' spread is scaled
+  every width, independently across widths, the slope recomputed — one resample of the runs
+  for every series of a config measured on them (`fit_group`); the draws' spread is scaled
   by `√(k/(k − 1))` (`k` the fewest seeds at a width: a resampled mean of `k` values has
   `(k − 1)/k` of the sample mean's variance, which makes a plain percentile interval too
   short with 3–5 seeds);
@@ -72,14 +73,13 @@ class FitOptions:
                     self.level)
 
 
-def _cells(logq: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per width: the mean of the log values and the variance of that mean (0 for one value)."""
-    ks = {len(v) for v in logq}
-    if len(ks) == 1:                          # the usual case: as many seeds at every width
-        k, L = ks.pop(), np.stack(logq)
-        return L.mean(1), (L.var(1, ddof=1) / k if k > 1 else np.zeros(len(logq)))
-    return (np.array([v.mean() for v in logq]),
-            np.array([v.var(ddof=1) / len(v) if len(v) > 1 else 0.0 for v in logq]))
+def _cells(cells: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per series and width `(S, W)`: the mean of the log values over the seeds and the variance
+    of that mean (0 for one value); `cells[w]` is `(S, k_w)`."""
+    means = np.stack([c.mean(1) for c in cells], 1)
+    var = np.stack([c.var(1, ddof=1) / c.shape[1] if c.shape[1] > 1 else np.zeros(len(c))
+                    for c in cells], 1)
+    return means, var
 
 
 def _quantiles(draws: np.ndarray, a: float) -> np.ndarray:
@@ -111,76 +111,116 @@ def _slope_map(x: np.ndarray, kl: int) -> tuple[np.ndarray, float, float]:
     return np.stack([xc / sxx, local], 1), sxx, sxx_local
 
 
-def _lack_of_fit(x: np.ndarray, means: np.ndarray, slope: float,
-                 seed_var: np.ndarray) -> tuple[float, float]:
-    """(slope SE from the residual scatter beyond seed noise, plain OLS slope SE)."""
+def _lack_of_fit(x: np.ndarray, means: np.ndarray, slope: np.ndarray,
+                 seed_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per series `(S,)`: (slope SE from the residual scatter beyond seed noise, plain OLS slope
+    SE); `means`, `seed_var` `(S, W)`."""
     W = len(x)
     xc = x - x.mean()
     sxx = float((xc * xc).sum())
     if W <= 2:
-        return 0.0, math.nan
-    e = means - means.mean() - slope * xc
+        return np.zeros(len(means)), np.full(len(means), math.nan)
+    e = means - means.mean(1, keepdims=True) - slope[:, None] * xc
     h = 1 / W + xc * xc / sxx
-    rss = float((e * e).sum())
-    lof = max(0.0, rss - float(((1 - h) * seed_var).sum())) / (W - 2)
-    return math.sqrt(lof / sxx), math.sqrt(rss / (W - 2) / sxx)
+    rss = (e * e).sum(1)
+    lof = np.maximum(0.0, rss - ((1 - h) * seed_var).sum(1)) / (W - 2)
+    return np.sqrt(lof / sxx), np.sqrt(rss / (W - 2) / sxx)
 
 
-def _t_draws(rng: np.random.Generator, n: int, W: int, seed_se: float,
-             lof_se: float) -> np.ndarray:
-    """Student-t variates for the lack-of-fit term, with the Welch–Satterthwaite degrees of
-    freedom of a sum whose seed part is known well and whose lack-of-fit part is estimated from
-    W − 2 residual degrees of freedom: ν = (seed² + lof²)² (W − 2) / lof⁴ — ν = W − 2 when the
-    seeds add nothing (the plain regression interval), ν → ∞ (a normal variate) when the lack
-    of fit is a small part of the error."""
-    if W <= 2 or lof_se <= 0:
-        return np.zeros(n)
-    nu = min(1e6, (seed_se ** 2 + lof_se ** 2) ** 2 * (W - 2) / lof_se ** 4)
-    return rng.standard_t(nu, size=n)
+def _t_draws(rng: np.random.Generator, n: int, W: int, seed_se: np.ndarray,
+             lof_se: np.ndarray) -> np.ndarray:
+    """`(S, n)` Student-t variates for the lack-of-fit term, with the Welch–Satterthwaite
+    degrees of freedom of a sum whose seed part is known well and whose lack-of-fit part is
+    estimated from W − 2 residual degrees of freedom: ν = (seed² + lof²)² (W − 2) / lof⁴ —
+    ν = W − 2 when the seeds add nothing (the plain regression interval), ν → ∞ (a normal
+    variate) when the lack of fit is a small part of the error.  Zeros where there is no lack
+    of fit; series after series from `rng`."""
+    out = np.zeros((len(lof_se), n))
+    live = lof_se > 0
+    if W > 2 and live.any():
+        s, lof = seed_se[live], lof_se[live]
+        nu = np.minimum(1e6, (s ** 2 + lof ** 2) ** 2 * (W - 2) / lof ** 4)
+        out[live] = rng.standard_t(nu[:, None], size=(len(nu), n))
+    return out
 
 
 def fit_series(widths: np.ndarray, logq: list[np.ndarray], opts: FitOptions,
                rng: np.random.Generator) -> dict[str, Any]:
-    """Fit one series: `logq[w]` = log values over seeds at `widths[w]` (sorted ascending).
+    """Fit one series: `logq[w]` = log values over seeds at `widths[w]` (sorted ascending);
+    `fit_group` of that one series."""
+    return fit_group(np.asarray(widths), [np.asarray(v, float)[None] for v in logq], opts,
+                     rng)[0]
+
+
+def fit_group(widths: np.ndarray, cells: list[np.ndarray], opts: FitOptions,
+              rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Fit S series measured on the same runs: `cells[w]` `(S, k_w)` holds every series' log
+    values over the seeds at `widths[w]` (sorted ascending).  Each bootstrap draw resamples the
+    seeds once and every series takes the same resample (the runs are the resampled units:
+    every quantity and step of a resampled run comes along); each series draws its own
+    lack-of-fit variates.  One series gives exactly what it gives alone.
 
     The local slope's interval uses the same two sources: its own seed bootstrap and the lack
     of fit, `s_lof / √Sxx_local` (the scatter measured over all widths)."""
     x = np.log(np.asarray(widths, float))
-    W = len(x)
-    means, seed_var = _cells(logq)
-    n_seeds = int(min(len(v) for v in logq))
-    a = (1 - opts.level) / 2
+    W, S, n = len(x), len(cells[0]), opts.n_boot
+    means, seed_var = _cells(cells)
+    n_seeds = int(min(c.shape[1] for c in cells))
     kl = opts.local_widths if W > opts.local_widths else 0
     lin, sxx, sxx_local = _slope_map(x, kl)
-    est = means @ lin                                   # the fitted (and local) slope
-    res: dict[str, Any] = {"fitted": float(est[0]), "n_widths": W, "n_seeds": n_seeds,
-                           "local": float(est[1]) if kl else math.nan}
-    lof_se, ols_se = _lack_of_fit(x, means, res["fitted"], seed_var)
+    est = means @ lin                                   # (S, 1 or 2): fitted (and local)
+    lof_se, ols_se = _lack_of_fit(x, means, est[:, 0], seed_var)
     if n_seeds >= opts.min_seeds:                       # every cell has ≥ 2 seeds here
-        draws = resampled_means(logq, opts.n_boot, rng) @ lin
-        draws = est + (draws - est) * math.sqrt(n_seeds / (n_seeds - 1))
-        seed_se = float(draws[:, 0].std())
-        tdraw = _t_draws(rng, opts.n_boot, W, seed_se, lof_se)
-        boot = draws[:, 0] + lof_se * tdraw
-        local = draws[:, 1] if kl else None
-        scatter = lof_se
-        res.update(interval="seeds+widths", seed_se=seed_se, lof_se=lof_se)
+        draws = resampled_means(cells, n, rng) @ lin    # (S, n, 1 or 2)
+        draws = est[:, None] + (draws - est[:, None]) * math.sqrt(n_seeds / (n_seeds - 1))
+        seed_se = draws[:, :, 0].std(1)
+        tdraw = _t_draws(rng, n, W, seed_se, lof_se)
+        boot = draws[:, :, 0] + lof_se[:, None] * tdraw
+        local = draws[:, :, 1] if kl else None
+        scatter, interval, se = lof_se, "seeds+widths", (seed_se, lof_se)
     else:
-        scatter = ols_se if W > 2 else 0.0
-        tdraw = _t_draws(rng, opts.n_boot, W, 0.0, scatter)
-        boot = res["fitted"] + scatter * tdraw
-        local = np.full(opts.n_boot, res["local"]) if kl else None
-        res.update(interval="widths" if W > 2 else "none", seed_se=math.nan, lof_se=ols_se)
-    if local is None:
-        res["ci_low"], res["ci_high"] = (float(q) for q in _quantiles(boot, a))
-    else:
-        local = local + scatter * math.sqrt(sxx / sxx_local) * tdraw
-        q = _quantiles(np.stack([boot, local]), a)
-        res["ci_low"], res["ci_high"], res["local_low"], res["local_high"] = (
-            float(q[0, 0]), float(q[1, 0]), float(q[0, 1]), float(q[1, 1]))
-        res["drift"] = res["local"] - res["fitted"]
-    res["boot"] = boot
-    return res
+        scatter = ols_se if W > 2 else np.zeros(S)
+        tdraw = _t_draws(rng, n, W, np.zeros(S), scatter)
+        boot = est[:, :1] + scatter[:, None] * tdraw
+        local = np.repeat(est[:, 1:], n, 1) if kl else None
+        interval = "widths" if W > 2 else "none"
+        se = (np.full(S, math.nan), ols_se)
+    a = (1 - opts.level) / 2
+    if local is not None:
+        local = local + (scatter * math.sqrt(sxx / sxx_local))[:, None] * tdraw
+    q = _quantiles(boot if local is None else np.stack([boot, local], 1), a)
+    rows = []
+    for i in range(S):
+        r: dict[str, Any] = {"fitted": float(est[i, 0]), "n_widths": W, "n_seeds": n_seeds,
+                             "local": float(est[i, 1]) if kl else math.nan,
+                             "interval": interval, "seed_se": float(se[0][i]),
+                             "lof_se": float(se[1][i]), "boot": boot[i]}
+        if local is None:
+            r["ci_low"], r["ci_high"] = float(q[0, i]), float(q[1, i])
+        else:
+            r.update(ci_low=float(q[0, i, 0]), ci_high=float(q[1, i, 0]),
+                     local_low=float(q[0, i, 1]), local_high=float(q[1, i, 1]),
+                     drift=r["local"] - r["fitted"])
+        rows.append(r)
+    return rows
+
+
+def fit_pending(pending: list[tuple[Any, np.ndarray, list[np.ndarray]]], opts: FitOptions,
+                rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Fit `(config key, widths, per-width logs)` series, in input order: the series of one
+    config with the same widths and seeds per width as one `fit_group` (groups in order of
+    their first series, all from `rng`)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, (key, w, logs) in enumerate(pending):
+        shape = (key, tuple(np.asarray(w).tolist()), tuple(len(v) for v in logs))
+        groups.setdefault(shape, []).append(i)
+    out: list[dict[str, Any]] = [{} for _ in pending]
+    for members in groups.values():
+        w, logs0 = pending[members[0]][1], pending[members[0]][2]
+        cells = [np.stack([pending[i][2][j] for i in members]) for j in range(len(logs0))]
+        for i, r in zip(members, fit_group(np.asarray(w), cells, opts, rng)):
+            out[i] = r
+    return out
 
 
 def no_slope(logs: list[np.ndarray]) -> dict[str, Any]:
@@ -251,7 +291,8 @@ def fit_table(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
     acc = _accounting(runs, df)
     bad_ids = set(runs.loc[runs.status != "ok", "run_id"]) if runs is not None else set()
     rng = np.random.default_rng(opts.seed)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    pending: list[tuple[dict[str, Any], tuple[Any, np.ndarray, list[np.ndarray]]]] = []
     per_cfg = {k: g for k, g in acc.groupby(CONFIG, observed=True, sort=True)}
     data = {k: g for k, g in df.groupby(CONFIG, observed=True, sort=True)}
     universe = df[["step", "quantity"]].drop_duplicates().sort_values(["step", "quantity"])
@@ -285,11 +326,13 @@ def fit_table(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
                 row.update(fitted=-np.inf, ci_low=-np.inf, ci_high=-np.inf, interval="exact",
                            n_seeds=int(used.groupby("width").seed.nunique().min()))
             elif len(widths) >= 2:
-                row.update(fit_series(widths, logs, opts, rng))
-                if not keep_boot:
-                    row.pop("boot")
+                pending.append((row, (cfg, widths, logs)))
             else:
                 row.update(no_slope(logs))
             rows.append(row)
+    for (row, _), res in zip(pending, fit_pending([p for _, p in pending], opts, rng)):
+        row.update(res)
+        if not keep_boot:
+            row.pop("boot")
     cols = CONFIG + ["step", "quantity"] + COLUMNS + (["boot"] if keep_boot else [])
     return pd.DataFrame(rows, columns=cols)

@@ -132,3 +132,35 @@ def test_fit_series_seed_draws_are_scipys():
     est = slope({i: v.mean() for i, v in enumerate(logq)})
     np.testing.assert_allclose(res["boot"], est + (ref - est) * np.sqrt(4 / 3), rtol=1e-12)
     assert res["fitted"] == pytest.approx(est)
+
+
+def test_fit_group_every_series_gets_scipys_draws_of_the_shared_resample():
+    """Series measured on the same runs take one resample of the seeds: with two widths (no
+    lack-of-fit term) every series' draws are scipy's bootstrap of its own slope from the same
+    generator state, widened by √(k/(k−1))."""
+    from width_sweeps.fit import FitOptions, fit_group
+    g = np.random.default_rng(6)
+    widths = np.array([64, 256])
+    x = np.log(widths.astype(float))
+    cells = [g.normal(0.5 * xw, 0.3, size=(3, 5)) for xw in x]      # 3 series × 5 seeds
+    rows = fit_group(widths, cells, FitOptions(n_boot=300), np.random.default_rng(4))
+    slope = lambda m: (m[1] - m[0]) / (x[1] - x[0])
+    for s, row in enumerate(rows):
+        own = {w: cells[w][s] for w in range(2)}
+        ref = _scipy_draws(own, slope, 300, np.random.default_rng(4))
+        est = slope({w: v.mean() for w, v in own.items()})
+        np.testing.assert_allclose(row["boot"], est + (ref - est) * np.sqrt(5 / 4), rtol=1e-12)
+
+
+def test_resampled_means_in_chunks_equal_one_gather(monkeypatch):
+    """Many series are gathered a chunk at a time (bounded memory) with the same draws."""
+    import width_sweeps.bootstrap as B
+    g = np.random.default_rng(2)
+    cells = [g.normal(size=(7, 4)) for _ in range(3)]
+    whole = B.resampled_means(cells, 50, np.random.default_rng(0))
+    monkeypatch.setattr(B, "_CHUNK", 3 * 50 * 4 * 2)            # two series per chunk
+    parts = B.resampled_means(cells, 50, np.random.default_rng(0))
+    assert whole.shape == (7, 50, 3)
+    np.testing.assert_array_equal(parts, whole)
+    ix = np.random.default_rng(0).integers(0, 4, (50, 4))         # the first cell's draws
+    np.testing.assert_allclose(whole[:, :, 0], cells[0][:, ix].mean(-1), rtol=1e-15)
