@@ -255,6 +255,19 @@ def test_fit_rows_equal_fit_table():
                                   check_dtype=False)
 
 
+def test_largest_width_built_first_table_ascending():
+    calls = []
+
+    def model_fn(n):
+        calls.append(n)
+        return toy_mlp(n)
+
+    cc = coord_check(model_fn, data(), widths=[32, 16, 64], seeds=2, steps=1)
+    assert calls == [64, 32, 16]
+    assert cc.table.width.is_monotonic_increasing
+    assert list(cc.table.width.unique()) == [16, 32, 64]
+
+
 def test_series_left_with_one_width_is_inconclusive_not_an_error():
     """A series whose values are positive at one width only has no slope: its row is kept,
     says so and is judged inconclusive (the other series are fitted as usual)."""
