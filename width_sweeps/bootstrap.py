@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 Stat = Callable[[dict[Any, np.ndarray]], np.ndarray]
-_CHUNK = 1 << 21                                  # gathered values per chunk of series
 Key = TypeVar("Key", bound=Hashable)            # a cell's key (any hashable: a tuple, a width)
+_CHUNK = 1 << 21                                # gathered values per chunk of series
 
 
 @dataclass(frozen=True)

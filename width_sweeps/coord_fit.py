@@ -30,7 +30,7 @@ import pandas as pd
 
 from gamma_calc.vocab import NEG_INF_TEXT, QUANTITIES, UNROLLED
 
-from .fit import COLUMNS, CONFIG, FitOptions, fit_pending, log_series, no_slope
+from .fit import COLUMNS, CONFIG, FitOptions, Pending, fit_pending, log_series, no_slope
 from .verdict import row_verdict
 
 PREMISE = QUANTITIES["z"].key
@@ -170,7 +170,8 @@ def _fit_dicts(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> list[di
     order, cuts, heads = _series_order(table)
     width, value = table.width.to_numpy()[order], table.value.to_numpy(dtype=float)[order]
     first = zip(*(table[k].to_numpy()[heads] for k in KEYS))
-    rows, pending = [], []
+    rows: list[dict[str, Any]] = []
+    pending: list[Pending] = []
     for key, w, v in zip(first, np.split(width, cuts), np.split(value, cuts)):
         row, widths, logs = _one_series(w, v)
         if row is not None:
@@ -181,11 +182,8 @@ def _fit_dicts(table: pd.DataFrame, optimizer: str, opts: FitOptions) -> list[di
                          "step": base["step"], "quantity": base["quantity"]} | row)
             if widths is not None:
                 cfg = (base["module"], base["scheme"], base["lr_exponent"])
-                pending.append((rows[-1], (cfg, widths, logs)))
-    fits = fit_pending([p for _, p in pending], opts, np.random.default_rng(opts.seed))
-    for (row, _), res in zip(pending, fits):
-        res.pop("boot")
-        row.update(res)
+                pending.append((rows[-1], cfg, widths, logs))
+    fit_pending(pending, opts, np.random.default_rng(opts.seed))
     return rows
 
 

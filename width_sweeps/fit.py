@@ -205,22 +205,26 @@ def fit_group(widths: np.ndarray, cells: list[np.ndarray], opts: FitOptions,
     return rows
 
 
-def fit_pending(pending: list[tuple[Any, np.ndarray, list[np.ndarray]]], opts: FitOptions,
-                rng: np.random.Generator) -> list[dict[str, Any]]:
-    """Fit `(config key, widths, per-width logs)` series, in input order: the series of one
-    config with the same widths and seeds per width as one `fit_group` (groups in order of
-    their first series, all from `rng`)."""
-    groups: dict[tuple, list[int]] = {}
-    for i, (key, w, logs) in enumerate(pending):
+Pending = tuple[dict[str, Any], Any, np.ndarray, list[np.ndarray]]   # row, config, widths, logs
+
+
+def fit_pending(pending: list[Pending], opts: FitOptions, rng: np.random.Generator,
+                keep_boot: bool = False) -> None:
+    """Complete each `(row, config key, widths, per-width logs)` row with its fit, in place:
+    the series of one config with the same widths and seeds per width as one `fit_group`
+    (groups in order of their first series, all from `rng`); `boot` kept only if asked."""
+    groups: dict[tuple, list[Pending]] = {}
+    for p in pending:
+        _, key, w, logs = p
         shape = (key, tuple(np.asarray(w).tolist()), tuple(len(v) for v in logs))
-        groups.setdefault(shape, []).append(i)
-    out: list[dict[str, Any]] = [{} for _ in pending]
+        groups.setdefault(shape, []).append(p)
     for members in groups.values():
-        w, logs0 = pending[members[0]][1], pending[members[0]][2]
-        cells = [np.stack([pending[i][2][j] for i in members]) for j in range(len(logs0))]
-        for i, r in zip(members, fit_group(np.asarray(w), cells, opts, rng)):
-            out[i] = r
-    return out
+        w, logs0 = members[0][2], members[0][3]
+        cells = [np.stack([m[3][j] for m in members]) for j in range(len(logs0))]
+        for m, res in zip(members, fit_group(np.asarray(w), cells, opts, rng)):
+            if not keep_boot:
+                res.pop("boot")
+            m[0].update(res)
 
 
 def no_slope(logs: list[np.ndarray]) -> dict[str, Any]:
@@ -292,7 +296,7 @@ def fit_table(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
     bad_ids = set(runs.loc[runs.status != "ok", "run_id"]) if runs is not None else set()
     rng = np.random.default_rng(opts.seed)
     rows: list[dict[str, Any]] = []
-    pending: list[tuple[dict[str, Any], tuple[Any, np.ndarray, list[np.ndarray]]]] = []
+    pending: list[Pending] = []
     per_cfg = {k: g for k, g in acc.groupby(CONFIG, observed=True, sort=True)}
     data = {k: g for k, g in df.groupby(CONFIG, observed=True, sort=True)}
     universe = df[["step", "quantity"]].drop_duplicates().sort_values(["step", "quantity"])
@@ -326,13 +330,10 @@ def fit_table(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
                 row.update(fitted=-np.inf, ci_low=-np.inf, ci_high=-np.inf, interval="exact",
                            n_seeds=int(used.groupby("width").seed.nunique().min()))
             elif len(widths) >= 2:
-                pending.append((row, (cfg, widths, logs)))
+                pending.append((row, cfg, widths, logs))
             else:
                 row.update(no_slope(logs))
             rows.append(row)
-    for (row, _), res in zip(pending, fit_pending([p for _, p in pending], opts, rng)):
-        row.update(res)
-        if not keep_boot:
-            row.pop("boot")
+    fit_pending(pending, opts, rng, keep_boot)
     cols = CONFIG + ["step", "quantity"] + COLUMNS + (["boot"] if keep_boot else [])
     return pd.DataFrame(rows, columns=cols)
